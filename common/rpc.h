@@ -1,0 +1,123 @@
+/* "gRPC-like" RPC over nng REQ/REP: a method table per server, Envelope{method, request id,
+ * status, error, body, auth, deadline} (proto/envelope.proto), nng contexts so one socket
+ * serves many concurrent calls, handlers on a small worker pool, a deadline on every call.
+ * Transport: tls+tcp:// with mutual authentication against the deployment's CA (the
+ * default); tcp:// and ipc:// only with allow_insecure (tests of this layer). The only
+ * code besides rpc_*.c that may touch nng sockets: none. NNG_* codes become csb_err here. */
+#ifndef CSB_COMMON_RPC_H
+#define CSB_COMMON_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "common/err.h"
+
+#define CSB_RPC_MAX_MSG_DEFAULT (16u << 20) /* bytes of one envelope on the wire */
+#define CSB_RPC_ERROR_MAX 256
+
+/* PEM files of one principal: its certificate (subject CN = principal name), its private
+ * key, and the deployment's CA certificate that every peer must chain to. */
+typedef struct csb_tls_files {
+	const char *cert;
+	const char *key;
+	const char *ca;
+} csb_tls_files;
+
+/* ---- Server ------------------------------------------------------------------------ */
+
+typedef struct csb_rpc_server csb_rpc_server;
+
+/* What a handler is given. Valid only during the handler call. */
+typedef struct csb_rpc_request {
+	const char *method;
+	const char *principal;  /* the caller's verified certificate CN; "" when the server
+	                         * runs insecure and the caller sent no Auth */
+	const uint8_t *body;
+	size_t body_len;
+	uint64_t deadline_mono_ms; /* csb_mono_ms() after which the caller no longer waits */
+} csb_rpc_request;
+
+/* What a handler fills. body must be malloc'ed (the server frees it); error is a one-line
+ * reason sent with a non-OK status. */
+typedef struct csb_rpc_reply {
+	uint8_t *body;
+	size_t body_len;
+	char error[CSB_RPC_ERROR_MAX];
+} csb_rpc_reply;
+
+/* A handler runs on a worker thread; it may block (long poll) until the deadline. Its
+ * return value is the reply's status. */
+typedef csb_err (*csb_rpc_handler_fn)(void *ctx, const csb_rpc_request *req,
+                                      csb_rpc_reply *rep);
+
+typedef struct csb_rpc_method {
+	const char *name; /* "csb.Sync/Pull" */
+	csb_rpc_handler_fn fn;
+	void *ctx;
+} csb_rpc_method;
+
+typedef struct csb_rpc_server_opts {
+	const char *url;           /* "tls+tcp://127.0.0.1:7001"; port 0 picks a free one */
+	const char *name;          /* this server's principal: the Auth audience it accepts */
+	csb_tls_files tls;         /* required for tls+tcp:// */
+	unsigned workers;          /* concurrent handlers; 0 = 16 */
+	size_t max_msg;            /* 0 = CSB_RPC_MAX_MSG_DEFAULT; larger is refused unread */
+	bool allow_insecure;       /* permit tcp:// and ipc:// */
+} csb_rpc_server_opts;
+
+/* Listens on o->url and serves the n methods (copied; ctx pointers must outlive the
+ * server). An unknown method gets CSB_ENOMETHOD; a request without valid Auth on a TLS
+ * server gets CSB_EDENIED; an undecodable envelope gets CSB_EPROTO (or the pipe is
+ * dropped). Returns CSB_OK, CSB_EINVAL (bad url or options), CSB_ETLS (certificate files
+ * unreadable or invalid), CSB_EBUSY (address in use), CSB_ENOMEM. */
+csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method *methods,
+                             size_t n, csb_rpc_server **out);
+
+/* The TCP port the server listens on (useful with port 0), or 0 for ipc://. */
+int csb_rpc_server_port(const csb_rpc_server *srv);
+
+/* Stops listening, lets running handlers finish (they see their deadline), frees srv.
+ * NULL is a no-op. */
+void csb_rpc_server_close(csb_rpc_server *srv);
+
+/* ---- Client ------------------------------------------------------------------------ */
+
+typedef struct csb_rpc_client csb_rpc_client;
+
+typedef struct csb_rpc_client_opts {
+	const char *url;           /* "tls+tcp://127.0.0.1:7001" */
+	const char *server_name;   /* the peer's principal: checked against its certificate
+	                            * and used as the Auth audience */
+	csb_tls_files tls;         /* the caller's identity; required for tls+tcp:// */
+	size_t max_msg;            /* 0 = CSB_RPC_MAX_MSG_DEFAULT */
+	bool allow_insecure;
+} csb_rpc_client_opts;
+
+/* Opens a client (nng REQ socket, dialing in the background with reconnects). Thread-safe:
+ * many threads may call through one client at once (one nng context per call).
+ * Returns CSB_OK, CSB_EINVAL, CSB_ETLS, CSB_ENOMEM. */
+csb_err csb_rpc_client_open(const csb_rpc_client_opts *o, csb_rpc_client **out);
+
+/* Frees the client; pending calls end with CSB_ECLOSED. NULL is a no-op. */
+void csb_rpc_client_close(csb_rpc_client *c);
+
+/* One call: sends body under method and waits at most timeout_ms for the reply.
+ * On CSB_OK, *reply (malloc'ed, caller frees) and *reply_len hold the reply body.
+ * On a non-OK status from the server, returns that status and copies its error text into
+ * err (err may be NULL). Local failures: CSB_ETIMEDOUT (no reply in time, including a
+ * server that cannot be reached), CSB_ETOOBIG, CSB_EPROTO, CSB_ECLOSED, CSB_ENOMEM. */
+csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, size_t len,
+                     uint32_t timeout_ms, uint8_t **reply, size_t *reply_len,
+                     char err[CSB_RPC_ERROR_MAX]);
+
+/* The same with protobuf-c messages: packs req, calls, and unpacks the reply with
+ * reply_desc into *reply (free with protobuf_c_message_free_unpacked()), validated with
+ * csb_wire_unpack(). */
+csb_err csb_rpc_call_msg(csb_rpc_client *c, const char *method, const ProtobufCMessage *req,
+                         const ProtobufCMessageDescriptor *reply_desc, uint32_t timeout_ms,
+                         ProtobufCMessage **reply, char err[CSB_RPC_ERROR_MAX]);
+
+#endif

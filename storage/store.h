@@ -1,0 +1,259 @@
+/* csb_store: one LMDB environment per process holding the pool's own modules (with their
+ * change logs), the backup copies of the partner's modules (with their import cursors),
+ * per-module digests and persistent counters. The only component that includes lmdb.h;
+ * every MDB_* code is translated to csb_err here. See DESIGN.md §2 "Store layout". */
+#ifndef CSB_STORAGE_STORE_H
+#define CSB_STORAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define CSB_LINEAGE_LEN 16
+#define CSB_KEY_MAX 480          /* bytes; LMDB's key limit is 511 and we add a prefix */
+#define CSB_MODULE_MAX 64        /* bytes of a module or source name */
+#define CSB_VALUE_MAX (256u << 20) /* 256 MiB: one value, reassembled */
+
+typedef struct csb_store csb_store;
+
+/* A lineage id: minted when a store is created, restored or promoted. A cursor is only
+ * valid against the lineage it was taken from. */
+typedef struct csb_lineage {
+	uint8_t b[CSB_LINEAGE_LEN];
+} csb_lineage;
+
+/* An order-independent set digest: the lane-wise sum (mod 2^64) of XXH3-128 over each live
+ * record's (key length, key, value). Tombstones contribute nothing, so a key deleted and a
+ * key never written look alike. Additive, so the store keeps it current per write, and a
+ * range's digest is the sum of its sub-ranges'. */
+typedef struct csb_digest {
+	uint64_t lo;
+	uint64_t hi;
+} csb_digest;
+
+/* A record as read from the store. Every pointer is owned by whoever filled the record:
+ * for csb_store_get() the caller (release with csb_record_clear()); for callbacks and
+ * csb_changes, the store, valid until the callback returns / csb_changes_clear(). */
+typedef struct csb_record {
+	uint8_t *key;
+	size_t key_len;
+	uint8_t *value; /* NULL and 0 for a tombstone */
+	size_t value_len;
+	uint64_t seq;      /* the source module's seq of this version */
+	uint64_t mtime_ms; /* wall clock of the write, ms since the epoch */
+	bool tombstone;
+} csb_record;
+
+typedef struct csb_store_opts {
+	uint64_t map_size; /* initial map size in bytes; 0 = 64 MiB. Grows by doubling on
+	                    * MDB_MAP_FULL; CSB_ENOSPC only when the disk cannot hold it. */
+	bool no_sync;      /* MDB_NOSYNC: for benchmarks of the floor only; never in daemons */
+} csb_store_opts;
+
+/* Opens (creating if needed) the store in directory dir (which must exist). A new store
+ * gets a random lineage. opts may be NULL. Thread-safe handle: any thread may call any
+ * function below concurrently; writes are serialised inside.
+ * Returns CSB_OK, CSB_EINVAL, CSB_ENOMEM, CSB_EIO, CSB_ECORRUPT (not a csb store or a
+ * newer schema), CSB_EBUSY (another process holds it). */
+csb_err csb_store_open(const char *dir, const csb_store_opts *opts, csb_store **out);
+
+/* Closes the environment and frees s. No call may be running on s. NULL is a no-op. */
+void csb_store_close(csb_store *s);
+
+/* The store's lineage (out). CSB_OK or CSB_EIO. */
+csb_err csb_store_lineage(csb_store *s, csb_lineage *out);
+
+/* Mints a new lineage (after a restore or a promotion), so that importers re-seed. */
+csb_err csb_store_lineage_renew(csb_store *s, csb_lineage *out);
+
+void csb_record_clear(csb_record *r);
+
+/* ---- The pool's own modules ------------------------------------------------------- */
+
+typedef enum csb_op {
+	CSB_OP_PUT,
+	CSB_OP_DELETE,
+} csb_op;
+
+typedef struct csb_write {
+	csb_op op;
+	const void *key;
+	size_t key_len;
+	const void *value; /* CSB_OP_PUT only */
+	size_t value_len;
+} csb_write;
+
+/* Applies n writes to module in ONE durable transaction: each write bumps the module's
+ * seq, stores the record {seq, mtime, value | tombstone} and moves the key's change-log
+ * entry to the new seq (the log holds exactly one entry per key: its newest version), and
+ * updates the module digest. A delete of an absent key writes nothing. All or nothing.
+ * last_seq (may be NULL) gets the module's high seq after the commit.
+ * Returns CSB_OK, CSB_EINVAL (empty or oversized key or module, n == 0), CSB_ENOSPC,
+ * CSB_EIO, CSB_ENOMEM. */
+csb_err csb_store_write(csb_store *s, const char *module, const csb_write *w, size_t n,
+                        uint64_t *last_seq);
+
+/* One put / one delete. Delete returns CSB_ENOTFOUND when the key has no live value. */
+csb_err csb_store_put(csb_store *s, const char *module, const void *key, size_t key_len,
+                      const void *value, size_t value_len, uint64_t *seq);
+csb_err csb_store_delete(csb_store *s, const char *module, const void *key, size_t key_len,
+                         uint64_t *seq);
+
+/* ---- Reads: own data (source == NULL) or the backup copy of source's module -------- */
+
+/* Reads one live record into *out (caller frees with csb_record_clear()).
+ * CSB_ENOTFOUND when absent or a tombstone. */
+csb_err csb_store_get(csb_store *s, const char *source, const char *module, const void *key,
+                      size_t key_len, csb_record *out);
+
+/* Called per record in key order; the record is valid only during the call.
+ * Return false to stop early. */
+typedef bool (*csb_record_fn)(void *ctx, const csb_record *r);
+
+/* Lists live records whose key starts with prefix (plen may be 0), in key order, starting
+ * after key `after` (NULL: from the start), at most limit (0 = no limit), in one read
+ * transaction. CSB_OK (also for an unknown module: nothing listed), CSB_EINVAL. */
+csb_err csb_store_list(csb_store *s, const char *source, const char *module,
+                       const void *prefix, size_t plen, const void *after, size_t after_len,
+                       size_t limit, csb_record_fn fn, void *ctx);
+
+/* A consistent summary of a module: high seq (own data) or applied seq (copy), live record
+ * count and set digest, all from one read transaction. O(1): kept current by each write. */
+typedef struct csb_module_info {
+	uint64_t high_seq;
+	uint64_t count;
+	csb_digest digest;
+	uint64_t horizon; /* own data: log entries at or below this seq were pruned */
+} csb_module_info;
+csb_err csb_store_module_info(csb_store *s, const char *source, const char *module,
+                              csb_module_info *out);
+
+/* ---- Delta export ------------------------------------------------------------------ */
+
+typedef struct csb_changes {
+	csb_record *records; /* the newest version of each key changed after after_seq,
+	                      * in seq order, tombstones included; owned by the struct */
+	size_t count;
+	size_t bytes;        /* sum of key_len + value_len over records */
+	uint64_t last_seq;   /* everything up to this seq is covered by records */
+	uint64_t high_seq;   /* the module's high seq in the same read transaction */
+	csb_lineage lineage;
+	csb_digest digest;   /* the module digest at high_seq */
+	uint64_t log_entries_read; /* log entries the walk touched (== count: none skipped) */
+	void *arena_;        /* internal */
+} csb_changes;
+
+/* Walks module's change log after after_seq in one read transaction and returns at most
+ * max_records records (0 = no limit) and about max_bytes (0 = no limit; the first record
+ * is always returned whole, however large). The cost follows the records returned, never
+ * the store size. CSB_OK (count 0 when nothing is new), CSB_ELOGGONE when after_seq is
+ * below the pruned horizon (the importer must re-seed), CSB_ENOMEM, CSB_EIO. */
+csb_err csb_store_changes(csb_store *s, const char *module, uint64_t after_seq,
+                          size_t max_records, size_t max_bytes, csb_changes *out);
+void csb_changes_clear(csb_changes *c);
+
+/* ---- Import into a backup copy ----------------------------------------------------- */
+
+/* The import cursor of (source, module): what has been applied, from which lineage, and
+ * the copy's set digest. Written in the same transaction as the records it covers. */
+typedef struct csb_cursor {
+	csb_lineage lineage;
+	uint64_t applied_seq;
+	csb_digest digest; /* of the copy after applied_seq */
+	uint64_t count;    /* live records in the copy */
+} csb_cursor;
+
+/* CSB_OK, or CSB_ENOTFOUND when nothing was ever imported for (source, module). */
+csb_err csb_store_cursor_get(csb_store *s, const char *source, const char *module,
+                             csb_cursor *out);
+
+typedef struct csb_batch_hdr {
+	csb_lineage lineage; /* the source store's lineage */
+	uint64_t after_seq;  /* the batch starts after this seq */
+	uint64_t last_seq;   /* and covers everything up to this one */
+	bool reseed;         /* a differential re-seed: skip the cursor checks and set the
+	                      * cursor to {lineage, last_seq} */
+} csb_batch_hdr;
+
+/* Applies n records (puts and tombstones) to the copy of (source, module) and advances the
+ * cursor to {hdr->lineage, hdr->last_seq}, in ONE durable transaction.
+ * Checks (unless hdr->reseed): with no cursor, after_seq must be 0; a lineage different
+ * from the cursor's gives CSB_ELINEAGE; last_seq <= applied_seq is a batch already
+ * applied: CSB_OK and nothing changes; after_seq != applied_seq gives CSB_ESEQ.
+ * A tombstone deletes the key from the copy. cursor_out (may be NULL) gets the new cursor.
+ * Returns CSB_OK, CSB_ELINEAGE, CSB_ESEQ, CSB_EINVAL, CSB_ENOSPC, CSB_EIO. */
+csb_err csb_store_apply(csb_store *s, const char *source, const char *module,
+                        const csb_batch_hdr *hdr, const csb_record *records, size_t n,
+                        csb_cursor *cursor_out);
+
+/* Deletes the copy of (source, module) and its cursor in one transaction. */
+csb_err csb_store_copy_drop(csb_store *s, const char *source, const char *module);
+
+/* ---- Range digests (verify, differential re-seed) --------------------------------- */
+
+/* A half-open key range [lo, hi). lo == NULL: from the first key; hi == NULL: to the end. */
+typedef struct csb_range {
+	const uint8_t *lo;
+	size_t lo_len;
+	const uint8_t *hi;
+	size_t hi_len;
+} csb_range;
+
+/* Digests of n ranges (ascending, non-overlapping) in one read transaction and one pass.
+ * digests[i] and counts[i] (counts may be NULL) receive the sum and the number of live
+ * records in ranges[i]. CSB_OK, CSB_EINVAL. */
+csb_err csb_store_digest_ranges(csb_store *s, const char *source, const char *module,
+                                const csb_range *ranges, size_t n, csb_digest *digests,
+                                uint64_t *counts);
+
+/* A sub-range with its digest; lo/hi owned by the csb_split. */
+typedef struct csb_split_part {
+	uint8_t *lo;
+	size_t lo_len; /* lo == NULL: open */
+	uint8_t *hi;
+	size_t hi_len; /* hi == NULL: open */
+	csb_digest digest;
+	uint64_t count;
+} csb_split_part;
+
+typedef struct csb_split {
+	csb_split_part *parts;
+	size_t count;
+	void *arena_;
+} csb_split;
+
+/* Splits range r into at most `parts` consecutive sub-ranges holding about equal numbers
+ * of live records, covering r exactly (the first starts at r->lo, the last ends at r->hi),
+ * each with its digest and count, in one read transaction. An empty range gives one part.
+ * CSB_OK, CSB_EINVAL (parts == 0), CSB_ENOMEM. */
+csb_err csb_store_digest_split(csb_store *s, const char *source, const char *module,
+                               const csb_range *r, unsigned parts, csb_split *out);
+void csb_split_clear(csb_split *sp);
+
+/* ---- Retention --------------------------------------------------------------------- */
+
+/* Removes tombstones of module (and their log entries) with seq <= acked_seq, which every
+ * importer has acknowledged, and raises the module's horizon to acked_seq. Live records'
+ * log entries are never pruned (one per key). *pruned (may be NULL) gets how many went.
+ * CSB_OK, CSB_EINVAL (acked_seq above the high seq), CSB_EIO. */
+csb_err csb_store_prune(csb_store *s, const char *module, uint64_t acked_seq, uint64_t *pruned);
+
+/* ---- Small persistent state -------------------------------------------------------- */
+
+/* Persistent named counters (e.g. "export.records:UserServices.PresenceFocus"), 0 when
+ * never set. add is its own durable transaction. */
+csb_err csb_store_counter_add(csb_store *s, const char *name, uint64_t delta);
+csb_err csb_store_counter_get(csb_store *s, const char *name, uint64_t *out);
+
+/* Named opaque blobs in `meta` (an agent's settings, the epoch it was fenced with).
+ * get: *out is malloc'ed (caller frees), CSB_ENOTFOUND when absent. */
+csb_err csb_store_meta_put(csb_store *s, const char *name, const void *value, size_t len);
+csb_err csb_store_meta_get(csb_store *s, const char *name, void **out, size_t *len);
+
+/* Names of the modules with own data (source == NULL) or of copies from source, sorted.
+ * *names is one malloc'ed array of strings (free(*names) frees all). */
+csb_err csb_store_modules(csb_store *s, const char *source, char ***names, size_t *n);
+
+#endif
