@@ -119,6 +119,15 @@ csb_err csb_store_list(csb_store *s, const char *source, const char *module,
                        const void *prefix, size_t plen, const void *after, size_t after_len,
                        size_t limit, csb_record_fn fn, void *ctx);
 
+/* Walks live records with keys in range r (see csb_range below; NULL: every key), in key
+ * order, starting after key `after` when given (exclusive; for paging), at most limit
+ * (0 = no limit), in one read transaction. Callback rules as for csb_store_list().
+ * CSB_OK (also for an unknown module), CSB_EINVAL. */
+struct csb_range;
+csb_err csb_store_scan(csb_store *s, const char *source, const char *module,
+                       const struct csb_range *r, const void *after, size_t after_len,
+                       size_t limit, csb_record_fn fn, void *ctx);
+
 /* A consistent summary of a module: high seq (own data) or applied seq (copy), live record
  * count and set digest, all from one read transaction. O(1): kept current by each write. */
 typedef struct csb_module_info {
@@ -141,7 +150,9 @@ typedef struct csb_changes {
 	uint64_t high_seq;   /* the module's high seq in the same read transaction */
 	csb_lineage lineage;
 	csb_digest digest;   /* the module digest at high_seq */
-	uint64_t log_entries_read; /* log entries the walk touched (== count: none skipped) */
+	uint64_t log_entries_read; /* log entries the walk touched (== count: none skipped;
+	                            * count + 1 when max_bytes ended the walk at a record
+	                            * that did not fit) */
 	void *arena_;        /* internal */
 } csb_changes;
 
@@ -149,7 +160,8 @@ typedef struct csb_changes {
  * max_records records (0 = no limit) and about max_bytes (0 = no limit; the first record
  * is always returned whole, however large). The cost follows the records returned, never
  * the store size. CSB_OK (count 0 when nothing is new), CSB_ELOGGONE when after_seq is
- * below the pruned horizon (the importer must re-seed), CSB_ENOMEM, CSB_EIO. */
+ * not 0 and below the pruned horizon (the importer must re-seed; an importer starting
+ * from 0 has an empty copy and needs no tombstones), CSB_ENOMEM, CSB_EIO. */
 csb_err csb_store_changes(csb_store *s, const char *module, uint64_t after_seq,
                           size_t max_records, size_t max_bytes, csb_changes *out);
 void csb_changes_clear(csb_changes *c);
@@ -163,6 +175,8 @@ typedef struct csb_cursor {
 	uint64_t applied_seq;
 	csb_digest digest; /* of the copy after applied_seq */
 	uint64_t count;    /* live records in the copy */
+	uint64_t applied_records; /* records ever applied by non-reseed batches: committed with
+	                           * the cursor, so a batch applied twice would show */
 } csb_cursor;
 
 /* CSB_OK, or CSB_ENOTFOUND when nothing was ever imported for (source, module). */
