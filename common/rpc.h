@@ -101,14 +101,23 @@ typedef struct csb_rpc_client_opts {
  * Returns CSB_OK, CSB_EINVAL, CSB_ETLS, CSB_ENOMEM. */
 csb_err csb_rpc_client_open(const csb_rpc_client_opts *o, csb_rpc_client **out);
 
-/* Frees the client; pending calls end with CSB_ECLOSED. NULL is a no-op. */
+/* Ends pending calls with CSB_ECLOSED and makes every later call return CSB_ECLOSED at
+ * once, without freeing c: for stopping threads that may still call through it. Idempotent;
+ * NULL is a no-op. */
+void csb_rpc_client_shutdown(csb_rpc_client *c);
+
+/* Shuts the client down (as above), waits until no call is inside it, and frees it.
+ * No thread may call through c afterwards. NULL is a no-op. */
 void csb_rpc_client_close(csb_rpc_client *c);
 
 /* One call: sends body under method and waits at most timeout_ms for the reply.
  * On CSB_OK, *reply (malloc'ed, caller frees) and *reply_len hold the reply body.
  * On a non-OK status from the server, returns that status and copies its error text into
  * err (err may be NULL). Local failures: CSB_ETIMEDOUT (no reply in time, including a
- * server that cannot be reached), CSB_ETOOBIG, CSB_EPROTO, CSB_ECLOSED, CSB_ENOMEM. */
+ * server that cannot be reached), CSB_EUNREACH (the connection dropped after the request
+ * was sent: the server closed or restarted, or refused a request over its max_msg; the
+ * request may or may not have run, and is never re-sent), CSB_ETOOBIG, CSB_EPROTO,
+ * CSB_ECLOSED, CSB_ENOMEM, CSB_EINVAL (a NULL argument, a method over 128 bytes). */
 csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, size_t len,
                      uint32_t timeout_ms, uint8_t **reply, size_t *reply_len,
                      char err[CSB_RPC_ERROR_MAX]);

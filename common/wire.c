@@ -23,6 +23,7 @@ static const struct field_bound bounds[] = {
 	{"csb.ListRequest", "prefix", 480},
 	{"csb.ListRequest", "after", 480},
 	{"csb.PullRequest", "resume_key", 480},
+	{"csb.RangeReadRequest", "after", 480},
 	{"csb.KeyRange", "lo", 480},
 	{"csb.KeyRange", "hi", 480},
 	{"csb.KeyRangeText", "lo", 480},
