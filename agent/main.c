@@ -1,0 +1,171 @@
+/* csb-agent: the Backup Service of one pool (SPEC.md §6). Parses flags, starts the agent,
+ * writes its listening URL to <state-dir>/agent.url for launchers, and stops cleanly on
+ * SIGTERM or SIGINT. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/internal/agent.h"
+#include "common/log.h"
+#include "common/parse.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: csb-agent --pool-fqdn F --state-dir DIR --coordinator URL --listen URL\n"
+	        "                 [--map-size BYTES] --tls-cert F --tls-key F --tls-ca F\n"
+	        "                 [--partner FQDN=URL] [--admin PRINCIPAL]...\n"
+	        "  tuning (tests, benchmarks): --max-batch-records N --max-batch-bytes N\n"
+	        "                 --chunk-bytes N --long-poll-ms N --sync-interval T\n");
+}
+
+enum {
+	OPT_POOL = 1, OPT_DIR, OPT_COORD, OPT_LISTEN, OPT_MAP, OPT_CERT, OPT_KEY, OPT_CA,
+	OPT_PARTNER, OPT_ADMIN, OPT_MAXREC, OPT_MAXBYTES, OPT_CHUNK, OPT_POLL, OPT_INTERVAL,
+	OPT_HELP,
+};
+
+static const struct option options[] = {
+	{"pool-fqdn", required_argument, NULL, OPT_POOL},
+	{"state-dir", required_argument, NULL, OPT_DIR},
+	{"coordinator", required_argument, NULL, OPT_COORD},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"map-size", required_argument, NULL, OPT_MAP},
+	{"tls-cert", required_argument, NULL, OPT_CERT},
+	{"tls-key", required_argument, NULL, OPT_KEY},
+	{"tls-ca", required_argument, NULL, OPT_CA},
+	{"partner", required_argument, NULL, OPT_PARTNER},
+	{"admin", required_argument, NULL, OPT_ADMIN},
+	{"max-batch-records", required_argument, NULL, OPT_MAXREC},
+	{"max-batch-bytes", required_argument, NULL, OPT_MAXBYTES},
+	{"chunk-bytes", required_argument, NULL, OPT_CHUNK},
+	{"long-poll-ms", required_argument, NULL, OPT_POLL},
+	{"sync-interval", required_argument, NULL, OPT_INTERVAL},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static int bad(const char *what, const char *value)
+{
+	fprintf(stderr, "csb-agent: invalid %s: %s\n", what, value);
+	return 2;
+}
+
+static int num(const char *flag, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (csb_u64_parse(v, hi, out) != CSB_OK || *out < lo)
+		return bad(flag, v);
+	return 0;
+}
+
+/* Returns 0, or the exit status for a usage error (2) or --help (-1). */
+static int parse_flags(int argc, char **argv, struct agent_opts *o)
+{
+	char fq[CSB_FQDN_MAX + 1], err[80];
+	uint64_t v;
+	int c, rc = 0;
+
+	while (rc == 0 && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_POOL:
+			if (csb_fqdn_parse(optarg, fq, err, sizeof(err)) != CSB_OK)
+				return bad("--pool-fqdn", err);
+			o->pool = strdup(fq);
+			break;
+		case OPT_DIR: o->state_dir = optarg; break;
+		case OPT_COORD: o->coordinator_url = optarg; break;
+		case OPT_LISTEN: o->listen_url = optarg; break;
+		case OPT_MAP: rc = num("--map-size", optarg, 1 << 20, UINT64_MAX, &o->map_size); break;
+		case OPT_CERT: o->tls.cert = optarg; break;
+		case OPT_KEY: o->tls.key = optarg; break;
+		case OPT_CA: o->tls.ca = optarg; break;
+		case OPT_PARTNER: o->partner = optarg; break;
+		case OPT_ADMIN:
+			if (o->n_admins == 8)
+				return bad("--admin", "at most 8");
+			o->admins[o->n_admins++] = optarg;
+			break;
+		case OPT_MAXREC:
+			rc = num("--max-batch-records", optarg, 1, 1000000, &v);
+			o->cfg.max_records = (uint32_t)v;
+			break;
+		case OPT_MAXBYTES:
+			rc = num("--max-batch-bytes", optarg, 1024, 64u << 20, &v);
+			o->cfg.max_bytes = (uint32_t)v;
+			break;
+		case OPT_CHUNK:
+			rc = num("--chunk-bytes", optarg, 1024, 64u << 20, &v);
+			o->cfg.chunk_bytes = (uint32_t)v;
+			break;
+		case OPT_POLL:
+			rc = num("--long-poll-ms", optarg, 0, 60000, &v);
+			o->cfg.long_poll_ms = (uint32_t)v;
+			break;
+		case OPT_INTERVAL:
+			if (csb_duration_parse(optarg, &o->cfg.sync_interval_ms) != CSB_OK)
+				return bad("--sync-interval", optarg);
+			break;
+		case OPT_HELP: return -1;
+		default: return 2;
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (optind < argc)
+		return bad("argument", argv[optind]);
+	if (!o->pool || !o->state_dir || !o->listen_url || !o->tls.cert || !o->tls.key ||
+	    !o->tls.ca || (!o->coordinator_url && !o->partner)) {
+		fprintf(stderr, "csb-agent: missing a required flag\n");
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static void write_url_file(const struct agent_opts *o, int port)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/agent.url", o->state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return;
+	fprintf(f, "tls+tcp://127.0.0.1:%d\n", port);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_opts o = {
+		.cfg = {.max_records = 20000, .max_bytes = 4u << 20, .chunk_bytes = 1u << 20,
+		        .long_poll_ms = 1000, .sync_interval_ms = 120000},
+	};
+	struct agent *a;
+	sigset_t set;
+	int rc, sig;
+
+	if ((rc = parse_flags(argc, argv, &o)) != 0) {
+		if (rc < 0)
+			usage(stdout);
+		return rc < 0 ? 0 : rc;
+	}
+	/* Signals go to the main thread only: every other thread inherits this mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (agent__start(&o, &a) != CSB_OK)
+		return 1;
+	write_url_file(&o, agent__port(a));
+	sigwait(&set, &sig);
+	csb_info("agent", "stopping pool=%s signal=%d", o.pool, sig);
+	agent__stop(a);
+	free((char *)o.pool);
+	return 0;
+}
