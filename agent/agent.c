@@ -1,5 +1,6 @@
-/* The agent's lifetime: open the store, load what the export side persisted, start the
- * services, the import loops and the 1 Hz tick; stop them in reverse order. */
+/* The node's lifetime: open the store, load what the export side persisted, start the
+ * services, the CMS replica and the partner's imports, and the 1 Hz tick; stop them in
+ * reverse order. Also the small shared helpers of the package. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include "agent/internal/agent.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "coordinator/rbac.h"
+#include "coordinator/topology.h"
 
 #define AGENT_MAX_MSG (112u << 20) /* a 100 MiB conference file in one write, and room */
 
@@ -58,14 +61,41 @@ struct import_mod *agent__import(struct agent *a, const char *module)
 	return NULL;
 }
 
-bool agent__is_admin(const struct agent *a, const char *principal)
+bool agent__is_admin(struct agent *a, const char *principal)
 {
+	bool yes = false;
+
 	if (principal[0] == '\0')
 		return false;
+	/* The coordinator forwards administrators' status, sync and verify calls to pools. */
+	if (a->role == CSB_NODE_POOL && strcmp(principal, CSB_COORDINATOR_NAME) == 0)
+		return true;
 	for (unsigned i = 0; i < a->n_admins; i++)
 		if (strcmp(a->admins[i], principal) == 0)
 			return true;
-	return false;
+	if (a->hooks.is_admin != NULL)
+		return a->hooks.is_admin(a->hooks.ctx, principal);
+	pthread_mutex_lock(&a->mu);
+	yes = csb_rbac_is_admin(a->topo, principal, a->builtin_admin[0] ? a->builtin_admin : NULL);
+	pthread_mutex_unlock(&a->mu);
+	return yes;
+}
+
+bool agent__is_partner(struct agent *a, const char *principal)
+{
+	bool yes;
+
+	pthread_rwlock_rdlock(&a->plock);
+	yes = a->partner[0] != '\0' && strcmp(a->partner, principal) == 0;
+	pthread_rwlock_unlock(&a->plock);
+	return yes;
+}
+
+void agent__partner(struct agent *a, char *out)
+{
+	pthread_rwlock_rdlock(&a->plock);
+	memcpy(out, a->partner, AGENT_NAME_MAX);
+	pthread_rwlock_unlock(&a->plock);
 }
 
 /* The export side's totals and acknowledgement survive restarts. */
@@ -100,16 +130,69 @@ static csb_err parse_partner(struct agent *a, const char *spec)
 	memcpy(a->partner, spec, (size_t)(eq - spec));
 	a->partner[eq - spec] = '\0';
 	strcpy(a->partner_url, eq + 1);
+	a->partner_fixed = true;
 	return CSB_OK;
+}
+
+static csb_err client_open(struct agent *a, const char *name, const char *url,
+                           csb_rpc_client **out)
+{
+	csb_rpc_client_opts co = {
+		.url = url,
+		.server_name = name,
+		.tls = a->tls,
+		.max_msg = AGENT_MAX_MSG,
+	};
+
+	return csb_rpc_client_open(&co, out);
+}
+
+void agent__partner_move(struct agent *a, const char *fqdn, const char *url)
+{
+	csb_rpc_client *old, *cli = NULL;
+	csb_err rv;
+
+	if (url[0] != '\0' && (rv = client_open(a, fqdn, url, &cli)) != CSB_OK) {
+		csb_error("agent", "cannot reach partner pool=%s partner=%s url=%s err=%s", a->pool,
+		          fqdn, url, csb_err_name(rv));
+		return;
+	}
+	csb_rpc_client_shutdown(a->partner_cli); /* imports and handlers in calls return now */
+	agent__import_stop(a);
+	pthread_rwlock_wrlock(&a->plock);
+	old = a->partner_cli;
+	a->partner_cli = cli;
+	snprintf(a->partner, sizeof(a->partner), "%s", fqdn);
+	snprintf(a->partner_url, sizeof(a->partner_url), "%s", url);
+	pthread_rwlock_unlock(&a->plock);
+	csb_rpc_client_close(old);
+	csb_info("agent", "partner pool=%s partner=%s url=%s", a->pool, fqdn[0] ? fqdn : "-",
+	         url[0] ? url : "-");
+	if (!atomic_load(&a->stopping))
+		(void)agent__import_start(a);
 }
 
 static void *ticker_main(void *arg)
 {
 	struct agent *a = arg;
+	uint64_t next = 0;
+	bool reload;
 
 	while (!atomic_load(&a->stopping)) {
-		agent__tick(a);
-		agent__sleep(a, 1000);
+		pthread_mutex_lock(&a->mu);
+		while (!atomic_load(&a->stopping) && !a->settings_dirty && csb_mono_ms() < next)
+			agent__cond_wait_until(&a->changed, &a->mu, next);
+		reload = a->settings_dirty;
+		a->settings_dirty = false;
+		pthread_mutex_unlock(&a->mu);
+		if (atomic_load(&a->stopping))
+			break;
+		if (reload)
+			agent__settings_load(a);
+		if (csb_mono_ms() >= next) {
+			agent__tick(a);
+			next = csb_mono_ms() + 1000;
+		}
 	}
 	agent__tick(a); /* persist the last totals */
 	return NULL;
@@ -117,7 +200,7 @@ static void *ticker_main(void *arg)
 
 static csb_err start_server(struct agent *a)
 {
-	csb_rpc_method methods[24];
+	csb_rpc_method methods[32];
 	size_t n = 0;
 	csb_rpc_server_opts so = {
 		.url = a->listen_url,
@@ -128,54 +211,53 @@ static csb_err start_server(struct agent *a)
 	};
 
 	n += agent__sync_methods(a, methods + n);
-	n += agent__data_methods(a, methods + n);
-	n += agent__control_methods(a, methods + n);
+	if (a->role == CSB_NODE_POOL) {
+		n += agent__data_methods(a, methods + n);
+		n += agent__control_methods(a, methods + n);
+		n += agent__replica_methods(a, methods + n);
+	}
+	for (size_t i = 0; i < a->n_extra && n < 32; i++)
+		methods[n++] = a->extra[i];
 	return csb_rpc_server_start(&so, methods, n, &a->srv);
 }
 
-static csb_err start_partner(struct agent *a)
-{
-	csb_rpc_client_opts co = {
-		.url = a->partner_url,
-		.server_name = a->partner,
-		.tls = a->tls,
-		.max_msg = AGENT_MAX_MSG,
-	};
-
-	if (a->partner[0] == '\0')
-		return CSB_OK;
-	return csb_rpc_client_open(&co, &a->partner_cli);
-}
-
-static struct agent *agent_alloc(const struct agent_opts *o)
+static struct agent *agent_alloc(const csb_node_opts *o)
 {
 	struct agent *a = calloc(1, sizeof(*a));
+	pthread_condattr_t ca;
 
 	if (a == NULL)
 		return NULL;
-	snprintf(a->pool, sizeof(a->pool), "%s", o->pool);
+	a->role = o->role;
+	snprintf(a->pool, sizeof(a->pool), "%s", o->name);
 	snprintf(a->listen_url, sizeof(a->listen_url), "%s", o->listen_url);
+	snprintf(a->coord_url, sizeof(a->coord_url), "%s", o->coordinator_url ? o->coordinator_url : "");
 	for (unsigned i = 0; i < o->n_admins && i < 8; i++)
 		snprintf(a->admins[a->n_admins++], AGENT_NAME_MAX, "%s", o->admins[i]);
 	a->tls = o->tls;
 	a->cfg = o->cfg;
+	a->hooks = o->hooks;
+	a->extra = o->extra;
+	a->n_extra = o->n_extra;
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->wmu, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&a->changed, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	pthread_rwlock_init(&a->plock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->changed, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&a->wcond, NULL);
 	pthread_cond_init(&a->wdone, NULL);
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
-		if (csb_modules[i].category == CSB_CAT_CMS)
-			continue; /* the coordinator's module: replicated by its own flow */
+		bool cms = csb_modules[i].category == CSB_CAT_CMS;
+
+		/* A pool exports and imports its data modules; the coordinator exports the CMS,
+		 * which pools import as their local replica (cms_imp). */
+		if (cms != (o->role == CSB_NODE_COORDINATOR))
+			continue;
 		a->exp[i].module = csb_modules[i].name;
-		a->imp[i].module = csb_modules[i].name;
+		if (!cms)
+			a->imp[i].module = csb_modules[i].name;
 	}
 	return a;
 }
@@ -183,16 +265,53 @@ static struct agent *agent_alloc(const struct agent_opts *o)
 static void agent_free(struct agent *a)
 {
 	csb_rpc_client_close(a->partner_cli);
+	csb_rpc_client_close(a->coord_cli);
+	agent__settings_free(a);
 	csb_store_close(a->store);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->wmu);
+	pthread_rwlock_destroy(&a->plock);
 	pthread_cond_destroy(&a->changed);
 	pthread_cond_destroy(&a->wcond);
 	pthread_cond_destroy(&a->wdone);
 	free(a);
 }
 
-csb_err agent__start(const struct agent_opts *o, struct agent **out)
+static void stop_threads(struct agent *a)
+{
+	atomic_store(&a->stopping, true);
+	pthread_mutex_lock(&a->mu);
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->mu);
+	/* Imports blocked in a pull return now. */
+	csb_rpc_client_shutdown(a->partner_cli);
+	csb_rpc_client_shutdown(a->coord_cli);
+	agent__import_stop(a);
+	agent__cms_import_stop(a);
+}
+
+/* Opens the clients: the coordinator's (the CMS replica) and, when known, the partner's —
+ * from --partner, or from a replica kept from an earlier run. */
+static csb_err start_clients(struct agent *a)
+{
+	csb_err rv;
+
+	if (a->coord_url[0] != '\0' &&
+	    (rv = client_open(a, CSB_COORDINATOR_NAME, a->coord_url, &a->coord_cli)) != CSB_OK) {
+		csb_error("agent", "bad coordinator url=%s err=%s", a->coord_url, csb_strerror(rv));
+		return rv;
+	}
+	if (a->role == CSB_NODE_POOL && !a->partner_fixed)
+		agent__settings_load(a); /* works on from the replica while the coordinator is away */
+	if (a->partner_cli == NULL && a->partner_url[0] != '\0' &&
+	    (rv = client_open(a, a->partner, a->partner_url, &a->partner_cli)) != CSB_OK) {
+		csb_error("agent", "bad partner url=%s err=%s", a->partner_url, csb_strerror(rv));
+		return rv;
+	}
+	return CSB_OK;
+}
+
+csb_err csb_node_start(const csb_node_opts *o, csb_node **out)
 {
 	csb_store_opts so = {.map_size = o->map_size};
 	struct agent *a = agent_alloc(o);
@@ -217,29 +336,24 @@ csb_err agent__start(const struct agent_opts *o, struct agent **out)
 		csb_error("agent", "cannot listen url=%s err=%s", a->listen_url, csb_strerror(rv));
 		goto out_stop_writer;
 	}
-	if ((rv = start_partner(a)) != CSB_OK) {
-		csb_error("agent", "cannot reach partner url=%s err=%s", a->partner_url,
-		          csb_strerror(rv));
+	if ((rv = start_clients(a)) != CSB_OK)
 		goto out_close_server;
-	}
-	if ((rv = agent__import_start(a)) != CSB_OK)
-		goto out_stop_imports;
+	if ((rv = agent__cms_import_start(a)) != CSB_OK ||
+	    (rv = agent__import_start(a)) != CSB_OK)
+		goto out_stop_threads;
+	a->running = true;
 	if (pthread_create(&a->ticker, NULL, ticker_main, a) != 0) {
 		rv = CSB_ENOMEM;
-		goto out_stop_imports;
+		goto out_stop_threads;
 	}
-	csb_info("agent", "started pool=%s listen=%s port=%d partner=%s", a->pool, a->listen_url,
-	         csb_rpc_server_port(a->srv), a->partner[0] ? a->partner : "-");
+	csb_info("agent", "started pool=%s listen=%s port=%d partner=%s coordinator=%s", a->pool,
+	         a->listen_url, csb_rpc_server_port(a->srv), a->partner[0] ? a->partner : "-",
+	         a->coord_url[0] ? a->coord_url : "-");
 	*out = a;
 	return CSB_OK;
 
-out_stop_imports:
-	atomic_store(&a->stopping, true);
-	pthread_mutex_lock(&a->mu);
-	pthread_cond_broadcast(&a->changed);
-	pthread_mutex_unlock(&a->mu);
-	csb_rpc_client_shutdown(a->partner_cli);
-	agent__import_stop(a);
+out_stop_threads:
+	stop_threads(a);
 out_close_server:
 	atomic_store(&a->stopping, true);
 	csb_rpc_server_close(a->srv);
@@ -251,19 +365,39 @@ out_free:
 	return rv;
 }
 
-int agent__port(const struct agent *a)
+int csb_node_port(const csb_node *a)
 {
 	return csb_rpc_server_port(a->srv);
 }
 
-void agent__stop(struct agent *a)
+csb_store *csb_node_store(csb_node *a)
 {
-	atomic_store(&a->stopping, true);
+	return a->store;
+}
+
+csb_err csb_node_write(csb_node *a, const char *module, const csb_write *w, size_t count,
+                       uint64_t *last_seq)
+{
+	return agent__write(a, module, w, count, last_seq);
+}
+
+size_t csb_node_importers(csb_node *a, const char *module, csb_node_importer *out, size_t max)
+{
+	struct export_mod *em = agent__export(a, module);
+	size_t n;
+
+	if (em == NULL)
+		return 0;
 	pthread_mutex_lock(&a->mu);
-	pthread_cond_broadcast(&a->changed);
+	n = em->n_acks;
+	memcpy(out, em->acks, (n < max ? n : max) * sizeof(*out));
 	pthread_mutex_unlock(&a->mu);
-	csb_rpc_client_shutdown(a->partner_cli); /* imports blocked in a pull return now */
-	agent__import_stop(a);
+	return n;
+}
+
+void csb_node_stop(csb_node *a)
+{
+	stop_threads(a);
 	pthread_join(a->ticker, NULL);
 	csb_rpc_server_close(a->srv);
 	agent__writer_stop(a);

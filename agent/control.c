@@ -79,7 +79,7 @@ static csb_err sync_module(struct agent *a, struct export_mod *em, uint64_t dead
 	bytes0 = em->bytes_total;
 	pthread_mutex_unlock(&a->mu);
 	if (mi.high_seq > 0 && (rv = wait_acked(a, em, mi.high_seq, deadline)) != CSB_OK) {
-		agent__set_error(err, "%s has not imported %s up to seq %" PRIu64 " (%s)", a->partner,
+		agent__set_error(err, "the backup pool has not imported %s up to seq %" PRIu64 " (%s)",
 		                 em->module, mi.high_seq, csb_strerror(rv));
 		return rv == CSB_ETIMEDOUT ? CSB_EUNREACH : rv;
 	}
@@ -154,8 +154,16 @@ static csb_err copy_digests(struct agent *a, const char *module, const csb_range
 	dr.from_copy = true;
 	dr.n_ranges = n;
 	dr.ranges = krp;
-	rv = csb_rpc_call_msg(a->partner_cli, "csb.Sync/DigestRanges", &dr.base,
-	                      &csb__digest_reply__descriptor, 30000, (ProtobufCMessage **)&out, err);
+	pthread_rwlock_rdlock(&a->plock);
+	if (a->partner_cli == NULL) {
+		agent__set_error(err, "%s has no backup pool", a->pool);
+		rv = CSB_ENOTFOUND;
+	} else {
+		rv = csb_rpc_call_msg(a->partner_cli, "csb.Sync/DigestRanges", &dr.base,
+		                      &csb__digest_reply__descriptor, 30000, (ProtobufCMessage **)&out,
+		                      err);
+	}
+	pthread_rwlock_unlock(&a->plock);
 	if (rv != CSB_OK)
 		goto out_free;
 	if (out->n_digests != n || out->n_counts != n) {
@@ -264,7 +272,7 @@ static csb_err verify_module(struct agent *a, struct export_mod *em, uint64_t de
 		if ((rv = csb_store_module_info(a->store, NULL, em->module, &mi)) != CSB_OK)
 			return rv;
 		if (mi.high_seq > 0 && (rv = wait_acked(a, em, mi.high_seq, deadline)) != CSB_OK) {
-			agent__set_error(err, "%s has not imported %s up to seq %" PRIu64, a->partner,
+			agent__set_error(err, "the backup pool has not imported %s up to seq %" PRIu64,
 			                 em->module, mi.high_seq);
 			return rv == CSB_ETIMEDOUT ? CSB_EUNREACH : rv;
 		}

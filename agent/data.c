@@ -84,12 +84,16 @@ out_free_req:
 	return rv;
 }
 
-/* The source a read addresses: own data (NULL) or the backup copy held for the partner. */
-static const char *read_source(struct agent *a, bool from_backup, const char *source)
+/* The source a read addresses: own data (NULL) or the backup copy held for the partner
+ * (copied into buf, AGENT_NAME_MAX bytes). */
+static const char *read_source(struct agent *a, bool from_backup, const char *source, char *buf)
 {
 	if (!from_backup)
 		return NULL;
-	return source[0] != '\0' ? source : a->partner;
+	if (source[0] != '\0')
+		return source;
+	agent__partner(a, buf);
+	return buf;
 }
 
 static csb_err data_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
@@ -99,6 +103,7 @@ static csb_err data_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *re
 	Csb__GetReply out = CSB__GET_REPLY__INIT;
 	Csb__Record pb;
 	csb_record r = {0};
+	char pbuf[AGENT_NAME_MAX];
 	csb_err rv;
 
 	if ((rv = check_caller(a, req, rep)) != CSB_OK)
@@ -107,7 +112,7 @@ static csb_err data_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *re
 		return rv;
 	if ((rv = check_module(a, gr->module, rep)) != CSB_OK)
 		goto out_free_req;
-	rv = csb_store_get(a->store, read_source(a, gr->from_backup, gr->source), gr->module,
+	rv = csb_store_get(a->store, read_source(a, gr->from_backup, gr->source, pbuf), gr->module,
 	                   gr->key.data, gr->key.len, &r);
 	if (rv == CSB_ENOTFOUND)
 		agent__set_error(rep->error, "no such key in %s", gr->module);
@@ -164,6 +169,7 @@ static csb_err data_list(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	Csb__ListRequest *lr;
 	Csb__ListReply out = CSB__LIST_REPLY__INIT;
 	struct list_ctx lc = {.out = &out, .max_bytes = a->cfg.max_bytes};
+	char pbuf[AGENT_NAME_MAX];
 	csb_err rv;
 
 	if ((rv = check_caller(a, req, rep)) != CSB_OK)
@@ -183,7 +189,7 @@ static csb_err data_list(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 		goto out_free;
 	}
 	out.records = lc.ptrs;
-	rv = csb_store_list(a->store, read_source(a, lr->from_backup, lr->source), lr->module,
+	rv = csb_store_list(a->store, read_source(a, lr->from_backup, lr->source, pbuf), lr->module,
 	                    lr->prefix.data, lr->prefix.len, lr->after.len ? lr->after.data : NULL,
 	                    lr->after.len, lc.limit + 1, list_one, &lc);
 	if (rv == CSB_OK)

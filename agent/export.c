@@ -2,6 +2,7 @@
  * the newest version of each key changed after the importer's cursor (long poll when
  * nothing is new), values above the chunk size in chunks; DigestRanges, Split and RangeRead
  * serve verify and the differential re-seed (DESIGN.md §2). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,31 +13,61 @@
 #include "common/wire.h"
 #include "proto/sync.pb-c.h"
 
-/* Only the backup pool's agent pulls this pool's modules; administrators may read digests
- * (verify). An insecure test server has no principals. */
-static bool may_sync(const struct agent *a, const char *principal)
+/* Only the backup pool's agent pulls a pool's modules (the coordinator's policy says who
+ * pulls the CMS); administrators may read digests (verify). */
+static bool may_sync(struct agent *a, const char *principal, const char *module)
 {
 	if (a->insecure && principal[0] == '\0')
 		return true;
-	return strcmp(principal, a->partner) == 0 || agent__is_admin(a, principal);
+	if (agent__is_admin(a, principal))
+		return true;
+	if (a->hooks.may_pull != NULL)
+		return a->hooks.may_pull(a->hooks.ctx, principal, module);
+	return agent__is_partner(a, principal);
 }
 
 static csb_err check_caller(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	if (may_sync(a, req->principal))
+	if (may_sync(a, req->principal, NULL))
 		return CSB_OK;
 	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method,
 	                 a->pool);
 	return CSB_EDENIED;
 }
 
-/* Records an acknowledgement: a Pull after seq S means the importer applied up to S. */
-static void note_ack(struct agent *a, struct export_mod *em, uint64_t acked)
+/* The importer's entry, added on its first pull; NULL when the table is full. a->mu held. */
+static csb_node_importer *importer_of(struct export_mod *em, const char *principal)
 {
+	for (unsigned i = 0; i < em->n_acks; i++)
+		if (strcmp(em->acks[i].principal, principal) == 0)
+			return &em->acks[i];
+	if (em->n_acks == AGENT_IMPORTERS_MAX)
+		return NULL;
+	memset(&em->acks[em->n_acks], 0, sizeof(em->acks[0]));
+	snprintf(em->acks[em->n_acks].principal, sizeof(em->acks[0].principal), "%s", principal);
+	return &em->acks[em->n_acks++];
+}
+
+/* Records an acknowledgement: a Pull after seq S means the importer applied up to S. The
+ * module counts as acknowledged up to the lowest cursor among its importers. */
+static void note_ack(struct agent *a, struct export_mod *em, const char *principal,
+                     uint64_t acked)
+{
+	csb_node_importer *imp;
+	uint64_t now = csb_now_ms(), low = UINT64_MAX;
+
 	pthread_mutex_lock(&a->mu);
+	if ((imp = importer_of(em, principal)) != NULL) {
+		if (imp->acked_seq != acked || imp->acked_change_ms == 0)
+			imp->acked_change_ms = now;
+		imp->acked_seq = acked;
+		imp->last_ack_ms = now;
+	}
+	for (unsigned i = 0; i < em->n_acks; i++)
+		if (em->acks[i].acked_seq < low)
+			low = em->acks[i].acked_seq;
 	em->pulled = true;
-	if (acked > em->acked_seq || acked == 0)
-		em->acked_seq = acked;
+	em->acked_seq = low == UINT64_MAX ? acked : low;
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->mu);
 }
@@ -206,15 +237,19 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	struct export_mod *em;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
-		return rv;
 	if ((rv = agent__unpack(&csb__pull_request__descriptor, req, rep, (ProtobufCMessage **)&pr)))
 		return rv;
+	if (!may_sync(a, req->principal, pr->module)) {
+		agent__set_error(rep->error, "%s may not pull %s from %s", req->principal, pr->module,
+		                 a->pool);
+		rv = CSB_EDENIED;
+		goto out_free_req;
+	}
 	if ((rv = csb_store_lineage(a->store, &own)) != CSB_OK ||
 	    (rv = validate_pull(a, pr, rep, &own)) != CSB_OK)
 		goto out_free_req;
 	em = agent__export(a, pr->module);
-	note_ack(a, em, pr->after_seq);
+	note_ack(a, em, req->principal, pr->after_seq);
 	batch.after_seq = pr->after_seq;
 	if (pr->resume_key.len > 0) {
 		rv = pull_resume(a, pr, &batch, &one, &onep, &whole);
@@ -250,7 +285,9 @@ out_clear:
 	csb_changes_clear(&ch);
 	csb_record_clear(&whole);
 out_free_req:
-	if (rv != CSB_OK && rv != CSB_ELINEAGE && rv != CSB_ELOGGONE && rv != CSB_ENOTFOUND) {
+	/* The caller's mistakes are its own; only a failure to serve is an export error. */
+	if (rv != CSB_OK && rv != CSB_ELINEAGE && rv != CSB_ELOGGONE && rv != CSB_ENOTFOUND &&
+	    rv != CSB_EDENIED) {
 		pthread_mutex_lock(&a->mu);
 		if ((em = agent__export(a, pr->module)) != NULL) {
 			em->state = EXPORT_ERROR;

@@ -3,6 +3,7 @@
  * Pull until a write lands). Chunked values are reassembled before apply. A changed
  * lineage, a pruned log or a digest that disagrees at the same seq leads to a differential
  * re-seed (reseed.c). Failures are retried with backoff from the retry policy. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ static csb_err pull(struct agent *a, struct import_mod *im, const csb_cursor *cu
 {
 	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
 
-	pr.source = a->partner;
+	pr.source = im->source;
 	pr.module = (char *)im->module;
 	if (have_cursor) {
 		pr.lineage.data = (uint8_t *)cur->lineage.b;
@@ -44,7 +45,7 @@ static csb_err pull(struct agent *a, struct import_mod *im, const csb_cursor *cu
 		pr.resume_seq = ck->rec.seq;
 		pr.resume_offset = ck->have;
 	}
-	return csb_rpc_call_msg(a->partner_cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
+	return csb_rpc_call_msg(im->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
 	                        a->cfg.long_poll_ms + 15000, (ProtobufCMessage **)out, err);
 }
 
@@ -122,6 +123,8 @@ static void note_applied(struct agent *a, struct import_mod *im, const Csb__Batc
 	im->source_high_seq = b->high_seq;
 	im->records_applied += records;
 	im->bytes_applied += bytes;
+	if (im == &a->cms_imp && records > 0)
+		a->settings_dirty = true; /* the ticker reloads what the replica says */
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->mu);
 }
@@ -149,7 +152,7 @@ static csb_err apply(struct agent *a, struct import_mod *im, const Csb__Batch *b
 			agent__record_from_pb(b->records[i], &recs[i]);
 	for (size_t i = 0; i < n; i++)
 		bytes += recs[i].key_len + recs[i].value_len;
-	rv = csb_store_apply(a->store, a->partner, im->module, &hdr, recs, n, &cur);
+	rv = csb_store_apply(a->store, im->source, im->module, &hdr, recs, n, &cur);
 	free(recs);
 	if (rv != CSB_OK) {
 		agent__set_error(err, "apply after seq %llu: %s", (unsigned long long)b->after_seq,
@@ -160,11 +163,11 @@ static csb_err apply(struct agent *a, struct import_mod *im, const Csb__Batch *b
 out_check:
 	if (b->last_seq != b->high_seq || b->digest == NULL)
 		return CSB_OK;
-	if ((rv = csb_store_cursor_get(a->store, a->partner, im->module, &cur)) != CSB_OK)
+	if ((rv = csb_store_cursor_get(a->store, im->source, im->module, &cur)) != CSB_OK)
 		return rv;
 	agent__digest_from_pb(b->digest, &src);
 	if (cur.applied_seq == b->high_seq && (cur.digest.lo != src.lo || cur.digest.hi != src.hi)) {
-		agent__set_error(err, "backup copy differs from %s at seq %llu", a->partner,
+		agent__set_error(err, "backup copy differs from %s at seq %llu", im->source,
 		                 (unsigned long long)b->high_seq);
 		return CSB_ECORRUPT;
 	}
@@ -182,7 +185,7 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 	bool have;
 	csb_err rv;
 
-	rv = csb_store_cursor_get(a->store, a->partner, im->module, &cur);
+	rv = csb_store_cursor_get(a->store, im->source, im->module, &cur);
 	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
 		return rv;
 	have = rv == CSB_OK;
@@ -228,7 +231,7 @@ static void set_import_error(struct agent *a, struct import_mod *im, csb_err rv,
 	pthread_mutex_unlock(&a->mu);
 	if (changed)
 		csb_warn("import", "import failed pool=%s source=%s module=%s err=%s detail=\"%s\"",
-		         a->pool, a->partner, im->module, csb_err_name(rv), err);
+		         a->pool, im->source, im->module, csb_err_name(rv), err);
 }
 
 static void *import_main(void *arg)
@@ -247,7 +250,7 @@ static void *import_main(void *arg)
 		rv = import_step(a, im, err);
 		if (rv == CSB_ELINEAGE || rv == CSB_ELOGGONE || rv == CSB_ECORRUPT) {
 			csb_info("import", "re-seed pool=%s source=%s module=%s reason=%s", a->pool,
-			         a->partner, im->module, csb_err_name(rv));
+			         im->source, im->module, csb_err_name(rv));
 			rv = agent__reseed(a, im, err, sizeof(err));
 		}
 		if (rv == CSB_OK) {
@@ -263,26 +266,54 @@ static void *import_main(void *arg)
 	return NULL;
 }
 
+static csb_err import_run(struct agent *a, struct import_mod *im, const char *source,
+                          csb_rpc_client *cli)
+{
+	snprintf(im->source, sizeof(im->source), "%s", source);
+	im->cli = cli;
+	im->agent = a;
+	if (pthread_create(&im->thread, NULL, import_main, im) != 0)
+		return CSB_ENOMEM;
+	im->started = true;
+	return CSB_OK;
+}
+
+static void import_join(struct import_mod *im)
+{
+	if (im->started) {
+		pthread_join(im->thread, NULL);
+		im->started = false;
+	}
+}
+
 csb_err agent__import_start(struct agent *a)
 {
-	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
-		struct import_mod *im = &a->imp[i];
+	csb_err rv;
 
-		if (a->partner_cli == NULL || im->module == NULL)
-			continue;
-		im->agent = a;
-		if (pthread_create(&im->thread, NULL, import_main, im) != 0)
-			return CSB_ENOMEM;
-		im->started = true;
-	}
+	if (a->partner_cli == NULL)
+		return CSB_OK;
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		if (a->imp[i].module != NULL &&
+		    (rv = import_run(a, &a->imp[i], a->partner, a->partner_cli)) != CSB_OK)
+			return rv;
 	return CSB_OK;
 }
 
 void agent__import_stop(struct agent *a)
 {
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-		if (a->imp[i].started) {
-			pthread_join(a->imp[i].thread, NULL);
-			a->imp[i].started = false;
-		}
+		import_join(&a->imp[i]);
+}
+
+csb_err agent__cms_import_start(struct agent *a)
+{
+	if (a->coord_cli == NULL)
+		return CSB_OK;
+	a->cms_imp.module = CSB_MODULE_CMS;
+	return import_run(a, &a->cms_imp, CSB_COORDINATOR_NAME, a->coord_cli);
+}
+
+void agent__cms_import_stop(struct agent *a)
+{
+	import_join(&a->cms_imp);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/internal/agent.h"
+#include "agent/node.h"
 #include "common/log.h"
 #include "common/parse.h"
 
@@ -62,7 +62,7 @@ static int num(const char *flag, const char *v, uint64_t lo, uint64_t hi, uint64
 }
 
 /* Returns 0, or the exit status for a usage error (2) or --help (-1). */
-static int parse_flags(int argc, char **argv, struct agent_opts *o)
+static int parse_flags(int argc, char **argv, csb_node_opts *o)
 {
 	char fq[CSB_FQDN_MAX + 1], err[80];
 	uint64_t v;
@@ -73,7 +73,7 @@ static int parse_flags(int argc, char **argv, struct agent_opts *o)
 		case OPT_POOL:
 			if (csb_fqdn_parse(optarg, fq, err, sizeof(err)) != CSB_OK)
 				return bad("--pool-fqdn", err);
-			o->pool = strdup(fq);
+			o->name = strdup(fq);
 			break;
 		case OPT_DIR: o->state_dir = optarg; break;
 		case OPT_COORD: o->coordinator_url = optarg; break;
@@ -116,7 +116,7 @@ static int parse_flags(int argc, char **argv, struct agent_opts *o)
 		return rc;
 	if (optind < argc)
 		return bad("argument", argv[optind]);
-	if (!o->pool || !o->state_dir || !o->listen_url || !o->tls.cert || !o->tls.key ||
+	if (!o->name || !o->state_dir || !o->listen_url || !o->tls.cert || !o->tls.key ||
 	    !o->tls.ca || (!o->coordinator_url && !o->partner)) {
 		fprintf(stderr, "csb-agent: missing a required flag\n");
 		usage(stderr);
@@ -125,7 +125,7 @@ static int parse_flags(int argc, char **argv, struct agent_opts *o)
 	return 0;
 }
 
-static void write_url_file(const struct agent_opts *o, int port)
+static void write_url_file(const csb_node_opts *o, int port)
 {
 	char path[4096], tmp[4200];
 	FILE *f;
@@ -141,11 +141,8 @@ static void write_url_file(const struct agent_opts *o, int port)
 
 int main(int argc, char **argv)
 {
-	struct agent_opts o = {
-		.cfg = {.max_records = 20000, .max_bytes = 4u << 20, .chunk_bytes = 1u << 20,
-		        .long_poll_ms = 1000, .sync_interval_ms = 120000},
-	};
-	struct agent *a;
+	csb_node_opts o = {.role = CSB_NODE_POOL, .cfg = CSB_NODE_CONFIG_DEFAULT};
+	csb_node *a;
 	sigset_t set;
 	int rc, sig;
 
@@ -160,12 +157,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (agent__start(&o, &a) != CSB_OK)
+	if (csb_node_start(&o, &a) != CSB_OK)
 		return 1;
-	write_url_file(&o, agent__port(a));
+	write_url_file(&o, csb_node_port(a));
 	sigwait(&set, &sig);
-	csb_info("agent", "stopping pool=%s signal=%d", o.pool, sig);
-	agent__stop(a);
-	free((char *)o.pool);
+	csb_info("agent", "stopping pool=%s signal=%d", o.name, sig);
+	csb_node_stop(a);
+	free((char *)o.name);
 	return 0;
 }

@@ -63,11 +63,11 @@ static csb_err split_remote(struct reseed *rs, const struct owned_range *o, Csb_
 
 	range_of(o, &r);
 	agent__range_to_pb(&r, &kr);
-	sr.source = rs->a->partner;
+	sr.source = rs->im->source;
 	sr.module = (char *)rs->im->module;
 	sr.range = &kr;
 	sr.parts = RESEED_FANOUT;
-	return csb_rpc_call_msg(rs->a->partner_cli, "csb.Sync/Split", &sr.base,
+	return csb_rpc_call_msg(rs->im->cli, "csb.Sync/Split", &sr.base,
 	                        &csb__split_reply__descriptor, RESEED_TIMEOUT_MS,
 	                        (ProtobufCMessage **)out, rs->err);
 }
@@ -161,12 +161,12 @@ static csb_err range_read(struct reseed *rs, const csb_range *r, const uint8_t *
 	Csb__KeyRange kr;
 
 	agent__range_to_pb(r, &kr);
-	rq.source = rs->a->partner;
+	rq.source = rs->im->source;
 	rq.module = (char *)rs->im->module;
 	rq.range = &kr;
 	rq.after.data = (uint8_t *)after;
 	rq.after.len = after_len;
-	return csb_rpc_call_msg(rs->a->partner_cli, "csb.Sync/RangeRead", &rq.base,
+	return csb_rpc_call_msg(rs->im->cli, "csb.Sync/RangeRead", &rq.base,
 	                        &csb__range_read_reply__descriptor, RESEED_TIMEOUT_MS,
 	                        (ProtobufCMessage **)out, rs->err);
 }
@@ -185,7 +185,7 @@ static csb_err repair_range(struct reseed *rs, const struct owned_range *o)
 
 	range_of(o, &r);
 	rs->ranges++;
-	rv = csb_store_scan(a->store, a->partner, rs->im->module, &r, NULL, 0, 0, local_collect, &ls);
+	rv = csb_store_scan(a->store, rs->im->source, rs->im->module, &r, NULL, 0, 0, local_collect, &ls);
 	if (rv != CSB_OK)
 		goto out_free;
 	do {
@@ -220,7 +220,7 @@ static csb_err repair_range(struct reseed *rs, const struct owned_range *o)
 		}
 		for (size_t i = 0; i < nfix; i++)
 			fix[i].tombstone ? rs->deleted++ : rs->fetched++;
-		if (nfix > 0 && (rv = csb_store_apply(a->store, a->partner, rs->im->module, &rs->keep,
+		if (nfix > 0 && (rv = csb_store_apply(a->store, rs->im->source, rs->im->module, &rs->keep,
 		                                      fix, nfix, NULL)) != CSB_OK)
 			goto out_free;
 		free(fix);
@@ -269,7 +269,7 @@ static csb_err reseed_range(struct reseed *rs, const struct owned_range *o, unsi
 		own_range(sp->parts[i]->range, &parts[i]);
 		range_of(&parts[i], &ranges[i]);
 	}
-	rv = csb_store_digest_ranges(rs->a->store, rs->a->partner, rs->im->module, ranges,
+	rv = csb_store_digest_ranges(rs->a->store, rs->im->source, rs->im->module, ranges,
 	                             sp->n_parts, dg, counts);
 	if (rv != CSB_OK)
 		goto out_free;
@@ -304,7 +304,7 @@ csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t 
 	csb_err rv;
 
 	(void)errlen;
-	if ((rv = csb_store_cursor_get(a->store, a->partner, im->module, &cur)) == CSB_OK) {
+	if ((rv = csb_store_cursor_get(a->store, im->source, im->module, &cur)) == CSB_OK) {
 		rs.keep = (csb_batch_hdr){cur.lineage, cur.applied_seq, cur.applied_seq, true};
 	} else if (rv != CSB_ENOTFOUND) {
 		return rv;
@@ -328,13 +328,13 @@ csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t 
 		return rv;
 	if (atomic_load(&a->stopping))
 		return CSB_ECLOSED;
-	if ((rv = csb_store_apply(a->store, a->partner, im->module, &done, NULL, 0, NULL)) != CSB_OK)
+	if ((rv = csb_store_apply(a->store, im->source, im->module, &done, NULL, 0, NULL)) != CSB_OK)
 		return rv;
 	pthread_mutex_lock(&a->mu);
 	im->reseeds++;
 	pthread_mutex_unlock(&a->mu);
 	csb_info("import", "re-seeded pool=%s source=%s module=%s seq=%llu ranges=%llu fetched=%llu "
-	         "deleted=%llu", a->pool, a->partner, im->module, (unsigned long long)done.last_seq,
+	         "deleted=%llu", a->pool, im->source, im->module, (unsigned long long)done.last_seq,
 	         (unsigned long long)rs.ranges, (unsigned long long)rs.fetched,
 	         (unsigned long long)rs.deleted);
 	return CSB_OK;

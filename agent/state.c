@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/internal/agent.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "coordinator/topology.h"
 #include "proto/status.pb-c.h"
 
 static const char *const export_names[] = {
@@ -163,10 +165,12 @@ static void fill_export(struct agent *a, struct export_mod *em, Csb__ModuleStatu
 	pthread_mutex_unlock(&a->mu);
 }
 
-static void fill_import(struct agent *a, struct import_mod *im, Csb__ModuleStatus *ms)
+static void fill_import(struct agent *a, struct import_mod *im, const char *partner,
+                        Csb__ModuleStatus *ms)
 {
 	csb_cursor cur;
-	bool have = csb_store_cursor_get(a->store, a->partner, im->module, &cur) == CSB_OK;
+	bool have = partner[0] != '\0' &&
+	            csb_store_cursor_get(a->store, partner, im->module, &cur) == CSB_OK;
 
 	pthread_mutex_lock(&a->mu);
 	ms->imported_seq = have ? cur.applied_seq : 0;
@@ -178,6 +182,20 @@ static void fill_import(struct agent *a, struct import_mod *im, Csb__ModuleStatu
 	if (ms->last_error[0] == '\0' && im->last_error[0] != '\0')
 		ms->last_error = strdup(im->last_error);
 	pthread_mutex_unlock(&a->mu);
+}
+
+/* Whether this pool is the backup pool of the pool hosting the CMS: its replica is then the
+ * standby copy that status shows as the CMS import (DESIGN.md §2, flow 3). */
+static bool is_cms_standby(struct agent *a)
+{
+	const csb_topo_pool *host;
+	bool yes = false;
+
+	pthread_mutex_lock(&a->mu);
+	if (a->topo != NULL && (host = csb_topology_cms_host(a->topo)) != NULL)
+		yes = strcasecmp(host->backup, a->pool) == 0;
+	pthread_mutex_unlock(&a->mu);
+	return yes;
 }
 
 static void free_status(Csb__PoolStatus *ps)
@@ -194,6 +212,7 @@ static void free_status(Csb__PoolStatus *ps)
 csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf, size_t *len)
 {
 	Csb__PoolStatus ps = CSB__POOL_STATUS__INIT;
+	char partner[AGENT_NAME_MAX];
 	csb_category cat;
 	bool filter = category != NULL && category[0] != '\0';
 	uint64_t now = csb_now_ms();
@@ -201,8 +220,9 @@ csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf,
 
 	if (filter && !csb_category_parse(category, &cat))
 		return CSB_EINVAL;
+	agent__partner(a, partner);
 	ps.pool_fqdn = a->pool;
-	ps.backup_pool_fqdn = a->partner;
+	ps.backup_pool_fqdn = partner;
 	ps.backup_modules = calloc(CSB_MODULE_COUNT, sizeof(*ps.backup_modules));
 	if (ps.backup_modules == NULL)
 		return CSB_ENOMEM;
@@ -221,7 +241,10 @@ csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf,
 		if (a->exp[i].module != NULL)
 			fill_export(a, &a->exp[i], ms, now);
 		if (a->imp[i].module != NULL)
-			fill_import(a, &a->imp[i], ms);
+			fill_import(a, &a->imp[i], partner, ms);
+		else if (csb_modules[i].category == CSB_CAT_CMS && a->cms_imp.module != NULL &&
+		         is_cms_standby(a))
+			fill_import(a, &a->cms_imp, CSB_COORDINATOR_NAME, ms);
 	}
 	rv = csb_wire_pack(&ps.base, buf, len);
 out_free:

@@ -10,14 +10,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/node.h"
 #include "common/err.h"
 #include "common/modules.h"
 #include "common/rpc.h"
 #include "storage/store.h"
 
+struct csb_topology;
+
 #define AGENT_NAME_MAX 256
 #define AGENT_URL_MAX 512
 #define AGENT_LAG_RING 1024
+#define AGENT_IMPORTERS_MAX 64
 
 /* Export state of one module of this pool towards the backup pool (DESIGN.md §3). */
 enum export_state {
@@ -45,8 +49,11 @@ struct export_mod {
 	const char *module;
 	enum export_state state;
 	char last_error[CSB_RPC_ERROR_MAX];
-	bool pulled;             /* the importer has pulled since start (acked_seq valid) */
-	uint64_t acked_seq;      /* the importer's cursor, from its last Pull */
+	bool pulled;             /* an importer has pulled since start (acked_seq valid) */
+	uint64_t acked_seq;      /* the lowest cursor among the importers (a pool has one:
+	                          * its backup pool), from their last Pulls */
+	csb_node_importer acks[AGENT_IMPORTERS_MAX];
+	unsigned n_acks;
 	uint64_t last_export_ms; /* wall time of the last batch served */
 	uint64_t served_at_ack;  /* high seq when the importer last acknowledged */
 	uint64_t records_total;  /* ever sent (persisted as counters by the tick) */
@@ -61,6 +68,8 @@ struct export_mod {
 
 struct import_mod {
 	const char *module;
+	char source[AGENT_NAME_MAX]; /* whose module: the partner pool or the coordinator */
+	csb_rpc_client *cli;         /* borrowed: a->partner_cli or a->coord_cli */
 	struct agent *agent;
 	pthread_t thread;
 	bool started;
@@ -84,31 +93,39 @@ struct write_req {
 	struct write_req *next;
 };
 
-struct agent_config {
-	uint32_t max_records;     /* per batch */
-	uint32_t max_bytes;       /* per batch */
-	uint32_t chunk_bytes;     /* values above travel in chunks of this size */
-	uint32_t long_poll_ms;    /* how long a Pull waits for new writes */
-	uint64_t sync_interval_ms;
-};
-
 struct agent {
-	char pool[AGENT_NAME_MAX];
-	char partner[AGENT_NAME_MAX];
-	char partner_url[AGENT_URL_MAX];
+	csb_node_role role;
+	char pool[AGENT_NAME_MAX];        /* the pool FQDN, or CSB_COORDINATOR_NAME */
 	char listen_url[AGENT_URL_MAX];
-	char admins[8][AGENT_NAME_MAX]; /* principals allowed the data and control RPCs */
+	char coord_url[AGENT_URL_MAX];
+	char admins[8][AGENT_NAME_MAX];   /* administrators named on the command line */
 	unsigned n_admins;
 	csb_tls_files tls;
 	bool insecure;
-	struct agent_config cfg;
+	csb_node_config cfg;
+	csb_node_hooks hooks;
+	const csb_rpc_method *extra;
+	size_t n_extra;
 
 	csb_store *store;
 	csb_rpc_server *srv;
+	csb_rpc_client *coord_cli;        /* pools with a coordinator: the CMS replica */
+	struct import_mod cms_imp;
+
+	/* The partner: read under plock shared (handlers calling through partner_cli hold it
+	 * for the call); the ticker moves it with plock exclusive, after shutting the old
+	 * client down and joining the imports. */
+	pthread_rwlock_t plock;
+	char partner[AGENT_NAME_MAX];     /* the backup pool; "" while unknown */
+	char partner_url[AGENT_URL_MAX];
+	bool partner_fixed;               /* from --partner: the topology does not move it */
 	csb_rpc_client *partner_cli;
 
 	pthread_mutex_t mu;       /* guards everything below and the per-module state */
 	pthread_cond_t changed;   /* a write committed, an import applied, or stopping */
+	struct csb_topology *topo;        /* the replica's topology (pools), or NULL */
+	char builtin_admin[AGENT_NAME_MAX]; /* from the replica */
+	bool settings_dirty;              /* the replica changed: the ticker reloads */
 	struct export_mod exp[CSB_MODULE_COUNT];
 	struct import_mod imp[CSB_MODULE_COUNT];
 	bool read_only;
@@ -121,37 +138,20 @@ struct agent {
 	pthread_t writer;
 
 	pthread_t ticker;
+	bool running;             /* started: the ticker owns partner moves from now on */
 	atomic_bool stopping;
 };
-
-/* How main.c starts an agent. */
-struct agent_opts {
-	const char *pool;
-	const char *state_dir;
-	const char *listen_url;
-	const char *coordinator_url;
-	const char *partner;     /* "FQDN=URL" until the coordinator tells */
-	const char *admins[8];
-	unsigned n_admins;
-	csb_tls_files tls;
-	uint64_t map_size;
-	struct agent_config cfg;
-};
-
-/* Opens the store, starts the services, the import loops and the tick. On success the
- * agent runs until agent__stop(). Errors are logged; returns CSB_OK or the first failure. */
-csb_err agent__start(const struct agent_opts *o, struct agent **out);
-
-/* The TCP port the agent listens on (useful with port 0). */
-int agent__port(const struct agent *a);
-
-/* Stops everything cleanly (the current transaction finishes) and frees a. */
-void agent__stop(struct agent *a);
 
 /* agent.c */
 struct export_mod *agent__export(struct agent *a, const char *module);
 struct import_mod *agent__import(struct agent *a, const char *module);
-bool agent__is_admin(const struct agent *a, const char *principal);
+bool agent__is_admin(struct agent *a, const char *principal);
+/* Whether principal is this pool's backup pool (its agent). */
+bool agent__is_partner(struct agent *a, const char *principal);
+/* Copies the partner's FQDN into out (AGENT_NAME_MAX bytes); "" when none. */
+void agent__partner(struct agent *a, char *out);
+/* Moves the partner (ticker only): stops the imports, swaps the client, starts them. */
+void agent__partner_move(struct agent *a, const char *fqdn, const char *url);
 /* Formats a one-line error into dst (CSB_RPC_ERROR_MAX bytes). */
 void agent__set_error(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* pthread_cond_timedwait until the monotonic deadline (ms); mu must be held. */
@@ -169,13 +169,21 @@ csb_err agent__write(struct agent *a, const char *module, const csb_write *items
 size_t agent__sync_methods(struct agent *a, csb_rpc_method *out);   /* export.c */
 size_t agent__data_methods(struct agent *a, csb_rpc_method *out);   /* data.c */
 size_t agent__control_methods(struct agent *a, csb_rpc_method *out); /* control.c */
+size_t agent__replica_methods(struct agent *a, csb_rpc_method *out); /* replica.c */
 
 /* export.c */
 void agent__export_note_commit(struct agent *a, const char *module, uint64_t seq);
 
-/* import.c */
+/* import.c: the partner's modules (stopped and started again when the partner moves) and
+ * the CMS replica */
 csb_err agent__import_start(struct agent *a);
 void agent__import_stop(struct agent *a);
+csb_err agent__cms_import_start(struct agent *a);
+void agent__cms_import_stop(struct agent *a);
+
+/* settings.c: what a pool learns from its CMS replica */
+void agent__settings_load(struct agent *a);
+void agent__settings_free(struct agent *a);
 
 /* reseed.c: bring the copy of module equal to the partner's data by range digests */
 csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t errlen);

@@ -1,0 +1,118 @@
+/* -LocalStore: the Control methods that read the CMS replica (what this pool learned from
+ * the coordinator) and seed it from an Export-CsConfiguration ZIP, for a node that cannot
+ * reach the coordinator yet. A seeded replica keeps its cursor (or gets an empty one), so
+ * the coordinator's state replaces it by re-seed as soon as it can be pulled. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/internal/agent.h"
+#include "agent/internal/convert.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "coordinator/bundle.h"
+#include "proto/status.pb-c.h"
+
+static csb_err check_caller(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	if ((a->insecure && req->principal[0] == '\0') || agent__is_admin(a, req->principal))
+		return CSB_OK;
+	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method, a->pool);
+	return CSB_EDENIED;
+}
+
+static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct agent *a = ctx;
+	Csb__ReplicaRequest *rr;
+	Csb__ReplicaReply out = CSB__REPLICA_REPLY__INIT;
+	csb_record r = {0};
+	csb_cursor cur = {0};
+	csb_err rv;
+
+	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+		return rv;
+	if ((rv = agent__unpack(&csb__replica_request__descriptor, req, rep,
+	                        (ProtobufCMessage **)&rr)))
+		return rv;
+	(void)csb_store_cursor_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
+	rv = csb_store_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, rr->key, strlen(rr->key),
+	                   &r);
+	if (rv == CSB_OK || rv == CSB_ENOTFOUND) {
+		out.found = rv == CSB_OK;
+		out.value.data = r.value;
+		out.value.len = r.value_len;
+		out.applied_seq = cur.applied_seq;
+		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+	}
+	csb_record_clear(&r);
+	protobuf_c_message_free_unpacked(&rr->base, NULL);
+	return rv;
+}
+
+/* Writes the bundle's topology and configuration into the replica in one transaction. */
+static csb_err seed(struct agent *a, const char *topo_json, const char *cfg_json)
+{
+	csb_record recs[2] = {
+		{(uint8_t *)CSB_CMS_KEY_TOPOLOGY, strlen(CSB_CMS_KEY_TOPOLOGY), (uint8_t *)topo_json,
+		 strlen(topo_json), 0, csb_now_ms(), false},
+		{(uint8_t *)CSB_CMS_KEY_CONFIG, strlen(CSB_CMS_KEY_CONFIG), (uint8_t *)cfg_json,
+		 strlen(cfg_json), 0, csb_now_ms(), false},
+	};
+	csb_batch_hdr keep = {.reseed = true};
+	csb_cursor cur;
+	csb_err rv;
+
+	rv = csb_store_cursor_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
+	if (rv == CSB_OK)
+		keep = (csb_batch_hdr){cur.lineage, cur.applied_seq, cur.applied_seq, true};
+	else if (rv != CSB_ENOTFOUND)
+		return rv;
+	return csb_store_apply(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &keep, recs, 2, NULL);
+}
+
+static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct agent *a = ctx;
+	Csb__SeedReplicaRequest *sr;
+	Csb__ReplicaReply out = CSB__REPLICA_REPLY__INIT;
+	csb_topology *t = NULL;
+	csb_backup_config cfg;
+	char *tj = NULL, *cj = NULL;
+	csb_err rv;
+
+	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+		return rv;
+	if ((rv = agent__unpack(&csb__seed_replica_request__descriptor, req, rep,
+	                        (ProtobufCMessage **)&sr)))
+		return rv;
+	rv = csb_bundle_read(sr->zip.data, sr->zip.len, &t, &cfg, rep->error, sizeof(rep->error));
+	protobuf_c_message_free_unpacked(&sr->base, NULL);
+	if (rv != CSB_OK)
+		return rv;
+	tj = csb_topology_to_json(t);
+	cj = csb_config_to_json(&cfg);
+	csb_topology_free(t);
+	rv = tj && cj ? seed(a, tj, cj) : CSB_ENOMEM;
+	free(tj);
+	free(cj);
+	if (rv != CSB_OK) {
+		agent__set_error(rep->error, "seeding the replica failed: %s", csb_strerror(rv));
+		return rv;
+	}
+	csb_info("agent", "replica seeded pool=%s from=zip", a->pool);
+	pthread_mutex_lock(&a->mu);
+	a->settings_dirty = true;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->mu);
+	out.found = true;
+	return csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+}
+
+size_t agent__replica_methods(struct agent *a, csb_rpc_method *out)
+{
+	out[0] = (csb_rpc_method){"csb.Control/Replica", replica_get, a};
+	out[1] = (csb_rpc_method){"csb.Control/SeedReplica", replica_seed, a};
+	return 2;
+}

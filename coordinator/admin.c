@@ -1,0 +1,348 @@
+/* The Admin service's configuration methods: topology, backup configuration, backup
+ * relationships, configuration export and import as a ZIP, and pool states. Every method
+ * requires RTCUniversalServerAdmins; a refused change changes nothing. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/modules.h"
+#include "common/wire.h"
+#include "coordinator/bundle.h"
+#include "coordinator/internal/coord.h"
+#include "proto/admin.pb-c.h"
+
+/* Unpacks the request as desc after the admin check; on error rep says why. */
+static csb_err begin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep,
+                     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
+{
+	csb_err rv;
+
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
+	if ((rv = coord__check_admin(c, req, rep)) != CSB_OK)
+		return rv;
+	return csb_wire_unpack(desc, req->body, req->body_len, out, rep->error, sizeof(rep->error));
+}
+
+static csb_err reply_json(csb_rpc_reply *rep, char *json)
+{
+	Csb__JsonDoc d = CSB__JSON_DOC__INIT;
+	csb_err rv;
+
+	if (json == NULL)
+		return CSB_ENOMEM;
+	d.json = json;
+	rv = csb_wire_pack(&d.base, &rep->body, &rep->body_len);
+	free(json);
+	return rv;
+}
+
+static csb_err reply_empty(csb_rpc_reply *rep)
+{
+	Csb__Empty e = CSB__EMPTY__INIT;
+
+	return csb_wire_pack(&e.base, &rep->body, &rep->body_len);
+}
+
+static csb_err publish_topology(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__PublishTopologyRequest *pr;
+	csb_topology *t = NULL;
+	const char *key = CSB_CMS_KEY_TOPOLOGY;
+	char *json;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__publish_topology_request__descriptor,
+	                (ProtobufCMessage **)&pr)) != CSB_OK)
+		return rv;
+	rv = csb_topology_parse((const char *)pr->json.data, pr->json.len, &t, rep->error,
+	                        sizeof(rep->error));
+	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	if (rv != CSB_OK)
+		return rv;
+	json = csb_topology_to_json(t);
+	csb_topology_free(t);
+	if (json == NULL)
+		return CSB_ENOMEM;
+	rv = coord__put(c, &key, (const char *const *)&json, 1);
+	free(json);
+	return rv == CSB_OK ? reply_empty(rep) : rv;
+}
+
+static csb_err get_topology(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	ProtobufCMessage *e;
+	char *json = NULL;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
+		return rv;
+	protobuf_c_message_free_unpacked(e, NULL);
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL)
+		json = csb_topology_to_json(c->topo);
+	pthread_mutex_unlock(&c->mu);
+	if (json == NULL && c->topo == NULL) {
+		snprintf(rep->error, sizeof(rep->error), "no topology has been published");
+		return CSB_ENOTFOUND;
+	}
+	return reply_json(rep, json);
+}
+
+static csb_err config_reply(struct coord *c, csb_rpc_reply *rep)
+{
+	char *json;
+
+	pthread_mutex_lock(&c->mu);
+	json = csb_config_to_json(&c->cfg);
+	pthread_mutex_unlock(&c->mu);
+	return reply_json(rep, json);
+}
+
+static csb_err config_store(struct coord *c, const csb_backup_config *cfg, csb_rpc_reply *rep)
+{
+	const char *key = CSB_CMS_KEY_CONFIG;
+	char *json;
+	csb_err rv;
+
+	if ((rv = csb_config_check(cfg, rep->error, sizeof(rep->error))) != CSB_OK)
+		return rv;
+	if ((json = csb_config_to_json(cfg)) == NULL)
+		return CSB_ENOMEM;
+	rv = coord__put(c, &key, (const char *const *)&json, 1);
+	free(json);
+	return rv == CSB_OK ? config_reply(c, rep) : rv;
+}
+
+static csb_err get_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	ProtobufCMessage *e;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
+		return rv;
+	protobuf_c_message_free_unpacked(e, NULL);
+	return config_reply(c, rep);
+}
+
+static csb_err set_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__ConfigSetRequest *sr;
+	csb_backup_config cfg;
+	csb_err rv = CSB_OK;
+
+	if ((rv = begin(c, req, rep, &csb__config_set_request__descriptor,
+	                (ProtobufCMessage **)&sr)) != CSB_OK)
+		return rv;
+	pthread_mutex_lock(&c->mu);
+	cfg = c->cfg;
+	pthread_mutex_unlock(&c->mu);
+	if (sr->has_sync_interval_ms)
+		cfg.sync_interval_ms = sr->sync_interval_ms;
+	if (sr->has_max_batches_per_user_store_sync)
+		cfg.max_batches_per_user_store_sync = sr->max_batches_per_user_store_sync;
+	if (sr->has_max_batches_per_cms_sync)
+		cfg.max_batches_per_cms_sync = sr->max_batches_per_cms_sync;
+	if (sr->has_max_data_conf_package_size_kb)
+		cfg.max_data_conf_package_size_kb = sr->max_data_conf_package_size_kb;
+	if (sr->has_enable_rgs_backup_service)
+		cfg.enable_rgs_backup_service = sr->enable_rgs_backup_service;
+	if (sr->has_authorized_universal_groups) {
+		if (sr->n_authorized_universal_groups > CSB_CONFIG_MAX_GROUPS) {
+			snprintf(rep->error, sizeof(rep->error), "AuthorizedUniversalGroups: at most %d",
+			         CSB_CONFIG_MAX_GROUPS);
+			rv = CSB_EINVAL;
+		}
+		cfg.n_groups = 0;
+		for (size_t i = 0; rv == CSB_OK && i < sr->n_authorized_universal_groups; i++)
+			snprintf(cfg.groups[cfg.n_groups++], sizeof(cfg.groups[0]), "%s",
+			         sr->authorized_universal_groups[i]);
+	}
+	protobuf_c_message_free_unpacked(&sr->base, NULL);
+	return rv == CSB_OK ? config_store(c, &cfg, rep) : rv;
+}
+
+static csb_err reset_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	ProtobufCMessage *e;
+	csb_backup_config cfg;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
+		return rv;
+	protobuf_c_message_free_unpacked(e, NULL);
+	csb_config_defaults(&cfg);
+	return config_store(c, &cfg, rep);
+}
+
+static csb_err get_relationship(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__PoolRequest *pr;
+	Csb__RelationshipReply out = CSB__RELATIONSHIP_REPLY__INIT;
+	const csb_topo_pool *p;
+	char pool[254] = "", backup[254] = "";
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__pool_request__descriptor, (ProtobufCMessage **)&pr)))
+		return rv;
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL && (p = csb_topology_pool(c->topo, pr->pool_fqdn)) != NULL) {
+		snprintf(pool, sizeof(pool), "%s", p->fqdn);
+		snprintf(backup, sizeof(backup), "%s", p->backup);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (pool[0] == '\0') {
+		snprintf(rep->error, sizeof(rep->error), "%s is not a pool of the published topology",
+		         pr->pool_fqdn);
+		rv = CSB_ENOTFOUND;
+	} else {
+		out.pool_fqdn = pool;
+		out.backup_pool_fqdn = backup;
+		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+	}
+	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	return rv;
+}
+
+static csb_err export_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	ProtobufCMessage *e;
+	Csb__ZipDoc z = CSB__ZIP_DOC__INIT;
+	uint8_t *zip = NULL;
+	size_t len = 0;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
+		return rv;
+	protobuf_c_message_free_unpacked(e, NULL);
+	pthread_mutex_lock(&c->mu);
+	if (c->topo == NULL) {
+		snprintf(rep->error, sizeof(rep->error), "no topology has been published");
+		rv = CSB_ENOTFOUND;
+	} else {
+		rv = csb_bundle_write(c->topo, &c->cfg, &zip, &len);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (rv != CSB_OK)
+		return rv;
+	z.zip.data = zip;
+	z.zip.len = len;
+	rv = csb_wire_pack(&z.base, &rep->body, &rep->body_len);
+	free(zip);
+	return rv;
+}
+
+static csb_err import_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__ZipDoc *z;
+	csb_topology *t = NULL;
+	csb_backup_config cfg;
+	const char *keys[2] = {CSB_CMS_KEY_TOPOLOGY, CSB_CMS_KEY_CONFIG};
+	char *vals[2] = {NULL, NULL};
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__zip_doc__descriptor, (ProtobufCMessage **)&z)) != CSB_OK)
+		return rv;
+	rv = csb_bundle_read(z->zip.data, z->zip.len, &t, &cfg, rep->error, sizeof(rep->error));
+	protobuf_c_message_free_unpacked(&z->base, NULL);
+	if (rv != CSB_OK)
+		return rv;
+	vals[0] = csb_topology_to_json(t);
+	vals[1] = csb_config_to_json(&cfg);
+	csb_topology_free(t);
+	/* Topology and configuration land together, or not at all. */
+	rv = vals[0] && vals[1] ? coord__put(c, keys, (const char *const *)vals, 2) : CSB_ENOMEM;
+	free(vals[0]);
+	free(vals[1]);
+	return rv == CSB_OK ? reply_empty(rep) : rv;
+}
+
+/* A pool's state is kept in the CMS as {"state": …, "servedBy": …} under poolstate/<fqdn>;
+ * a pool without an entry has never failed over: Normal, serving its own users. */
+static csb_err read_pool_state(struct coord *c, const char *pool, char *state, char *served)
+{
+	char key[300];
+	csb_record r;
+	json_t *doc, *st, *sb;
+	csb_err rv;
+
+	snprintf(state, 32, "Normal");
+	snprintf(served, 254, "%s", pool);
+	snprintf(key, sizeof(key), "%s%s", CSB_CMS_KEY_POOLSTATE, pool);
+	rv = csb_store_get(csb_node_store(atomic_load(&c->node)), NULL, CSB_MODULE_CMS, key,
+	                   strlen(key), &r);
+	if (rv == CSB_ENOTFOUND)
+		return CSB_OK;
+	if (rv != CSB_OK)
+		return rv;
+	doc = json_loadb((const char *)r.value, r.value_len, 0, NULL);
+	csb_record_clear(&r);
+	st = json_object_get(doc, "state");
+	sb = json_object_get(doc, "servedBy");
+	if (!json_is_string(st) || !json_is_string(sb)) {
+		json_decref(doc);
+		return CSB_ECORRUPT;
+	}
+	snprintf(state, 32, "%s", json_string_value(st));
+	snprintf(served, 254, "%s", json_string_value(sb));
+	json_decref(doc);
+	return CSB_OK;
+}
+
+static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__PoolRequest *pr;
+	Csb__PoolStateReply out = CSB__POOL_STATE_REPLY__INIT;
+	char pool[254] = "", state[32], served[254];
+	const csb_topo_pool *p;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, &csb__pool_request__descriptor, (ProtobufCMessage **)&pr)))
+		return rv;
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL && (p = csb_topology_pool(c->topo, pr->pool_fqdn)) != NULL)
+		snprintf(pool, sizeof(pool), "%s", p->fqdn);
+	pthread_mutex_unlock(&c->mu);
+	if (pool[0] == '\0') {
+		snprintf(rep->error, sizeof(rep->error), "%s is not a pool of the published topology",
+		         pr->pool_fqdn);
+		rv = CSB_ENOTFOUND;
+	} else if ((rv = read_pool_state(c, pool, state, served)) != CSB_OK) {
+		snprintf(rep->error, sizeof(rep->error), "the stored state of %s is unreadable", pool);
+	} else {
+		out.pool_fqdn = pool;
+		out.state = state;
+		out.served_by = served;
+		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+	}
+	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	return rv;
+}
+
+size_t coord__admin_methods(struct coord *c, csb_rpc_method *out)
+{
+	size_t n = 0;
+
+	out[n++] = (csb_rpc_method){"csb.Admin/PublishTopology", publish_topology, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetTopology", get_topology, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetConfig", get_config, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/SetConfig", set_config, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/ResetConfig", reset_config, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetRelationship", get_relationship, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/ExportConfig", export_config, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/ImportConfig", import_config, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolState", get_pool_state, c};
+	return n;
+}

@@ -1,0 +1,328 @@
+/* The Admin service's pool methods: status, sync and verify are answered by the pool's
+ * agent (the coordinator forwards with its own identity); the CMS row of the pool hosting
+ * the CMS and the CMS replication status come from the coordinator's own exporter, which
+ * knows every replica's cursor from its pulls. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/clock.h"
+#include "common/modules.h"
+#include "common/wire.h"
+#include "coordinator/internal/coord.h"
+#include "proto/admin.pb-c.h"
+#include "proto/status.pb-c.h"
+
+#define FORWARD_TIMEOUT_MS 10000
+
+static csb_err begin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep,
+                     bool status_only, Csb__PoolRequest **out)
+{
+	csb_err rv;
+
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
+	if (status_only && !coord__may_read_status(c, req->principal)) {
+		snprintf(rep->error, sizeof(rep->error),
+		         "%s is not a member of RTCUniversalServerAdmins or of an AuthorizedUniversalGroup",
+		         req->principal);
+		return CSB_EDENIED;
+	}
+	if (!status_only && (rv = coord__check_admin(c, req, rep)) != CSB_OK)
+		return rv;
+	return csb_wire_unpack(&csb__pool_request__descriptor, req->body, req->body_len,
+	                       (ProtobufCMessage **)out, rep->error, sizeof(rep->error));
+}
+
+/* Calls the pool's agent; a timeout means it could not be reached. */
+static csb_err call_agent(struct coord *c, const char *pool, const char *method,
+                          const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc,
+                          uint32_t timeout_ms, ProtobufCMessage **out, char *backup, char *err)
+{
+	csb_rpc_client *cli;
+	csb_err rv;
+
+	if ((rv = coord__agent(c, pool, &cli, backup, err)) != CSB_OK)
+		return rv;
+	rv = csb_rpc_call_msg(cli, method, msg, desc, timeout_ms, out, err);
+	if (rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %s did not answer (%s)", pool,
+		         csb_strerror(rv));
+		rv = CSB_EUNREACH;
+	}
+	return rv;
+}
+
+/* The importer entry of principal for the CMS, if it ever pulled. */
+static bool cms_importer(struct coord *c, const char *principal, csb_node_importer *out)
+{
+	static csb_node_importer all[256];
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	size_t n;
+	bool found = false;
+
+	pthread_mutex_lock(&mu);
+	n = csb_node_importers(atomic_load(&c->node), CSB_MODULE_CMS, all, 256);
+	for (size_t i = 0; i < n && i < 256 && !found; i++)
+		if (strcasecmp(all[i].principal, principal) == 0) {
+			*out = all[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&mu);
+	return found;
+}
+
+static uint64_t cms_high(struct coord *c)
+{
+	csb_module_info mi = {0};
+
+	(void)csb_store_module_info(csb_node_store(atomic_load(&c->node)), NULL, CSB_MODULE_CMS,
+	                            &mi);
+	return mi.high_seq;
+}
+
+/* The CMS row of the pool hosting the CMS: the coordinator's export to the replica of that
+ * pool's backup pool, which is the standby copy (DESIGN.md §2, flow 3). */
+static void overlay_cms(struct coord *c, Csb__PoolStatus *ps)
+{
+	const csb_topo_pool *host;
+	char backup[254] = "";
+	csb_node_importer imp;
+	uint64_t high, now = csb_now_ms(), interval;
+
+	pthread_mutex_lock(&c->mu);
+	host = c->topo ? csb_topology_cms_host(c->topo) : NULL;
+	if (host != NULL && strcasecmp(host->fqdn, ps->pool_fqdn) == 0)
+		snprintf(backup, sizeof(backup), "%s", host->backup);
+	interval = c->cfg.sync_interval_ms;
+	pthread_mutex_unlock(&c->mu);
+	if (backup[0] == '\0')
+		return;
+	for (size_t i = 0; i < ps->n_backup_modules; i++) {
+		Csb__ModuleStatus *ms = ps->backup_modules[i];
+
+		if (strcmp(ms->identity, CSB_MODULE_CMS) != 0)
+			continue;
+		high = cms_high(c);
+		ms->high_seq = high;
+		if (!cms_importer(c, backup, &imp)) {
+			ms->export_status = CSB__EXPORT_STATE__EXPORT_NOT_INITIALIZED;
+			continue;
+		}
+		ms->exported_seq = imp.acked_seq;
+		ms->lag_records = high > imp.acked_seq ? high - imp.acked_seq : 0;
+		ms->lag_seconds = ms->lag_records && now > imp.acked_change_ms
+		                      ? (double)(now - imp.acked_change_ms) / 1000.0
+		                      : 0;
+		ms->last_export_time_ms = imp.last_ack_ms;
+		ms->export_status = ms->lag_records == 0 || ms->lag_seconds * 1000 < (double)interval
+		                        ? CSB__EXPORT_STATE__EXPORT_STEADY
+		                        : CSB__EXPORT_STATE__EXPORT_NON_STEADY;
+	}
+}
+
+static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__PoolRequest *pr;
+	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
+	Csb__PoolStatus *ps = NULL;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, true, &pr)) != CSB_OK)
+		return rv;
+	sr.category = pr->category;
+	rv = call_agent(c, pr->pool_fqdn, "csb.Control/Status", &sr.base,
+	                &csb__pool_status__descriptor, FORWARD_TIMEOUT_MS, (ProtobufCMessage **)&ps,
+	                NULL, rep->error);
+	if (rv == CSB_OK) {
+		overlay_cms(c, ps);
+		rv = csb_wire_pack(&ps->base, &rep->body, &rep->body_len);
+		protobuf_c_message_free_unpacked(&ps->base, NULL);
+	}
+	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	return rv;
+}
+
+csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len)
+{
+	Csb__AllStatusReply out = CSB__ALL_STATUS_REPLY__INIT;
+	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
+	char (*pools)[254] = NULL, err[CSB_RPC_ERROR_MAX];
+	Csb__PoolStatus **ps = NULL, *empty = NULL;
+	size_t n = 0;
+	csb_err rv = CSB_OK;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL && c->topo->n_pools > 0 &&
+	    (pools = calloc(c->topo->n_pools, sizeof(*pools))) != NULL)
+		for (n = 0; n < c->topo->n_pools; n++)
+			snprintf(pools[n], sizeof(pools[0]), "%s", c->topo->pools[n].fqdn);
+	pthread_mutex_unlock(&c->mu);
+	if (n > 0 && ((ps = calloc(n, sizeof(*ps))) == NULL ||
+	              (empty = calloc(n, sizeof(*empty))) == NULL)) {
+		rv = CSB_ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (call_agent(c, pools[i], "csb.Control/Status", &sr.base, &csb__pool_status__descriptor,
+		               3000, (ProtobufCMessage **)&ps[i], NULL, err) == CSB_OK) {
+			overlay_cms(c, ps[i]);
+			continue;
+		}
+		ps[i] = NULL;
+		csb__pool_status__init(&empty[i]);
+		empty[i].pool_fqdn = pools[i];
+		empty[i].backup_pool_fqdn = "";
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ps[i] == NULL)
+			ps[i] = &empty[i];
+	out.n_pools = n;
+	out.pools = ps;
+	rv = csb_wire_pack(&out.base, buf, len);
+out_free:
+	for (size_t i = 0; ps != NULL && i < n; i++)
+		if (ps[i] != NULL && ps[i] != &empty[i])
+			protobuf_c_message_free_unpacked(&ps[i]->base, NULL);
+	free(ps);
+	free(empty);
+	free(pools);
+	return rv;
+}
+
+/* Every pool's status; pools whose agent does not answer are listed without modules. */
+static csb_err get_all_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
+	if (!coord__may_read_status(c, req->principal)) {
+		snprintf(rep->error, sizeof(rep->error), "%s may not read the status", req->principal);
+		return CSB_EDENIED;
+	}
+	return coord__all_status_pack(c, &rep->body, &rep->body_len);
+}
+
+static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__PoolRequest *pr;
+	Csb__SyncRequest sr = CSB__SYNC_REQUEST__INIT;
+	Csb__PoolSyncReply out = CSB__POOL_SYNC_REPLY__INIT;
+	Csb__SyncReply *sy = NULL;
+	char backup[254];
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
+		return rv;
+	sr.module = pr->module;
+	sr.timeout_ms = pr->timeout_ms ? pr->timeout_ms : 60000;
+	rv = call_agent(c, pr->pool_fqdn, "csb.Control/SyncNow", &sr.base,
+	                &csb__sync_reply__descriptor, sr.timeout_ms + 5000,
+	                (ProtobufCMessage **)&sy, backup, rep->error);
+	if (rv == CSB_OK) {
+		out.pool_fqdn = pr->pool_fqdn;
+		out.backup_pool_fqdn = backup;
+		out.sync = sy;
+		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+		protobuf_c_message_free_unpacked(&sy->base, NULL);
+	}
+	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	return rv;
+}
+
+static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__PoolRequest *pr;
+	Csb__VerifyRequest vr = CSB__VERIFY_REQUEST__INIT;
+	Csb__PoolVerifyReply out = CSB__POOL_VERIFY_REPLY__INIT;
+	Csb__VerifyReply *vy = NULL;
+	char backup[254];
+	uint64_t left = req->deadline_mono_ms > csb_mono_ms() ? req->deadline_mono_ms - csb_mono_ms()
+	                                                      : 1000;
+	csb_err rv;
+
+	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
+		return rv;
+	vr.module = pr->module;
+	rv = call_agent(c, pr->pool_fqdn, "csb.Control/Verify", &vr.base,
+	                &csb__verify_reply__descriptor, (uint32_t)left, (ProtobufCMessage **)&vy,
+	                backup, rep->error);
+	if (rv == CSB_OK) {
+		out.pool_fqdn = pr->pool_fqdn;
+		out.backup_pool_fqdn = backup;
+		out.verify = vy;
+		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+		protobuf_c_message_free_unpacked(&vy->base, NULL);
+	}
+	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	return rv;
+}
+
+static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__CmsStatusReply out = CSB__CMS_STATUS_REPLY__INIT;
+	Csb__ReplicaStatus *rs = NULL, **rsp = NULL;
+	char (*pools)[254] = NULL, master[254] = "";
+	const csb_topo_pool *host;
+	csb_node_importer imp;
+	size_t n = 0;
+	csb_err rv;
+
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
+	if ((rv = coord__check_admin(c, req, rep)) != CSB_OK)
+		return rv;
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL) {
+		if ((host = csb_topology_cms_host(c->topo)) != NULL)
+			snprintf(master, sizeof(master), "%s", host->fqdn);
+		if (c->topo->n_pools > 0 && (pools = calloc(c->topo->n_pools, sizeof(*pools))) != NULL)
+			for (n = 0; n < c->topo->n_pools; n++)
+				snprintf(pools[n], sizeof(pools[0]), "%s", c->topo->pools[n].fqdn);
+	}
+	pthread_mutex_unlock(&c->mu);
+	out.high_seq = cms_high(c);
+	out.active_master_fqdn = master;
+	if (n > 0 && ((rs = calloc(n, sizeof(*rs))) == NULL || (rsp = calloc(n, sizeof(*rsp))) == NULL)) {
+		rv = CSB_ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		csb__replica_status__init(&rs[i]);
+		rs[i].replica_fqdn = pools[i];
+		rs[i].high_seq = out.high_seq;
+		if (cms_importer(c, pools[i], &imp)) {
+			rs[i].applied_seq = imp.acked_seq;
+			rs[i].up_to_date = imp.acked_seq == out.high_seq;
+			rs[i].last_update_creation_ms = imp.acked_change_ms;
+		}
+		rsp[i] = &rs[i];
+	}
+	out.n_replicas = n;
+	out.replicas = rsp;
+	rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+out_free:
+	free(rs);
+	free(rsp);
+	free(pools);
+	return rv;
+}
+
+size_t coord__forward_methods(struct coord *c, csb_rpc_method *out)
+{
+	size_t n = 0;
+
+	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolStatus", get_pool_status, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetAllStatus", get_all_status, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/Sync", sync_pool, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/Verify", verify_pool, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetCmsStatus", get_cms_status, c};
+	return n;
+}

@@ -1,0 +1,84 @@
+/* The coordinator's state: one replication node that exports CentralMgmt.CMSMaster (the
+ * topology, the backup configuration, the pool states and the admin principal live there as
+ * JSON values), parsed copies of the topology and configuration for quick answers, and
+ * clients to the pools' agents for the admin methods that act on a pool. coord.c owns the
+ * lifetime; admin.c and forward.c hold the Admin service's handlers. */
+#ifndef CSB_COORDINATOR_INTERNAL_COORD_H
+#define CSB_COORDINATOR_INTERNAL_COORD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "agent/node.h"
+#include "common/rpc.h"
+#include "coordinator/config.h"
+#include "coordinator/topology.h"
+
+#define COORD_CLIENTS_MAX 1000
+
+struct agent_client {
+	char fqdn[254];
+	char url[256];
+	csb_rpc_client *cli;
+};
+
+struct coord {
+	csb_node *_Atomic node; /* NULL until started: handlers answer CSB_EBUSY meanwhile */
+	char admin[65];         /* the deployment's admin principal: always an administrator */
+	csb_tls_files tls;
+
+	pthread_mutex_t mu;     /* guards the parsed copies and the client table */
+	csb_topology *topo;     /* NULL until a topology is published */
+	csb_backup_config cfg;
+	struct agent_client clients[COORD_CLIENTS_MAX];
+	size_t n_clients;
+
+	csb_rpc_method methods[32]; /* the Admin service, registered on the node's server */
+	size_t n_methods;
+
+	/* The status page: a poller refreshes every pool's status; pages render the cache. */
+	struct csb_http_server *http;
+	pthread_t poller;
+	bool polling;
+	pthread_cond_t poll_cond;   /* stopping */
+	bool stopping;
+	uint8_t *status;            /* packed AllStatusReply, or NULL */
+	size_t status_len;
+	uint64_t status_ms;         /* when it was gathered */
+};
+
+/* coord.c */
+/* The node, or NULL while starting (then rep gets "starting"). */
+csb_node *coord__node(struct coord *c, csb_rpc_reply *rep);
+csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_url,
+                     uint64_t map_size);
+void coord__stop(struct coord *c);
+bool coord__is_admin(struct coord *c, const char *principal);
+bool coord__may_read_status(struct coord *c, const char *principal);
+
+/* Writes CMS keys (JSON values) in one transaction through the node, then refreshes the
+ * parsed copies. */
+csb_err coord__put(struct coord *c, const char *const *keys, const char *const *values, size_t n);
+
+/* The agent client of pool fqdn (opened on first use, kept); *backup (AGENT? 254 bytes, may
+ * be NULL) gets its backup pool. CSB_ENOTFOUND when the pool is not in the topology. The
+ * client stays valid until coord__stop(). */
+csb_err coord__agent(struct coord *c, const char *fqdn, csb_rpc_client **cli, char *backup,
+                     char *err);
+
+/* admin.c and forward.c: the Admin service; out has room for 16 methods. */
+size_t coord__admin_methods(struct coord *c, csb_rpc_method *out);
+size_t coord__forward_methods(struct coord *c, csb_rpc_method *out);
+
+/* Every pool's status as a packed AllStatusReply (malloc'ed); pools whose agent does not
+ * answer come without modules. Blocks up to a few seconds per unreachable agent. */
+csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len);
+
+/* web.c: the poller and the HTTP pages ("/", "/api/v1/status", "/metrics"). */
+csb_err coord__web_start(struct coord *c, const char *hostport);
+void coord__web_stop(struct coord *c);
+
+/* Handler preamble: CSB_EDENIED (with the reason in rep) unless principal may call. */
+csb_err coord__check_admin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep);
+
+#endif

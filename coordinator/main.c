@@ -1,0 +1,122 @@
+/* csb-coordinator: topology, backup relationships, configuration, RBAC and pool states of
+ * a deployment (SPEC.md §6). Parses flags, starts, writes its listening URL to
+ * <state-dir>/coordinator.url, and stops cleanly on SIGTERM or SIGINT. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/parse.h"
+#include "coordinator/internal/coord.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: csb-coordinator --state-dir DIR --listen URL [--http HOST:PORT]\n"
+	           "                       --tls-cert F --tls-key F --tls-ca F\n"
+	           "                       [--admin-principal NAME] [--map-size BYTES]\n");
+}
+
+enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP };
+
+static const struct option options[] = {
+	{"state-dir", required_argument, NULL, OPT_DIR},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"http", required_argument, NULL, OPT_HTTP},
+	{"tls-cert", required_argument, NULL, OPT_CERT},
+	{"tls-key", required_argument, NULL, OPT_KEY},
+	{"tls-ca", required_argument, NULL, OPT_CA},
+	{"admin-principal", required_argument, NULL, OPT_ADMIN},
+	{"map-size", required_argument, NULL, OPT_MAP},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+struct flags {
+	const char *state_dir, *listen, *http;
+	uint64_t map_size;
+};
+
+static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
+{
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_DIR: f->state_dir = optarg; break;
+		case OPT_LISTEN: f->listen = optarg; break;
+		case OPT_HTTP: f->http = optarg; break;
+		case OPT_CERT: c->tls.cert = optarg; break;
+		case OPT_KEY: c->tls.key = optarg; break;
+		case OPT_CA: c->tls.ca = optarg; break;
+		case OPT_ADMIN:
+			if (strlen(optarg) == 0 || strlen(optarg) >= sizeof(c->admin)) {
+				fprintf(stderr, "csb-coordinator: invalid --admin-principal: %s\n", optarg);
+				return 2;
+			}
+			snprintf(c->admin, sizeof(c->admin), "%s", optarg);
+			break;
+		case OPT_MAP:
+			if (csb_u64_parse(optarg, UINT64_MAX, &f->map_size) != CSB_OK) {
+				fprintf(stderr, "csb-coordinator: invalid --map-size: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_HELP: usage(stdout); return -1;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || !f->state_dir || !f->listen || !c->tls.cert || !c->tls.key ||
+	    !c->tls.ca) {
+		fprintf(stderr, "csb-coordinator: missing a required flag\n");
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static void write_url_file(const char *dir, int port)
+{
+	char path[4096], tmp[4200];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/coordinator.url", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL)
+		return;
+	fprintf(fp, "tls+tcp://127.0.0.1:%d\n", port);
+	if (fclose(fp) == 0)
+		rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+	static struct coord c = {.admin = "admin"};
+	struct flags f = {0};
+	sigset_t set;
+	int rc, sig;
+
+	if ((rc = parse_flags(argc, argv, &c, &f)) != 0)
+		return rc < 0 ? 0 : rc;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (coord__start(&c, f.state_dir, f.listen, f.map_size) != CSB_OK)
+		return 1;
+	if (coord__web_start(&c, f.http) != CSB_OK) {
+		coord__web_stop(&c);
+		coord__stop(&c);
+		return 1;
+	}
+	write_url_file(f.state_dir, csb_node_port(c.node));
+	csb_info("coordinator", "started listen=%s http=%s admin=%s", f.listen,
+	         f.http ? f.http : "-", c.admin);
+	sigwait(&set, &sig);
+	csb_info("coordinator", "stopping signal=%d", sig);
+	coord__web_stop(&c);
+	coord__stop(&c);
+	return 0;
+}
