@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/internal/agent.h"
 #include "common/clock.h"
@@ -368,6 +369,22 @@ out_free:
 int csb_node_port(const csb_node *a)
 {
 	return csb_rpc_server_port(a->srv);
+}
+
+csb_err csb_node_url_file(const csb_node *a, const char *path)
+{
+	char tmp[4200];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return CSB_EIO;
+	fprintf(f, "tls+tcp://127.0.0.1:%d\n", csb_node_port(a));
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return CSB_EIO;
+	}
+	return CSB_OK;
 }
 
 csb_store *csb_node_store(csb_node *a)

@@ -145,17 +145,8 @@ static bool list_one(void *ctx, const csb_record *r)
 		lc->out->more = true;
 		return false;
 	}
-	*c = *r;
-	c->key = malloc(r->key_len);
-	c->value = malloc(r->value_len ? r->value_len : 1);
-	if (c->key == NULL || c->value == NULL) {
-		free(c->key);
-		free(c->value);
+	if (csb_record_copy(r, c) != CSB_OK)
 		return false;
-	}
-	memcpy(c->key, r->key, r->key_len);
-	if (r->value_len)
-		memcpy(c->value, r->value, r->value_len);
 	agent__record_to_pb(c, &lc->recs[n]);
 	lc->ptrs[n] = &lc->recs[n];
 	lc->bytes += r->key_len + r->value_len;

@@ -125,20 +125,6 @@ static int parse_flags(int argc, char **argv, csb_node_opts *o)
 	return 0;
 }
 
-static void write_url_file(const csb_node_opts *o, int port)
-{
-	char path[4096], tmp[4200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/agent.url", o->state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return;
-	fprintf(f, "tls+tcp://127.0.0.1:%d\n", port);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-}
-
 int main(int argc, char **argv)
 {
 	csb_node_opts o = {.role = CSB_NODE_POOL, .cfg = CSB_NODE_CONFIG_DEFAULT};
@@ -159,7 +145,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (csb_node_start(&o, &a) != CSB_OK)
 		return 1;
-	write_url_file(&o, csb_node_port(a));
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/agent.url", o.state_dir);
+		if (csb_node_url_file(a, path) != CSB_OK)
+			csb_warn("agent", "cannot write %s", path);
+	}
 	sigwait(&set, &sig);
 	csb_info("agent", "stopping pool=%s signal=%d", o.name, sig);
 	csb_node_stop(a);

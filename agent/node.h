@@ -78,6 +78,10 @@ void csb_node_stop(csb_node *n);
 /* The TCP port the node listens on (useful with port 0). */
 int csb_node_port(const csb_node *n);
 
+/* Writes "tls+tcp://127.0.0.1:<port>" and a newline to path atomically (temporary file and
+ * rename), for launchers that started the node on port 0. CSB_OK or CSB_EIO. */
+csb_err csb_node_url_file(const csb_node *n, const char *path);
+
 /* The node's store, for reads; valid until csb_node_stop(). */
 csb_store *csb_node_store(csb_node *n);
 

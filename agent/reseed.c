@@ -92,17 +92,8 @@ static bool local_collect(void *ctx, const csb_record *r)
 		ls->cap = cap;
 	}
 	c = &ls->recs[ls->n];
-	*c = *r;
-	c->key = malloc(r->key_len);
-	c->value = malloc(r->value_len ? r->value_len : 1);
-	if (c->key == NULL || c->value == NULL) {
-		free(c->key);
-		free(c->value);
+	if (csb_record_copy(r, c) != CSB_OK)
 		return false;
-	}
-	memcpy(c->key, r->key, r->key_len);
-	if (r->value_len)
-		memcpy(c->value, r->value, r->value_len);
 	ls->n++;
 	return true;
 }

@@ -14,17 +14,9 @@
 /* The replica's value of key as a NUL-terminated string (malloc'ed), or NULL. */
 static char *replica_get(struct agent *a, const char *key)
 {
-	csb_record r;
-	char *s;
+	char *s = NULL;
 
-	if (csb_store_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, key, strlen(key), &r) !=
-	    CSB_OK)
-		return NULL;
-	if ((s = malloc(r.value_len + 1)) != NULL) {
-		memcpy(s, r.value, r.value_len);
-		s[r.value_len] = '\0';
-	}
-	csb_record_clear(&r);
+	(void)csb_store_get_string(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, key, &s);
 	return s;
 }
 

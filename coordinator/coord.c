@@ -72,17 +72,10 @@ static bool hook_is_admin(void *ctx, const char *principal)
 
 static char *cms_get(struct coord *c, const char *key)
 {
-	csb_record r;
-	char *s;
+	char *s = NULL;
 
-	if (csb_store_get(csb_node_store(atomic_load(&c->node)), NULL, CSB_MODULE_CMS, key, strlen(key), &r) !=
-	    CSB_OK)
-		return NULL;
-	if ((s = malloc(r.value_len + 1)) != NULL) {
-		memcpy(s, r.value, r.value_len);
-		s[r.value_len] = '\0';
-	}
-	csb_record_clear(&r);
+	(void)csb_store_get_string(csb_node_store(atomic_load(&c->node)), NULL, CSB_MODULE_CMS, key,
+	                           &s);
 	return s;
 }
 

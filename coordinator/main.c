@@ -76,20 +76,6 @@ static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 	return 0;
 }
 
-static void write_url_file(const char *dir, int port)
-{
-	char path[4096], tmp[4200];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/coordinator.url", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fp = fopen(tmp, "w")) == NULL)
-		return;
-	fprintf(fp, "tls+tcp://127.0.0.1:%d\n", port);
-	if (fclose(fp) == 0)
-		rename(tmp, path);
-}
-
 int main(int argc, char **argv)
 {
 	static struct coord c = {.admin = "admin"};
@@ -111,7 +97,13 @@ int main(int argc, char **argv)
 		coord__stop(&c);
 		return 1;
 	}
-	write_url_file(f.state_dir, csb_node_port(c.node));
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/coordinator.url", f.state_dir);
+		if (csb_node_url_file(c.node, path) != CSB_OK)
+			csb_warn("coordinator", "cannot write %s", path);
+	}
 	csb_info("coordinator", "started listen=%s http=%s admin=%s", f.listen,
 	         f.http ? f.http : "-", c.admin);
 	sigwait(&set, &sig);

@@ -21,27 +21,53 @@ static bool source_ok(const char *source)
 	return source == NULL || csb__name_ok(source);
 }
 
-/* Copies a live record out of the map into *out (caller-owned). */
-static csb_err record_copy(const void *key, size_t key_len, const csb__rec *r, csb_record *out)
+csb_err csb_record_copy(const csb_record *src, csb_record *out)
 {
-	uint8_t *k = malloc(key_len), *v = malloc(r->value_len ? r->value_len : 1);
+	uint8_t *k = malloc(src->key_len ? src->key_len : 1);
+	uint8_t *v = malloc(src->value_len ? src->value_len : 1);
 
 	if (k == NULL || v == NULL) {
 		free(k);
 		free(v);
 		return CSB_ENOMEM;
 	}
-	memcpy(k, key, key_len);
-	if (r->value_len != 0)
-		memcpy(v, r->value, r->value_len);
+	if (src->key_len != 0)
+		memcpy(k, src->key, src->key_len);
+	if (src->value_len != 0)
+		memcpy(v, src->value, src->value_len);
+	*out = *src;
 	out->key = k;
-	out->key_len = key_len;
 	out->value = v;
-	out->value_len = r->value_len;
-	out->seq = r->seq;
-	out->mtime_ms = r->mtime_ms;
-	out->tombstone = false;
 	return CSB_OK;
+}
+
+/* Copies a live record out of the map into *out (caller-owned). */
+static csb_err record_copy(const void *key, size_t key_len, const csb__rec *r, csb_record *out)
+{
+	csb_record view = {.key = (uint8_t *)key, .key_len = key_len, .value = (uint8_t *)r->value,
+	                   .value_len = r->value_len, .seq = r->seq, .mtime_ms = r->mtime_ms};
+
+	return csb_record_copy(&view, out);
+}
+
+csb_err csb_store_get_string(csb_store *s, const char *source, const char *module,
+                             const char *key, char **out)
+{
+	csb_record r;
+	csb_err rv;
+
+	if (key == NULL || out == NULL)
+		return CSB_EINVAL;
+	if ((rv = csb_store_get(s, source, module, key, strlen(key), &r)) != CSB_OK)
+		return rv;
+	if ((*out = malloc(r.value_len + 1)) == NULL) {
+		rv = CSB_ENOMEM;
+	} else {
+		memcpy(*out, r.value, r.value_len);
+		(*out)[r.value_len] = '\0';
+	}
+	csb_record_clear(&r);
+	return rv;
 }
 
 csb_err csb_store_get(csb_store *s, const char *source, const char *module, const void *key,

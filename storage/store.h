@@ -70,6 +70,10 @@ csb_err csb_store_lineage_renew(csb_store *s, csb_lineage *out);
 
 void csb_record_clear(csb_record *r);
 
+/* Copies src (key and value, whoever owns them) into *out, owned by the caller (release
+ * with csb_record_clear()). CSB_OK or CSB_ENOMEM. */
+csb_err csb_record_copy(const csb_record *src, csb_record *out);
+
 /* ---- The pool's own modules ------------------------------------------------------- */
 
 typedef enum csb_op {
@@ -107,6 +111,11 @@ csb_err csb_store_delete(csb_store *s, const char *module, const void *key, size
  * CSB_ENOTFOUND when absent or a tombstone. */
 csb_err csb_store_get(csb_store *s, const char *source, const char *module, const void *key,
                       size_t key_len, csb_record *out);
+
+/* A value holding text (JSON documents of the CMS): *out is a malloc'ed NUL-terminated
+ * copy (caller frees). Errors as csb_store_get(). */
+csb_err csb_store_get_string(csb_store *s, const char *source, const char *module,
+                             const char *key, char **out);
 
 /* Called per record in key order; the record is valid only during the call.
  * Return false to stop early. */
