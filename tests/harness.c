@@ -392,3 +392,4 @@ bool h_wait_imported(csb_rpc_client *importer, const char *module, uint64_t seq,
 	} while (csb_mono_ms() < until);
 	return false;
 }
+

@@ -1,0 +1,518 @@
+/* Local clusters (SPEC.md §2): `csb cluster up|down|kill|start|issue-cert`. A cluster folder
+ * holds pki/ (a CA and a certificate per node and principal), topology.json, cluster.json
+ * (endpoints, read by every other csb command), one state folder per node, logs/ and run/
+ * (pid files). Nodes run as background processes on 127.0.0.1. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/node.h"
+#include "cli/internal/cli.h"
+#include "common/certs.h"
+#include "common/clock.h"
+#include "proto/admin.pb-c.h"
+#include "proto/status.pb-c.h"
+
+#define NODE_COORDINATOR "coordinator"
+#define STOP_GRACE_MS 10000
+#define ANSWER_WAIT_MS 30000
+
+/* The binaries beside csb: bazel-bin/cli/csb → bazel-bin/{agent,coordinator}/…, or
+ * $CSB_BIN_DIR/{agent,coordinator}/…. */
+static void bin_path(const char *sub, char *out, size_t len)
+{
+	char self[CLI_PATH];
+	const char *env = getenv("CSB_BIN_DIR");
+	ssize_t n;
+
+	if (env != NULL) {
+		snprintf(out, len, "%s/%s", env, sub);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(out, len, "%s/../%s", dirname(self), sub);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd < 0)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int mkdirs(const char *path)
+{
+	char buf[CLI_PATH];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static csb_err issue(const char *dir, const char *name)
+{
+	char ca[CLI_PATH], cakey[CLI_PATH], crt[CLI_PATH + 80], key[CLI_PATH + 80];
+
+	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", dir);
+	snprintf(cakey, sizeof(cakey), "%s/pki/ca.key", dir);
+	snprintf(crt, sizeof(crt), "%s/pki/%s.crt", dir, name);
+	snprintf(key, sizeof(key), "%s/pki/%s.key", dir, name);
+	return csb_certs_issue(ca, cakey, name, crt, key);
+}
+
+/* Creates the folder's CA, certificates, topology.json and cluster.json. */
+static int create(struct cli *c, const char *dir, unsigned pools, unsigned base)
+{
+	char path[CLI_PATH + 32], ca[CLI_PATH], cakey[CLI_PATH], fqdn[64], url[64];
+	json_t *topo = json_object(), *tpools = json_array(), *cpools = json_array();
+	json_t *cl = json_object(), *coord = json_object();
+	unsigned cport = base ? base : (unsigned)free_port();
+	unsigned hport = base ? base + 1 : (unsigned)free_port();
+	csb_err rv;
+
+	snprintf(path, sizeof(path), "%s/pki", dir);
+	if (mkdirs(path) != 0)
+		return cli_fail(c, CSB_EIO, "cannot create %s: %s", path, strerror(errno));
+	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", dir);
+	snprintf(cakey, sizeof(cakey), "%s/pki/ca.key", dir);
+	if ((rv = csb_certs_make_ca(ca, cakey, "csbackup local cluster CA")) != CSB_OK ||
+	    (rv = issue(dir, CSB_COORDINATOR_NAME)) != CSB_OK || (rv = issue(dir, "admin")) != CSB_OK)
+		return cli_fail(c, rv, "cannot make certificates in %s/pki: %s", dir, csb_strerror(rv));
+	for (unsigned k = 0; k < pools; k++) {
+		json_t *p = json_object();
+		char backup[64];
+
+		snprintf(fqdn, sizeof(fqdn), "pool%02u.csb.test", k + 1);
+		snprintf(backup, sizeof(backup), "pool%02u.csb.test", (k ^ 1u) + 1);
+		snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%u",
+		         base ? base + 2 + k : (unsigned)free_port());
+		if ((rv = issue(dir, fqdn)) != CSB_OK)
+			return cli_fail(c, rv, "cannot make a certificate for %s", fqdn);
+		json_object_set_new(p, "fqdn", json_string(fqdn));
+		json_object_set_new(p, "site", json_string("site1"));
+		json_object_set_new(p, "agent", json_string(url));
+		json_object_set_new(p, "backup", json_string(backup));
+		json_object_set_new(p, "hostsCms", json_boolean(k == 0));
+		json_array_append_new(tpools, p);
+		json_array_append_new(cpools, json_pack("{s:s, s:s}", "fqdn", fqdn, "agent", url));
+	}
+	json_object_set_new(topo, "sites", json_pack("[{s:s}]", "name", "site1"));
+	json_object_set_new(topo, "pools", tpools);
+	json_object_set_new(topo, "principals",
+	                    json_pack("[{s:s, s:[s]}]", "name", "admin", "groups",
+	                              "RTCUniversalServerAdmins"));
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%u", cport);
+	json_object_set_new(coord, "url", json_string(url));
+	snprintf(url, sizeof(url), "127.0.0.1:%u", hport);
+	json_object_set_new(coord, "http", json_string(url));
+	json_object_set_new(cl, "coordinator", coord);
+	json_object_set_new(cl, "admin", json_string("admin"));
+	json_object_set_new(cl, "pools", cpools);
+	snprintf(path, sizeof(path), "%s/topology.json", dir);
+	if (json_dump_file(topo, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		return cli_fail(c, CSB_EIO, "cannot write %s", path);
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	if (json_dump_file(cl, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		return cli_fail(c, CSB_EIO, "cannot write %s", path);
+	json_decref(topo);
+	json_decref(cl);
+	return CLI_OK;
+}
+
+static void pid_path(const char *dir, const char *node, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s/run/%s.pid", dir, node) >= len)
+		out[0] = '\0'; /* too long a path names no pid file */
+}
+
+/* The running pid of node, or 0: the pid file names a live process of ours. */
+static pid_t running(const char *dir, const char *node)
+{
+	char path[CLI_PATH + 64], cmd[4096] = "";
+	FILE *f;
+	long pid = 0;
+	int fd;
+	ssize_t n;
+
+	pid_path(dir, node, path, sizeof(path));
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	cmd[n > 0 ? n : 0] = '\0';
+	return strstr(cmd, "csb-") != NULL ? (pid_t)pid : 0;
+}
+
+/* Starts argv in the background (its own session, output to the node's log). */
+static pid_t spawn(struct cli *c, const char *node, char *const argv[])
+{
+	char log[CLI_PATH + 64], path[CLI_PATH + 64];
+	pid_t pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/logs", c->dir);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/run", c->dir);
+	mkdirs(path);
+	snprintf(log, sizeof(log), "%s/logs/%s.log", c->dir, node);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644), nul = open("/dev/null", O_RDONLY);
+
+		setsid();
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		if (nul >= 0)
+			dup2(nul, STDIN_FILENO);
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	pid_path(c->dir, node, path, sizeof(path));
+	if ((f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%ld\n", (long)pid);
+		fclose(f);
+	}
+	return pid;
+}
+
+static const char *pool_url(struct cli *c, const char *fqdn)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(json_object_get(c->cluster, "pools"), i, p)
+		if (strcmp(json_string_value(json_object_get(p, "fqdn")), fqdn) == 0)
+			return json_string_value(json_object_get(p, "agent"));
+	return NULL;
+}
+
+static pid_t start_node(struct cli *c, const char *node)
+{
+	char bin[CLI_PATH], state[CLI_PATH + 64], crt[CLI_PATH + 80], key[CLI_PATH + 80],
+		ca[CLI_PATH + 16], http[64];
+	const char *coord = c->coord_url;
+	json_t *h = json_object_get(json_object_get(c->cluster, "coordinator"), "http");
+	bool is_coord = strcmp(node, NODE_COORDINATOR) == 0;
+	const char *name = is_coord ? CSB_COORDINATOR_NAME : node;
+
+	snprintf(state, sizeof(state), "%s/%s", c->dir, node);
+	mkdirs(state);
+	snprintf(crt, sizeof(crt), "%s/pki/%s.crt", c->dir, name);
+	snprintf(key, sizeof(key), "%s/pki/%s.key", c->dir, name);
+	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", c->dir);
+	if (is_coord) {
+		char *argv[] = {bin, "--state-dir", state, "--listen", (char *)coord, "--http", http,
+		                "--tls-cert", crt, "--tls-key", key, "--tls-ca", ca,
+		                "--admin-principal", "admin", NULL};
+
+		snprintf(http, sizeof(http), "%s", json_is_string(h) ? json_string_value(h) : "");
+		bin_path("coordinator/csb-coordinator", bin, sizeof(bin));
+		return spawn(c, node, argv);
+	} else {
+		char *argv[] = {bin, "--pool-fqdn", (char *)node, "--state-dir", state, "--coordinator",
+		                (char *)coord, "--listen", (char *)pool_url(c, node), "--tls-cert", crt,
+		                "--tls-key", key, "--tls-ca", ca, NULL};
+
+		if (argv[8] == NULL)
+			return -1;
+		bin_path("agent/csb-agent", bin, sizeof(bin));
+		return spawn(c, node, argv);
+	}
+}
+
+/* Waits until node answers any call (an error status is an answer) or its process dies. */
+static bool answers(struct cli *c, const char *node, pid_t pid)
+{
+	uint64_t until = csb_mono_ms() + ANSWER_WAIT_MS;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_rpc_client *cli;
+	ProtobufCMessage *out = NULL;
+	csb_err rv;
+
+	do {
+		if (strcmp(node, NODE_COORDINATOR) == 0) {
+			Csb__Empty e = CSB__EMPTY__INIT;
+
+			rv = cli_admin(c, "csb.Admin/GetConfig", &e.base, &csb__json_doc__descriptor, 300,
+			               false, &out, err);
+		} else {
+			Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
+
+			if ((rv = cli_agent(c, node, &cli, err)) == CSB_OK)
+				rv = csb_rpc_call_msg(cli, "csb.Control/Status", &sr.base,
+				                      &csb__pool_status__descriptor, 300, &out, err);
+		}
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		out = NULL;
+		/* An agent is ready once it knows the administrators from its CMS replica; until
+		 * then it refuses the admin (CSB_EDENIED). */
+		if (rv == CSB_OK || (rv != CSB_ETIMEDOUT && rv != CSB_EUNREACH && rv != CSB_ECLOSED &&
+		                     rv != CSB_EDENIED))
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) != 0)
+			return false;
+		csb_sleep_ms(50);
+	} while (csb_mono_ms() < until);
+	return false;
+}
+
+static int start_and_wait(struct cli *c, const char *node)
+{
+	pid_t pid;
+
+	if (running(c->dir, node) != 0)
+		return CLI_OK;
+	if ((pid = start_node(c, node)) <= 0)
+		return cli_fail(c, CSB_EINVAL, "%s is not a node of %s", node, c->dir);
+	if (!answers(c, node, pid))
+		return cli_fail(c, CSB_EUNREACH, "%s did not start (see %s/logs/%s.log)", node, c->dir,
+		                node);
+	return CLI_OK;
+}
+
+static int publish_if_needed(struct cli *c)
+{
+	Csb__Empty e = CSB__EMPTY__INIT;
+	Csb__PublishTopologyRequest pr = CSB__PUBLISH_TOPOLOGY_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+	char path[CLI_PATH + 32], err[CSB_RPC_ERROR_MAX], *json;
+	json_t *t;
+	csb_err rv;
+
+	rv = cli_admin(c, "csb.Admin/GetTopology", &e.base, &csb__json_doc__descriptor, 5000, true,
+	               &out, err);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	if (rv != CSB_ENOTFOUND)
+		return rv == CSB_OK ? CLI_OK : cli_fail(c, rv, "%s", err);
+	snprintf(path, sizeof(path), "%s/topology.json", c->dir);
+	if ((t = json_load_file(path, 0, NULL)) == NULL)
+		return cli_fail(c, CSB_EIO, "cannot read %s", path);
+	json = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(t);
+	pr.json.data = (uint8_t *)json;
+	pr.json.len = strlen(json);
+	rv = cli_admin(c, "csb.Admin/PublishTopology", &pr.base, &csb__empty__descriptor, 10000,
+	               true, &out, err);
+	free(json);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return rv == CSB_OK ? CLI_OK : cli_fail(c, rv, "publishing %s: %s", path, err);
+}
+
+static void print_summary(struct cli *c)
+{
+	json_t *pools = json_object_get(c->cluster, "pools"), *p;
+	size_t i;
+
+	if (c->a->json) {
+		cli_print_json(c->cluster, false);
+		return;
+	}
+	printf("%-20s %s\n", "coordinator", c->coord_url);
+	json_array_foreach(pools, i, p)
+		printf("%-20s %s\n", json_string_value(json_object_get(p, "fqdn")),
+		       json_string_value(json_object_get(p, "agent")));
+	printf("cluster %s is up: export CSB_CLUSTER=%s\n", c->dir, c->dir);
+}
+
+/* Loads DIR/cluster.json as the command's connection, with the admin's certificate. */
+static int load(struct cli *c, const char *dir)
+{
+	char path[CLI_PATH + 32];
+
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	if ((c->cluster = json_load_file(path, 0, NULL)) == NULL)
+		return cli_fail(c, CSB_EINVAL, "%s is not a csbackup cluster folder", dir);
+	snprintf(c->coord_url, sizeof(c->coord_url), "%s",
+	         json_string_value(json_object_get(json_object_get(c->cluster, "coordinator"), "url")));
+	snprintf(c->cert, sizeof(c->cert), "%s/pki/admin.crt", dir);
+	snprintf(c->key, sizeof(c->key), "%s/pki/admin.key", dir);
+	snprintf(c->ca, sizeof(c->ca), "%s/pki/ca.crt", dir);
+	return CLI_OK;
+}
+
+static int cluster_up(struct cli *c)
+{
+	const char *dir = c->a->dir;
+	char path[CLI_PATH + 32];
+	struct stat st;
+	json_t *p;
+	size_t i;
+	int rc;
+
+	if (c->a->pools % 2 != 0)
+		return cli_fail(c, CSB_EINVAL, "--pools must be even (pools are paired)");
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	if (stat(path, &st) != 0 &&
+	    (rc = create(c, dir, (unsigned)c->a->pools, (unsigned)c->a->base_port)) != CLI_OK)
+		return rc;
+	if ((rc = load(c, dir)) != CLI_OK || (rc = start_and_wait(c, NODE_COORDINATOR)) != CLI_OK ||
+	    (rc = publish_if_needed(c)) != CLI_OK)
+		return rc;
+	json_array_foreach(json_object_get(c->cluster, "pools"), i, p)
+		if ((rc = start_and_wait(c, json_string_value(json_object_get(p, "fqdn")))) != CLI_OK)
+			return rc;
+	print_summary(c);
+	return CLI_OK;
+}
+
+/* The nodes of the folder: the coordinator first, then the pools. */
+static size_t nodes(struct cli *c, const char *out[65])
+{
+	json_t *p;
+	size_t i, n = 0;
+
+	out[n++] = NODE_COORDINATOR;
+	json_array_foreach(json_object_get(c->cluster, "pools"), i, p)
+		if (n < 65)
+			out[n++] = json_string_value(json_object_get(p, "fqdn"));
+	return n;
+}
+
+static void wait_gone(pid_t pid, uint64_t until)
+{
+	while (kill(pid, 0) == 0 && csb_mono_ms() < until) {
+		waitpid(pid, NULL, WNOHANG);
+		csb_sleep_ms(20);
+	}
+}
+
+static int cluster_down(struct cli *c)
+{
+	const char *list[65];
+	pid_t pids[65];
+	size_t n;
+	uint64_t until = csb_mono_ms() + STOP_GRACE_MS;
+	char path[CLI_PATH + 64];
+	int rc;
+
+	if ((rc = load(c, c->a->dir)) != CLI_OK)
+		return rc;
+	n = nodes(c, list);
+	/* Agents first, the coordinator last: nothing is left waiting on it. */
+	for (size_t i = n; i-- > 0;)
+		if ((pids[i] = running(c->dir, list[i])) != 0)
+			kill(pids[i], SIGTERM);
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] != 0)
+			wait_gone(pids[i], until);
+	for (size_t i = 0; i < n; i++) {
+		if (pids[i] != 0 && kill(pids[i], 0) == 0) {
+			kill(pids[i], SIGKILL);
+			wait_gone(pids[i], csb_mono_ms() + 5000);
+		}
+		pid_path(c->dir, list[i], path, sizeof(path));
+		unlink(path);
+	}
+	if (!c->a->json)
+		printf("cluster %s is down\n", c->dir);
+	return CLI_OK;
+}
+
+static bool is_node(struct cli *c, const char *node)
+{
+	const char *list[65];
+	size_t n = nodes(c, list);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], node) == 0)
+			return true;
+	return false;
+}
+
+static int cluster_kill(struct cli *c)
+{
+	char path[CLI_PATH + 64];
+	pid_t pid;
+	int rc;
+
+	if ((rc = load(c, c->a->dir)) != CLI_OK)
+		return rc;
+	if (!is_node(c, c->a->node))
+		return cli_fail(c, CSB_EINVAL, "%s is not a node of %s", c->a->node, c->dir);
+	if ((pid = running(c->dir, c->a->node)) != 0) {
+		kill(pid, SIGKILL);
+		wait_gone(pid, csb_mono_ms() + 5000);
+	}
+	pid_path(c->dir, c->a->node, path, sizeof(path));
+	unlink(path);
+	return CLI_OK;
+}
+
+static int cluster_start(struct cli *c)
+{
+	int rc;
+
+	if ((rc = load(c, c->a->dir)) != CLI_OK)
+		return rc;
+	if (!is_node(c, c->a->node))
+		return cli_fail(c, CSB_EINVAL, "%s is not a node of %s", c->a->node, c->dir);
+	return start_and_wait(c, c->a->node);
+}
+
+static int cluster_issue_cert(struct cli *c)
+{
+	csb_err rv;
+	int rc;
+
+	if ((rc = load(c, c->a->dir)) != CLI_OK)
+		return rc;
+	if ((rv = issue(c->dir, c->a->principal)) != CSB_OK)
+		return cli_fail(c, rv, "cannot issue a certificate for %s: %s", c->a->principal,
+		                csb_strerror(rv));
+	if (!c->a->json)
+		printf("%s/pki/%s.crt\n", c->dir, c->a->principal);
+	return CLI_OK;
+}
+
+int cli_cluster(struct cli *c)
+{
+	switch (c->a->cmd) {
+	case CSB_CMD_CLUSTER_UP: return cluster_up(c);
+	case CSB_CMD_CLUSTER_DOWN: return cluster_down(c);
+	case CSB_CMD_CLUSTER_KILL: return cluster_kill(c);
+	case CSB_CMD_CLUSTER_START: return cluster_start(c);
+	case CSB_CMD_CLUSTER_ISSUE_CERT: return cluster_issue_cert(c);
+	default: return cli_fail(c, CSB_EINTERNAL, "not a cluster command");
+	}
+}

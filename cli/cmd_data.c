@@ -1,0 +1,604 @@
+/* The data plane (SPEC.md §5): `csb data put|get|delete|list|load`, through the Data service
+ * of the pool's agent. -FromBackup reads the pool's backup copy, held by its backup pool's
+ * agent. `data load` is a deterministic bulk generator: keys load-<seed>-<n>, values and
+ * the choice of new keys, updates and deletes from a PRNG seeded with -Seed. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli/internal/cli.h"
+#include "cli/internal/pool.h"
+#include "cli/internal/progress.h"
+#include "common/clock.h"
+#include "proto/data.pb-c.h"
+#include "proto/sync.pb-c.h"
+
+#define DATA_TIMEOUT_MS 30000
+#define VALUE_FILE_MAX (100u << 20) /* below the RPC message bound of 112 MiB */
+#define LIST_PAGE 1000
+#define SCAN_PAGE 10000
+#define LOAD_BATCH 1000
+#define LOAD_BATCH_BYTES (4u << 20)
+#define LOAD_KEY_MAX 64
+
+/* The reason of a failure into err (CSB_RPC_ERROR_MAX bytes), truncated if need be. */
+static void say(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, CSB_RPC_ERROR_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- Writes and their routing ------------------------------------------------------ */
+
+/* Writes items (all or nothing) to the pool's agent. A pool that is failed over is
+ * read-only at its own agent: its state then says which pool serves its users. */
+static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **items, size_t n,
+                           Csb__WriteReply **out, char *err)
+{
+	Csb__WriteRequest wr = CSB__WRITE_REQUEST__INIT;
+	char state[CLI_FQDN_BUF], served[CLI_FQDN_BUF], why[CSB_RPC_ERROR_MAX];
+	const char *pool = c->a->pool_fqdn;
+	csb_err rv;
+
+	wr.module = (char *)module;
+	wr.n_items = n;
+	wr.items = items;
+	rv = cli_agent_call(c, pool, "csb.Data/Write", &wr.base, &csb__write_reply__descriptor,
+	                    DATA_TIMEOUT_MS, (ProtobufCMessage **)out, err);
+	if (rv != CSB_EREADONLY)
+		return rv;
+	if (cli_pool_state(c, pool, false, state, served, why) != CSB_OK)
+		return rv; /* the agent's own "read-only" says enough */
+	/* The Data service cannot yet be told whose data a write is for (WriteRequest has no
+	 * source pool), so writing a failed-over pool's users through the pool serving them
+	 * would land in that pool's own data: refuse, and say where they are served. */
+	if (strcasecmp(served, pool) != 0)
+		say(err,
+		    "%s is %s and read-only; its users are served by %s, and this version "
+		    "cannot write their data there",
+		    pool, state, served);
+	else
+		say(err, "%s is %s and read-only", pool, state);
+	return rv;
+}
+
+static int write_one(struct cli *c, Csb__WriteOp op, const void *value, size_t len)
+{
+	const csb_args *a = c->a;
+	Csb__WriteItem it = CSB__WRITE_ITEM__INIT, *itp = &it;
+	Csb__WriteReply *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_err rv;
+
+	it.op = op;
+	it.key.data = (uint8_t *)a->key;
+	it.key.len = strlen(a->key);
+	it.value.data = (uint8_t *)value;
+	it.value.len = len;
+	if ((rv = write_items(c, a->module->name, &itp, 1, &out, err)) != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	if (a->json) {
+		json_t *doc = json_pack("{s:I}", "Seq", (json_int_t)out->last_seq);
+
+		cli_print_json(doc, false);
+		json_decref(doc);
+	} else {
+		printf("seq %" PRIu64 "\n", out->last_seq);
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	return CLI_OK;
+}
+
+static char *read_value_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	errno = 0;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || (size_t)n > VALUE_FILE_MAX ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		if (errno == 0)
+			errno = EFBIG;
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int put_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	size_t len;
+	char *buf;
+	int rc;
+
+	if (a->value_file == NULL)
+		return write_one(c, CSB__WRITE_OP__WRITE_PUT, a->value, strlen(a->value));
+	if ((buf = read_value_file(a->value_file, &len)) == NULL)
+		return cli_fail(c, CSB_EINVAL, "cannot read %s: %s", a->value_file,
+		                errno == EFBIG ? "larger than 100 MiB" : strerror(errno));
+	rc = write_one(c, CSB__WRITE_OP__WRITE_PUT, buf, len);
+	free(buf);
+	return rc;
+}
+
+/* ---- Reads ---------------------------------------------------------------------------- */
+
+/* Where a read goes: the pool's agent, or with -FromBackup its backup pool's agent, which
+ * holds the pool's backup copy (source = the pool). */
+static csb_err read_target(struct cli *c, char *agent_pool, char *err)
+{
+	bool hosts;
+	csb_err rv;
+
+	if (!c->a->from_backup) {
+		snprintf(agent_pool, CLI_FQDN_BUF, "%s", c->a->pool_fqdn);
+		return CSB_OK;
+	}
+	if ((rv = cli_pool_topology(c, c->a->pool_fqdn, false, agent_pool, &hosts, err)) != CSB_OK)
+		return rv;
+	if (agent_pool[0] == '\0') {
+		say(err, "%s has no backup pool, so no backup copy", c->a->pool_fqdn);
+		return CSB_ENOTFOUND;
+	}
+	return CSB_OK;
+}
+
+/* A JSON string of bytes when they are UTF-8 without NULs, else NULL. */
+static json_t *text_json(const uint8_t *p, size_t n)
+{
+	if (memchr(p, '\0', n) != NULL)
+		return NULL;
+	return json_stringn((const char *)p, n);
+}
+
+static void hex_into(char *out, size_t len, const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && used + 3 <= len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%02x", p[i]);
+}
+
+/* Sets name (text) or name + "Hex" (hex) on o. */
+static void set_bytes(json_t *o, const char *name, const uint8_t *p, size_t n)
+{
+	json_t *t = text_json(p, n);
+	char hexname[32], *hex;
+
+	if (t != NULL) {
+		json_object_set_new(o, name, t);
+		return;
+	}
+	snprintf(hexname, sizeof(hexname), "%sHex", name);
+	if ((hex = malloc(n * 2 + 1)) == NULL)
+		return;
+	hex_into(hex, n * 2 + 1, p, n);
+	json_object_set_new(o, hexname, json_string(hex));
+	free(hex);
+}
+
+static int get_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	Csb__GetRequest gr = CSB__GET_REQUEST__INIT;
+	Csb__GetReply *out = NULL;
+	char agent[CLI_FQDN_BUF], err[CSB_RPC_ERROR_MAX];
+	const Csb__Record *r;
+	csb_err rv;
+
+	if ((rv = read_target(c, agent, err)) != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	gr.module = (char *)a->module->name;
+	gr.key.data = (uint8_t *)a->key;
+	gr.key.len = strlen(a->key);
+	gr.from_backup = a->from_backup;
+	gr.source = a->from_backup ? (char *)a->pool_fqdn : "";
+	rv = cli_agent_call(c, agent, "csb.Data/Get", &gr.base, &csb__get_reply__descriptor,
+	                    DATA_TIMEOUT_MS, (ProtobufCMessage **)&out, err);
+	if (rv == CSB_ENOTFOUND && a->from_backup)
+		return cli_fail(c, rv, "no key '%s' in %s of %s's backup copy at %s", a->key,
+		                a->module->name, a->pool_fqdn, agent);
+	if (rv == CSB_ENOTFOUND)
+		return cli_fail(c, rv, "no key '%s' in %s of %s", a->key, a->module->name, a->pool_fqdn);
+	if (rv != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	if ((r = out->record) == NULL) {
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+		return cli_fail(c, CSB_EPROTO, "the agent of %s answered without a record", agent);
+	}
+	if (a->json) {
+		json_t *doc = json_object();
+
+		set_bytes(doc, "Key", r->key.data, r->key.len);
+		set_bytes(doc, "Value", r->value.data, r->value.len);
+		json_object_set_new(doc, "Size", json_integer((json_int_t)r->value.len));
+		json_object_set_new(doc, "Seq", json_integer((json_int_t)r->seq));
+		json_object_set_new(doc, "MTimeMs", json_integer((json_int_t)r->mtime_ms));
+		cli_print_json(doc, false);
+		json_decref(doc);
+	} else {
+		/* The value's bytes as stored; a newline only for a person at a terminal. */
+		fwrite(r->value.data, 1, r->value.len, stdout);
+		if (isatty(STDOUT_FILENO) && (r->value.len == 0 || r->value.data[r->value.len - 1] != '\n'))
+			putchar('\n');
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	return CLI_OK;
+}
+
+/* A key for a text line: as is when printable ASCII, else 0x and hex. */
+static void print_key(const ProtobufCBinaryData *k)
+{
+	for (size_t i = 0; i < k->len; i++)
+		if (k->data[i] < 0x21 || k->data[i] > 0x7e) {
+			fputs("0x", stdout);
+			for (size_t j = 0; j < k->len; j++)
+				printf("%02x", k->data[j]);
+			return;
+		}
+	fwrite(k->data, 1, k->len, stdout);
+}
+
+/* Pages through List with `after` until -Limit records or the end. */
+static int list_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	Csb__ListRequest lr = CSB__LIST_REQUEST__INIT;
+	char agent[CLI_FQDN_BUF], err[CSB_RPC_ERROR_MAX];
+	uint8_t *after = NULL;
+	uint64_t listed = 0;
+	json_t *arr = json_array();
+	bool more = true;
+	csb_err rv = CSB_OK;
+	int rc = CLI_OK;
+
+	if ((rv = read_target(c, agent, err)) != CSB_OK) {
+		json_decref(arr);
+		return cli_fail(c, rv, "%s", err);
+	}
+	lr.module = (char *)a->module->name;
+	lr.prefix.data = (uint8_t *)(a->prefix ? a->prefix : "");
+	lr.prefix.len = a->prefix ? strlen(a->prefix) : 0;
+	lr.from_backup = a->from_backup;
+	lr.source = a->from_backup ? (char *)a->pool_fqdn : "";
+	while (more && (a->limit == 0 || listed < a->limit)) {
+		Csb__ListReply *out = NULL;
+		uint64_t left = a->limit ? a->limit - listed : LIST_PAGE;
+
+		lr.limit = (uint32_t)(left < LIST_PAGE ? left : LIST_PAGE);
+		rv = cli_agent_call(c, agent, "csb.Data/List", &lr.base, &csb__list_reply__descriptor,
+		                    DATA_TIMEOUT_MS, (ProtobufCMessage **)&out, err);
+		if (rv != CSB_OK) {
+			rc = cli_fail(c, rv, "%s", err);
+			break;
+		}
+		for (size_t i = 0; i < out->n_records; i++) {
+			const Csb__Record *r = out->records[i];
+
+			if (a->json) {
+				json_t *o = json_object();
+
+				set_bytes(o, "Key", r->key.data, r->key.len);
+				json_object_set_new(o, "Size", json_integer((json_int_t)r->value.len));
+				json_object_set_new(o, "Seq", json_integer((json_int_t)r->seq));
+				json_array_append_new(arr, o);
+			} else {
+				print_key(&r->key);
+				printf("\t%zu\n", r->value.len);
+			}
+		}
+		listed += out->n_records;
+		more = out->more && out->n_records > 0;
+		if (out->n_records > 0) {
+			const ProtobufCBinaryData *k = &out->records[out->n_records - 1]->key;
+
+			free(after);
+			if ((after = malloc(k->len ? k->len : 1)) == NULL) {
+				protobuf_c_message_free_unpacked(&out->base, NULL);
+				rc = cli_fail(c, CSB_ENOMEM, "out of memory");
+				break;
+			}
+			memcpy(after, k->data, k->len);
+			lr.after.data = after;
+			lr.after.len = k->len;
+		}
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+	}
+	if (rc == CLI_OK && a->json)
+		cli_print_json(arr, false);
+	json_decref(arr);
+	free(after);
+	return rc;
+}
+
+/* ---- data load ------------------------------------------------------------------------ */
+
+struct load {
+	struct cli *c;
+	char prefix[LOAD_KEY_MAX];  /* "load-<seed>-" */
+	uint32_t *live;             /* indexes of the generator's keys that exist */
+	size_t n_live, cap_live;
+	size_t sampled;             /* live[0..sampled) were updated in this round */
+	uint64_t next;              /* the next new key's index */
+	uint64_t rng;
+	uint64_t written, deleted, bytes;
+};
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double unit(uint64_t *s)
+{
+	return (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static bool live_add(struct load *l, uint64_t idx)
+{
+	if (idx > UINT32_MAX)
+		return false;
+	if (l->n_live == l->cap_live) {
+		size_t cap = l->cap_live ? l->cap_live * 2 : 4096;
+		uint32_t *p = realloc(l->live, cap * sizeof(*p));
+
+		if (p == NULL)
+			return false;
+		l->live = p;
+		l->cap_live = cap;
+	}
+	l->live[l->n_live++] = (uint32_t)idx;
+	return true;
+}
+
+/* The keys an earlier load with this seed left: updates and deletes may pick them, and new
+ * keys continue after the highest. Keys not of the generator's form are left alone. */
+static csb_err scan_existing(struct load *l, char *err)
+{
+	const csb_args *a = l->c->a;
+	Csb__ListRequest lr = CSB__LIST_REQUEST__INIT;
+	uint8_t after[LOAD_KEY_MAX];
+	size_t plen = strlen(l->prefix);
+	bool more = true;
+	csb_err rv;
+
+	lr.module = (char *)a->module->name;
+	lr.prefix.data = (uint8_t *)l->prefix;
+	lr.prefix.len = plen;
+	lr.limit = SCAN_PAGE;
+	while (more) {
+		Csb__ListReply *out = NULL;
+
+		rv = cli_agent_call(l->c, a->pool_fqdn, "csb.Data/List", &lr.base,
+		                    &csb__list_reply__descriptor, DATA_TIMEOUT_MS,
+		                    (ProtobufCMessage **)&out, err);
+		if (rv != CSB_OK)
+			return rv;
+		for (size_t i = 0; i < out->n_records; i++) {
+			const ProtobufCBinaryData *k = &out->records[i]->key;
+			char digits[24];
+			char *end;
+			uint64_t idx;
+
+			if (k->len <= plen || k->len - plen >= sizeof(digits))
+				continue;
+			memcpy(digits, k->data + plen, k->len - plen);
+			digits[k->len - plen] = '\0';
+			idx = strtoull(digits, &end, 10);
+			if (*end != '\0' || digits[0] < '0' || digits[0] > '9')
+				continue;
+			if (!live_add(l, idx)) {
+				protobuf_c_message_free_unpacked(&out->base, NULL);
+				say(err, "too many generated keys to keep track of");
+				return CSB_ENOMEM;
+			}
+			if (idx >= l->next)
+				l->next = idx + 1;
+		}
+		more = out->more && out->n_records > 0;
+		if (out->n_records > 0) {
+			const ProtobufCBinaryData *k = &out->records[out->n_records - 1]->key;
+
+			memcpy(after, k->data, k->len < sizeof(after) ? k->len : sizeof(after));
+			lr.after.data = after;
+			lr.after.len = k->len < sizeof(after) ? k->len : sizeof(after);
+		}
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+	}
+	return CSB_OK;
+}
+
+/* Updates pick live keys without replacement until all were picked once, then again. */
+static uint32_t pick_update(struct load *l)
+{
+	size_t j;
+	uint32_t t;
+
+	if (l->sampled >= l->n_live)
+		l->sampled = 0;
+	j = l->sampled + (size_t)(splitmix(&l->rng) % (l->n_live - l->sampled));
+	t = l->live[j];
+	l->live[j] = l->live[l->sampled];
+	l->live[l->sampled] = t;
+	return l->live[l->sampled++];
+}
+
+static uint32_t pick_delete(struct load *l)
+{
+	size_t j = (size_t)(splitmix(&l->rng) % l->n_live);
+	uint32_t idx = l->live[j];
+
+	l->live[j] = l->live[--l->n_live];
+	if (l->sampled > l->n_live)
+		l->sampled = l->n_live;
+	return idx;
+}
+
+static void fill_value(struct load *l, uint8_t *v, size_t n)
+{
+	uint64_t x = splitmix(&l->rng) | 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v[i] = (uint8_t)('a' + x % 26);
+	}
+}
+
+struct batch {
+	Csb__WriteItem items[LOAD_BATCH];
+	Csb__WriteItem *ptrs[LOAD_BATCH];
+	char keys[LOAD_BATCH][LOAD_KEY_MAX];
+	uint8_t *values[LOAD_BATCH];
+	size_t n, bytes;
+};
+
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->values[i]);
+	b->n = 0;
+	b->bytes = 0;
+}
+
+/* Adds the next generated operation to b. */
+static csb_err next_op(struct load *l, struct batch *b)
+{
+	const csb_args *a = l->c->a;
+	Csb__WriteItem *it = &b->items[b->n];
+	double r = unit(&l->rng);
+	uint64_t idx;
+	bool del = false;
+
+	if (l->n_live > 0 && r < a->update_fraction) {
+		idx = pick_update(l);
+	} else if (l->n_live > 0 && r < a->update_fraction + a->delete_fraction) {
+		idx = pick_delete(l);
+		del = true;
+	} else {
+		idx = l->next++;
+		if (!live_add(l, idx))
+			return CSB_ENOMEM;
+	}
+	csb__write_item__init(it);
+	b->ptrs[b->n] = it;
+	it->key.len = (size_t)snprintf(b->keys[b->n], LOAD_KEY_MAX, "%s%010" PRIu64, l->prefix, idx);
+	it->key.data = (uint8_t *)b->keys[b->n];
+	b->values[b->n] = NULL;
+	if (del) {
+		it->op = CSB__WRITE_OP__WRITE_DELETE;
+		l->deleted++;
+	} else {
+		it->op = CSB__WRITE_OP__WRITE_PUT;
+		if ((b->values[b->n] = malloc(a->value_size)) == NULL)
+			return CSB_ENOMEM;
+		fill_value(l, b->values[b->n], a->value_size);
+		it->value.data = b->values[b->n];
+		it->value.len = a->value_size;
+		l->written++;
+	}
+	b->bytes += it->key.len + it->value.len;
+	l->bytes += it->key.len + it->value.len;
+	b->n++;
+	return CSB_OK;
+}
+
+static int load_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	struct load l = {.c = c};
+	struct batch *b = calloc(1, sizeof(*b));
+	char err[CSB_RPC_ERROR_MAX];
+	uint64_t t0 = csb_mono_ms(), done = 0, millis;
+	cli_progress bar;
+	csb_err rv = CSB_OK;
+	int rc = CLI_OK;
+
+	if (b == NULL)
+		return cli_fail(c, CSB_ENOMEM, "out of memory");
+	snprintf(l.prefix, sizeof(l.prefix), "load-%" PRIu64 "-", a->seed);
+	l.rng = a->seed ^ 0x6c6f6164ull; /* "load" */
+	if ((rv = scan_existing(&l, err)) != CSB_OK) {
+		rc = cli_fail(c, rv, "%s", err);
+		goto out_free;
+	}
+	cli_progress_start(&bar, "data load", a->count);
+	while (done < a->count && rv == CSB_OK) {
+		Csb__WriteReply *out = NULL;
+
+		while (done + b->n < a->count && b->n < LOAD_BATCH &&
+		       (b->n == 0 || b->bytes + a->value_size <= LOAD_BATCH_BYTES) && rv == CSB_OK)
+			rv = next_op(&l, b);
+		if (rv != CSB_OK) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		rv = write_items(c, a->module->name, b->ptrs, b->n, &out, err);
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(&out->base, NULL);
+		if (rv == CSB_OK)
+			done += b->n;
+		batch_clear(b);
+		cli_progress_update(&bar, done);
+	}
+	cli_progress_finish(&bar);
+	if (rv != CSB_OK) {
+		rc = cli_fail(c, rv, "%s (after %" PRIu64 " of %" PRIu64 " operations)", err, done,
+		              a->count);
+		goto out_free;
+	}
+	millis = csb_mono_ms() - t0;
+	if (a->json) {
+		json_t *doc = json_pack("{s:I, s:I, s:I, s:I}", "Written", (json_int_t)l.written,
+		                        "Deleted", (json_int_t)l.deleted, "Bytes", (json_int_t)l.bytes,
+		                        "Millis", (json_int_t)millis);
+
+		cli_print_json(doc, false);
+		json_decref(doc);
+	} else {
+		printf("Written %" PRIu64 ", deleted %" PRIu64 ", %" PRIu64 " bytes in %" PRIu64
+		       " ms (%" PRIu64 " operations/s)\n",
+		       l.written, l.deleted, l.bytes, millis,
+		       millis ? (l.written + l.deleted) * 1000 / millis : 0);
+	}
+out_free:
+	batch_clear(b);
+	free(b);
+	free(l.live);
+	return rc;
+}
+
+int cli_data_cmd(struct cli *c)
+{
+	switch (c->a->cmd) {
+	case CSB_CMD_DATA_PUT: return put_cmd(c);
+	case CSB_CMD_DATA_GET: return get_cmd(c);
+	case CSB_CMD_DATA_DELETE: return write_one(c, CSB__WRITE_OP__WRITE_DELETE, "", 0);
+	case CSB_CMD_DATA_LIST: return list_cmd(c);
+	case CSB_CMD_DATA_LOAD: return load_cmd(c);
+	default: return cli_fail(c, CSB_EINTERNAL, "not a data command");
+	}
+}

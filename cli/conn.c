@@ -1,0 +1,235 @@
+/* The connection of a csb command: a local cluster's folder or explicit flags, the
+ * coordinator's client with retries, agents' clients, and the error line. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "agent/node.h"
+#include "cli/internal/cli.h"
+#include "common/clock.h"
+#include "common/retry.h"
+#include "proto/admin.pb-c.h"
+
+#define CLI_ATTEMPT_MS 3000 /* one attempt of a retried call */
+
+int cli_exit_code(csb_err rv)
+{
+	switch (rv) {
+	case CSB_OK: return CLI_OK;
+	case CSB_EINVAL: return CLI_USAGE;
+	case CSB_EDENIED: return CLI_DENIED;
+	case CSB_ETIMEDOUT:
+	case CSB_EUNREACH:
+	case CSB_ECLOSED: return CLI_UNREACHABLE;
+	default: return CLI_FAILED;
+	}
+}
+
+int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* One line, whatever the server sent. */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "csb: %s: %s\n", c->a->cmdlet ? c->a->cmdlet : "csb", msg);
+	return cli_exit_code(rv);
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Reads DIR/cluster.json and the principal's certificate under DIR/pki. */
+static int connect_cluster(struct cli *c, const char *dir)
+{
+	char path[CLI_PATH + 32];
+	const char *who = c->a->as ? c->a->as : NULL;
+	json_error_t jerr;
+	json_t *url;
+
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	if ((c->cluster = json_load_file(path, 0, &jerr)) == NULL)
+		return cli_fail(c, CSB_EINVAL, "%s is not a csbackup cluster folder (%s)", dir,
+		                jerr.text);
+	url = json_object_get(json_object_get(c->cluster, "coordinator"), "url");
+	if (!json_is_string(url))
+		return cli_fail(c, CSB_EINVAL, "%s: coordinator.url is missing", path);
+	snprintf(c->coord_url, sizeof(c->coord_url), "%s", json_string_value(url));
+	if (who == NULL)
+		who = json_string_value(json_object_get(c->cluster, "admin"));
+	if (who == NULL)
+		who = "admin";
+	snprintf(c->cert, sizeof(c->cert), "%s/pki/%s.crt", dir, who);
+	snprintf(c->key, sizeof(c->key), "%s/pki/%s.key", dir, who);
+	snprintf(c->ca, sizeof(c->ca), "%s/pki/ca.crt", dir);
+	if (!file_exists(c->cert))
+		return cli_fail(c, CSB_EINVAL, "no certificate for %s in %s/pki (csb cluster issue-cert)",
+		                who, dir);
+	return CLI_OK;
+}
+
+int cli_connect(struct cli *c)
+{
+	const csb_args *a = c->a;
+
+	if (a->coordinator != NULL) {
+		if (!a->tls_cert || !a->tls_key || !a->tls_ca)
+			return cli_fail(c, CSB_EINVAL, "--coordinator needs --cert, --key and --ca");
+		snprintf(c->coord_url, sizeof(c->coord_url), "%s", a->coordinator);
+		snprintf(c->cert, sizeof(c->cert), "%s", a->tls_cert);
+		snprintf(c->key, sizeof(c->key), "%s", a->tls_key);
+		snprintf(c->ca, sizeof(c->ca), "%s", a->tls_ca);
+		if (a->cluster != NULL)
+			snprintf(c->dir, sizeof(c->dir), "%s", a->cluster);
+		return CLI_OK;
+	}
+	if (a->cluster == NULL)
+		return cli_fail(c, CSB_EINVAL,
+		                "no cluster: give --cluster DIR (or CSB_CLUSTER), or --coordinator URL "
+		                "with --cert, --key and --ca");
+	return connect_cluster(c, a->cluster);
+}
+
+static csb_err open_client(struct cli *c, const char *name, const char *url, csb_rpc_client **out)
+{
+	csb_rpc_client_opts o = {
+		.url = url,
+		.server_name = name,
+		.tls = {c->cert, c->key, c->ca},
+		.max_msg = 112u << 20,
+	};
+
+	return csb_rpc_client_open(&o, out);
+}
+
+csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req,
+                  const ProtobufCMessageDescriptor *desc, uint32_t timeout_ms, bool retry,
+                  ProtobufCMessage **out, char *err)
+{
+	csb_retry_policy pol = {retry ? 3 : 1, 500, 200, 0};
+	csb_retry r;
+	csb_err rv;
+
+	err[0] = '\0';
+	if (c->coord == NULL &&
+	    (rv = open_client(c, CSB_COORDINATOR_NAME, c->coord_url, &c->coord)) != CSB_OK) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "cannot use coordinator %.180s (%s)", c->coord_url,
+		         csb_strerror(rv));
+		return rv;
+	}
+	/* nng dials in the background, so a coordinator that is down shows as a timeout: the
+	 * calls worth retrying are quick ones, so each attempt waits a few seconds at most. */
+	if (retry && timeout_ms > CLI_ATTEMPT_MS)
+		timeout_ms = CLI_ATTEMPT_MS;
+	csb_retry_start(&r, &pol);
+	do {
+		rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, err);
+	} while (csb_err_retryable(rv) && csb_retry_wait(&r));
+	if (csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
+		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s did not answer (%s)",
+		         c->coord_url, csb_strerror(rv));
+	return rv;
+}
+
+/* The agent endpoint of fqdn: cluster.json first, then the published topology. */
+static csb_err agent_url(struct cli *c, const char *fqdn, char *url, size_t len, char *err)
+{
+	Csb__Empty e = CSB__EMPTY__INIT;
+	Csb__JsonDoc *doc = NULL;
+	json_t *pools, *p, *t;
+	size_t i;
+	csb_err rv;
+
+	pools = json_object_get(c->cluster, "pools");
+	json_array_foreach(pools, i, p) {
+		if (strcasecmp(json_string_value(json_object_get(p, "fqdn")), fqdn) == 0) {
+			snprintf(url, len, "%s", json_string_value(json_object_get(p, "agent")));
+			return CSB_OK;
+		}
+	}
+	if ((rv = cli_admin(c, "csb.Admin/GetTopology", &e.base, &csb__json_doc__descriptor, 5000,
+	                    true, (ProtobufCMessage **)&doc, err)) != CSB_OK)
+		return rv;
+	t = json_loads(doc->json, 0, NULL);
+	protobuf_c_message_free_unpacked(&doc->base, NULL);
+	rv = CSB_ENOTFOUND;
+	json_array_foreach(json_object_get(t, "pools"), i, p) {
+		if (strcasecmp(json_string_value(json_object_get(p, "fqdn")), fqdn) == 0) {
+			snprintf(url, len, "%s", json_string_value(json_object_get(p, "agent")));
+			rv = CSB_OK;
+		}
+	}
+	json_decref(t);
+	if (rv != CSB_OK)
+		snprintf(err, CSB_RPC_ERROR_MAX, "%s is not a pool of the published topology", fqdn);
+	return rv;
+}
+
+csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *err)
+{
+	char url[256];
+	csb_err rv;
+
+	for (unsigned i = 0; i < c->n_agents; i++)
+		if (strcasecmp(c->agent_names[i], fqdn) == 0) {
+			*out = c->agents[i];
+			return CSB_OK;
+		}
+	if (c->n_agents == 64)
+		return CSB_EBUSY;
+	if ((rv = agent_url(c, fqdn, url, sizeof(url), err)) != CSB_OK)
+		return rv;
+	if ((rv = open_client(c, fqdn, url, &c->agents[c->n_agents])) != CSB_OK) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "cannot use agent %.60s at %.120s (%s)", fqdn, url,
+		         csb_strerror(rv));
+		return rv;
+	}
+	snprintf(c->agent_names[c->n_agents], sizeof(c->agent_names[0]), "%s", fqdn);
+	*out = c->agents[c->n_agents++];
+	return CSB_OK;
+}
+
+csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err)
+{
+	json_t *first = json_array_get(json_object_get(c->cluster, "pools"), 0);
+	const char *fqdn = c->a->pool_fqdn[0] ? c->a->pool_fqdn
+	                                      : json_string_value(json_object_get(first, "fqdn"));
+
+	if (fqdn == NULL) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "-LocalStore needs a cluster folder with a pool");
+		return CSB_EINVAL;
+	}
+	return cli_agent(c, fqdn, out, err);
+}
+
+void cli_close(struct cli *c)
+{
+	csb_rpc_client_close(c->coord);
+	for (unsigned i = 0; i < c->n_agents; i++)
+		csb_rpc_client_close(c->agents[i]);
+	json_decref(c->cluster);
+}
+
+void cli_print_json(const json_t *v, bool indent)
+{
+	char *s = json_dumps(v, (indent ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+}

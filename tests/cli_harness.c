@@ -1,0 +1,335 @@
+/* The CLI integration harness (tests/cli_harness.h): folders, `csb` subprocesses with
+ * captured output and a deadline, and local clusters started and stopped through csb. */
+#include "tests/cli_harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ARGS_MAX 64
+
+const char CH_TTY[] = "<a terminal>";
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *ch_csb_bin(void)
+{
+	static char path[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+
+	if (src != NULL && ws != NULL)
+		snprintf(path, sizeof(path), "%s/%s/cli/csb", src, ws);
+	else
+		snprintf(path, sizeof(path), "bazel-bin/cli/csb");
+	return path;
+}
+
+struct ch_cluster *ch_cluster_new(void)
+{
+	struct ch_cluster *cl = calloc(1, sizeof(*cl));
+	const char *base = getenv("TEST_TMPDIR");
+
+	assert_non_null(cl);
+	snprintf(cl->work, sizeof(cl->work), "%s/cli.XXXXXX", base ? base : "/tmp");
+	assert_non_null(mkdtemp(cl->work));
+	snprintf(cl->dir, sizeof(cl->dir), "%.900s/cluster", cl->work);
+	snprintf(cl->tmp, sizeof(cl->tmp), "%.900s/tmp", cl->work);
+	assert_int_equal(mkdir(cl->tmp, 0700), 0);
+	signal(SIGPIPE, SIG_IGN);
+	return cl;
+}
+
+void ch_cluster_start(struct ch_cluster *cl)
+{
+	struct ch_result r;
+
+	cl->up = true; /* from here on, teardown stops whatever did start */
+	ch_ok(cl, 0, &r, "cluster", "up", "--dir", cl->dir, "--pools", "2", NULL);
+	ch_result_free(&r);
+}
+
+struct ch_cluster *ch_cluster_up(void)
+{
+	struct ch_cluster *cl = ch_cluster_new();
+
+	ch_cluster_start(cl);
+	return cl;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void ch_cluster_down(struct ch_cluster *cl)
+{
+	struct ch_result r;
+
+	if (cl == NULL)
+		return;
+	if (cl->up) {
+		ch_run(cl, NULL, &r, "cluster", "down", "--dir", cl->dir, NULL);
+		if (r.code != 0)
+			fprintf(stderr, "cluster down: exit %d: %s\n", r.code, r.err);
+		ch_result_free(&r);
+	}
+	if (getenv("CSB_TEST_KEEP") == NULL)
+		nftw(cl->work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		fprintf(stderr, "kept %s\n", cl->work);
+	free(cl);
+}
+
+static char *slurp_fd(int fd, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t got;
+
+	assert_non_null(buf);
+	lseek(fd, 0, SEEK_SET);
+	while ((got = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)got;
+		if (cap - n < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* A file in the work folder (or $TEST_TMPDIR) for one stream, already unlinked. */
+static int temp_fd(const struct ch_cluster *cl)
+{
+	char path[CH_PATH + 32];
+	const char *base = getenv("TEST_TMPDIR");
+	int fd;
+
+	snprintf(path, sizeof(path), "%.900s/stream.XXXXXX", cl ? cl->work : base ? base : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static int stdin_fd(const struct ch_cluster *cl, const char *text, int *master)
+{
+	int fd;
+
+	*master = -1;
+	if (text == NULL)
+		return open("/dev/null", O_RDONLY);
+	if (text == CH_TTY) {
+		*master = posix_openpt(O_RDWR | O_NOCTTY);
+		assert_true(*master >= 0);
+		assert_int_equal(grantpt(*master), 0);
+		assert_int_equal(unlockpt(*master), 0);
+		fd = open(ptsname(*master), O_RDWR | O_NOCTTY);
+		assert_true(fd >= 0);
+		return fd;
+	}
+	fd = temp_fd(cl);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
+             char *const args[])
+{
+	char *argv[ARGS_MAX + 2], bindir[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+	int out = temp_fd(cl), err = temp_fd(cl), master, in = stdin_fd(cl, stdin_text, &master);
+	int n = 0, status = 0;
+	long long deadline = now_ms() + CH_TIMEOUT_MS;
+	pid_t pid;
+
+	argv[n++] = (char *)ch_csb_bin();
+	for (size_t i = 0; args[i] != NULL; i++) {
+		assert_true(n <= ARGS_MAX);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	bindir[0] = '\0';
+	if (src != NULL && ws != NULL)
+		snprintf(bindir, sizeof(bindir), "%s/%s", src, ws);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in, STDIN_FILENO);
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		if (cl != NULL) {
+			setenv("CSB_CLUSTER", cl->dir, 1);
+			setenv("TMPDIR", cl->tmp, 1);
+		} else {
+			unsetenv("CSB_CLUSTER");
+		}
+		if (bindir[0] != '\0')
+			setenv("CSB_BIN_DIR", bindir, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		sleep_ms(10);
+	}
+	if (master >= 0)
+		close(master);
+	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	r->out = slurp_fd(out, &r->out_len);
+	r->err = slurp_fd(err, &r->err_len);
+	close(out);
+	close(err);
+}
+
+static void vrun(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, va_list ap)
+{
+	char *args[ARGS_MAX + 1];
+	size_t n = 0;
+
+	while ((args[n] = va_arg(ap, char *)) != NULL) {
+		assert_true(n < ARGS_MAX);
+		n++;
+	}
+	ch_runv(cl, stdin_text, r, args);
+}
+
+void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, ...)
+{
+	va_list ap;
+
+	va_start(ap, r);
+	vrun(cl, stdin_text, r, ap);
+	va_end(ap);
+}
+
+/* The last lines of every node's log, for a failure's evidence. */
+static void print_logs(const struct ch_cluster *cl)
+{
+	static const char *const nodes[] = {"coordinator", "pool01.csb.test", "pool02.csb.test"};
+	char cmd[CH_PATH * 2];
+
+	if (cl == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "echo '--- %s log:'; tail -n 25 '%s/logs/%s.log' 1>&2",
+		         nodes[i], cl->dir, nodes[i]);
+		if (system(cmd) != 0)
+			print_message("(no log for %s)\n", nodes[i]);
+	}
+}
+
+void ch_ok(struct ch_cluster *cl, int want, struct ch_result *r, ...)
+{
+	va_list ap;
+
+	va_start(ap, r);
+	vrun(cl, NULL, r, ap);
+	va_end(ap);
+	if (r->code != want) {
+		print_logs(cl);
+		fail_msg("exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", r->code, want, r->out,
+		         r->err);
+	}
+}
+
+void ch_result_free(struct ch_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+char *ch_read_file(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	size_t len;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = slurp_fd(fd, &len);
+	close(fd);
+	return buf;
+}
+
+size_t ch_count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_type == DT_REG)
+			n++;
+	closedir(d);
+	return n;
+}
+
+json_t *ch_json(const struct ch_result *r)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(r->out, 0, &jerr);
+
+	if (v == NULL)
+		fail_msg("stdout is not one JSON document (%s):\n%s\nstderr:\n%s", jerr.text, r->out,
+		         r->err);
+	return v;
+}
+
+const char *ch_coordinator_url(const struct ch_cluster *cl)
+{
+	static char url[256];
+	char path[CH_PATH + 16];
+	json_t *c;
+
+	snprintf(path, sizeof(path), "%s/cluster.json", cl->dir);
+	c = json_load_file(path, 0, NULL);
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s",
+	         json_string_value(json_object_get(json_object_get(c, "coordinator"), "url")));
+	json_decref(c);
+	return url;
+}

@@ -1,0 +1,74 @@
+/* Integration tests of the csb CLI: a local cluster made by the real `csb cluster up` in a
+ * fresh folder under $TEST_TMPDIR, and `csb …` run as a subprocess with its stdin given and
+ * its exit code, stdout and stderr captured. Everything a test starts is stopped by
+ * ch_cluster_down() (`csb cluster down`), also when an assertion fails (cmocka teardown). */
+#ifndef CSB_TESTS_CLI_HARNESS_H
+#define CSB_TESTS_CLI_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define CH_PATH 1024
+#define CH_TIMEOUT_MS 120000
+
+/* Give as stdin: a pseudo-terminal instead of text (isatty(0) is then true). */
+extern const char CH_TTY[];
+
+struct ch_cluster {
+	char dir[CH_PATH];   /* the cluster folder: CSB_CLUSTER of every command */
+	char tmp[CH_PATH];   /* TMPDIR of every command (default report paths land here) */
+	char work[CH_PATH];  /* the test's own folder: dir and tmp are inside */
+	bool up;
+};
+
+struct ch_result {
+	int code;            /* exit code; -1 when killed (timeout) or signalled */
+	char *out, *err;     /* stdout and stderr, NUL-terminated */
+	size_t out_len, err_len;
+};
+
+/* The csb binary: $TEST_SRCDIR/$TEST_WORKSPACE/cli/csb, else bazel-bin/cli/csb. */
+const char *ch_csb_bin(void);
+
+/* A fresh folder (no cluster started). Aborts the test on failure. */
+struct ch_cluster *ch_cluster_new(void);
+
+/* `csb cluster up --dir <dir> --pools 2`, asserting exit 0. */
+void ch_cluster_start(struct ch_cluster *cl);
+
+/* ch_cluster_new() and ch_cluster_start(). */
+struct ch_cluster *ch_cluster_up(void);
+
+/* `csb cluster down` when started, then removes the folder (kept with CSB_TEST_KEEP). */
+void ch_cluster_down(struct ch_cluster *cl);
+
+/* Runs csb with the NULL-terminated arguments, stdin_text as stdin (NULL: /dev/null;
+ * CH_TTY: a terminal), CSB_CLUSTER, TMPDIR and CSB_BIN_DIR set for cl (cl may be NULL:
+ * then no CSB_CLUSTER). Kills it after CH_TIMEOUT_MS. Result freed by ch_result_free(). */
+void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, ...)
+	__attribute__((sentinel));
+
+/* ch_run() with the arguments in a NULL-terminated array. */
+void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
+             char *const args[]);
+
+/* Like ch_run() with stdin /dev/null, asserting exit code want; prints the output when not. */
+void ch_ok(struct ch_cluster *cl, int want, struct ch_result *r, ...) __attribute__((sentinel));
+
+void ch_result_free(struct ch_result *r);
+
+/* stdout parsed as one JSON document (the test fails when it is not); json_decref() it. */
+json_t *ch_json(const struct ch_result *r);
+
+/* The coordinator's URL from the cluster folder's cluster.json (static buffer). */
+const char *ch_coordinator_url(const struct ch_cluster *cl);
+
+/* The whole file (malloc'ed, NUL-terminated), or NULL when it cannot be read. */
+char *ch_read_file(const char *path);
+
+/* The number of regular files in dir. */
+size_t ch_count_files(const char *dir);
+
+#endif
