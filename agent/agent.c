@@ -207,7 +207,7 @@ static csb_err start_server(struct agent *a)
 		.url = a->listen_url,
 		.name = a->pool,
 		.tls = a->tls,
-		.workers = 32,
+		.workers = 128, /* long polls hold one each; concurrent writers share commits */
 		.max_msg = AGENT_MAX_MSG,
 	};
 

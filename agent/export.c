@@ -249,7 +249,7 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	    (rv = validate_pull(a, pr, rep, &own)) != CSB_OK)
 		goto out_free_req;
 	em = agent__export(a, pr->module);
-	note_ack(a, em, req->principal, pr->after_seq);
+	note_ack(a, em, req->principal, pr->speculative ? pr->acked_seq : pr->after_seq);
 	batch.after_seq = pr->after_seq;
 	if (pr->resume_key.len > 0) {
 		rv = pull_resume(a, pr, &batch, &one, &onep, &whole);

@@ -24,21 +24,49 @@ struct chunked {
 	uint8_t key_buf[CSB_KEY_MAX];
 };
 
-static csb_err pull(struct agent *a, struct import_mod *im, const csb_cursor *cur,
-                    bool have_cursor, const struct chunked *ck, Csb__Batch **out, char *err)
+/* What one Pull asks for. */
+struct pull_args {
+	bool have;           /* a cursor exists: lineage and after_seq are set */
+	csb_lineage lineage;
+	uint64_t after_seq;
+	bool speculative;    /* sent ahead while the batch before is still being applied */
+	uint64_t acked_seq;  /* with speculative: what is durably applied */
+};
+
+/* A pull sent ahead (pipelining): while the applier commits a batch, this thread already
+ * fetches the next one, so transfer and commit overlap. Used only when the exporter said
+ * more is waiting (no long poll), and the speculative pull does not acknowledge the batch
+ * still being applied. */
+struct prefetch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool want;           /* a pull is asked for or running */
+	bool done;           /* its result is here */
+	bool quit;
+	struct pull_args args;
+	Csb__Batch *batch;
+	csb_err rv;
+	char err[CSB_RPC_ERROR_MAX];
+	pthread_t thread;
+};
+
+static csb_err pull(struct agent *a, struct import_mod *im, const struct pull_args *pa,
+                    const struct chunked *ck, Csb__Batch **out, char *err)
 {
 	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
 
 	pr.source = im->source;
 	pr.module = (char *)im->module;
-	if (have_cursor) {
-		pr.lineage.data = (uint8_t *)cur->lineage.b;
+	if (pa->have) {
+		pr.lineage.data = (uint8_t *)pa->lineage.b;
 		pr.lineage.len = CSB_LINEAGE_LEN;
-		pr.after_seq = cur->applied_seq;
+		pr.after_seq = pa->after_seq;
 	}
+	pr.speculative = pa->speculative;
+	pr.acked_seq = pa->acked_seq;
 	pr.max_records = a->cfg.max_records;
 	pr.max_bytes = a->cfg.max_bytes;
-	pr.max_wait_ms = ck ? 0 : a->cfg.long_poll_ms;
+	pr.max_wait_ms = ck || pa->speculative ? 0 : a->cfg.long_poll_ms;
 	if (ck != NULL) {
 		pr.resume_key.data = (uint8_t *)ck->rec.key;
 		pr.resume_key.len = ck->rec.key_len;
@@ -176,10 +204,81 @@ out_check:
 	return CSB_OK;
 }
 
+static void *prefetch_main(void *arg)
+{
+	struct import_mod *im = arg;
+	struct prefetch *pf = im->pf;
+	struct pull_args args;
+	Csb__Batch *b;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_err rv;
+
+	pthread_mutex_lock(&pf->mu);
+	for (;;) {
+		while (!pf->quit && (!pf->want || pf->done))
+			pthread_cond_wait(&pf->cv, &pf->mu);
+		if (pf->quit)
+			break;
+		args = pf->args;
+		pthread_mutex_unlock(&pf->mu);
+		b = NULL;
+		err[0] = '\0';
+		rv = pull(im->agent, im, &args, NULL, &b, err);
+		pthread_mutex_lock(&pf->mu);
+		pf->batch = b;
+		pf->rv = rv;
+		memcpy(pf->err, err, sizeof(err));
+		pf->done = true;
+		pthread_cond_broadcast(&pf->cv);
+	}
+	pthread_mutex_unlock(&pf->mu);
+	return NULL;
+}
+
+static void prefetch_start(struct prefetch *pf, const struct pull_args *args)
+{
+	pthread_mutex_lock(&pf->mu);
+	pf->args = *args;
+	pf->want = true;
+	pf->done = false;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+}
+
+/* Takes the prefetched result when it answers exactly what pa asks; else discards it.
+ * Returns false when there is none to use (the caller pulls itself). */
+static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__Batch **b,
+                          csb_err *rv, char *err)
+{
+	bool match;
+
+	pthread_mutex_lock(&pf->mu);
+	if (!pf->want) {
+		pthread_mutex_unlock(&pf->mu);
+		return false;
+	}
+	while (!pf->done)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	match = pa->have && pf->args.after_seq == pa->after_seq &&
+	        memcmp(pf->args.lineage.b, pa->lineage.b, CSB_LINEAGE_LEN) == 0;
+	*b = pf->batch;
+	*rv = pf->rv;
+	memcpy(err, pf->err, CSB_RPC_ERROR_MAX);
+	pf->batch = NULL;
+	pf->want = pf->done = false;
+	pthread_mutex_unlock(&pf->mu);
+	if (!match && *b != NULL) {
+		protobuf_c_message_free_unpacked(&(*b)->base, NULL);
+		*b = NULL;
+	}
+	return match;
+}
+
 /* One pull and its apply (all chunks of a chunked value count as one step). */
 static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 {
 	struct chunked ck = {0};
+	struct pull_args pa = {0};
 	Csb__Batch *b = NULL;
 	csb_cursor cur;
 	bool have;
@@ -189,8 +288,12 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
 		return rv;
 	have = rv == CSB_OK;
+	if (have)
+		pa = (struct pull_args){true, cur.lineage, cur.applied_seq, false, 0};
 	for (;;) {
-		if ((rv = pull(a, im, &cur, have, ck.buf ? &ck : NULL, &b, err)) != CSB_OK)
+		if (ck.buf != NULL || !prefetch_take(im->pf, &pa, &b, &rv, err))
+			rv = pull(a, im, &pa, ck.buf ? &ck : NULL, &b, err);
+		if (rv != CSB_OK)
 			goto out_drop;
 		if ((rv = check_batch(b, have ? cur.applied_seq : 0, ck.buf != NULL, err)) != CSB_OK)
 			goto out_free_batch;
@@ -210,6 +313,13 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 			rv = CSB_ECLOSED;
 			goto out_drop;
 		}
+	}
+	/* More is waiting: fetch it while this batch commits. */
+	if (ck.buf == NULL && b->n_records > 0 && b->last_seq < b->high_seq) {
+		struct pull_args next = {true, {{0}}, b->last_seq, true, pa.after_seq};
+
+		memcpy(next.lineage.b, b->lineage.data, CSB_LINEAGE_LEN);
+		prefetch_start(im->pf, &next);
 	}
 	rv = apply(a, im, b, ck.buf ? &ck : NULL, have, err);
 out_free_batch:
@@ -266,14 +376,47 @@ static void *import_main(void *arg)
 	return NULL;
 }
 
+static void prefetch_free(struct import_mod *im)
+{
+	struct prefetch *pf = im->pf;
+
+	if (pf == NULL)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	pf->quit = true;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+	pthread_join(pf->thread, NULL);
+	if (pf->batch != NULL)
+		protobuf_c_message_free_unpacked(&pf->batch->base, NULL);
+	pthread_mutex_destroy(&pf->mu);
+	pthread_cond_destroy(&pf->cv);
+	free(pf);
+	im->pf = NULL;
+}
+
 static csb_err import_run(struct agent *a, struct import_mod *im, const char *source,
                           csb_rpc_client *cli)
 {
+	struct prefetch *pf = calloc(1, sizeof(*pf));
+
+	if (pf == NULL)
+		return CSB_ENOMEM;
 	snprintf(im->source, sizeof(im->source), "%s", source);
 	im->cli = cli;
 	im->agent = a;
-	if (pthread_create(&im->thread, NULL, import_main, im) != 0)
+	pthread_mutex_init(&pf->mu, NULL);
+	pthread_cond_init(&pf->cv, NULL);
+	im->pf = pf;
+	if (pthread_create(&pf->thread, NULL, prefetch_main, im) != 0) {
+		free(pf);
+		im->pf = NULL;
 		return CSB_ENOMEM;
+	}
+	if (pthread_create(&im->thread, NULL, import_main, im) != 0) {
+		prefetch_free(im);
+		return CSB_ENOMEM;
+	}
 	im->started = true;
 	return CSB_OK;
 }
@@ -282,6 +425,7 @@ static void import_join(struct import_mod *im)
 {
 	if (im->started) {
 		pthread_join(im->thread, NULL);
+		prefetch_free(im); /* its pull ends at once: the client is shut down */
 		im->started = false;
 	}
 }

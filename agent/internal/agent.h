@@ -70,6 +70,7 @@ struct import_mod {
 	const char *module;
 	char source[AGENT_NAME_MAX]; /* whose module: the partner pool or the coordinator */
 	csb_rpc_client *cli;         /* borrowed: a->partner_cli or a->coord_cli */
+	struct prefetch *pf;         /* import.c: the pull sent ahead */
 	struct agent *agent;
 	pthread_t thread;
 	bool started;
