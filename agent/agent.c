@@ -412,12 +412,31 @@ size_t csb_node_importers(csb_node *a, const char *module, csb_node_importer *ou
 	return n;
 }
 
-void csb_node_stop(csb_node *a)
+void csb_node_quiesce(csb_node *a)
 {
+	if (a->quiesced)
+		return;
 	stop_threads(a);
 	pthread_join(a->ticker, NULL);
-	csb_rpc_server_close(a->srv);
 	agent__writer_stop(a);
+	a->quiesced = true;
+}
+
+void csb_node_exit(csb_node *a)
+{
+	csb_node_quiesce(a);
+	csb_rpc_server_stop(a->srv);
+	csb_store_close(a->store);
+	a->store = NULL;
+	csb_info("agent", "stopped pool=%s", a->pool);
+}
+
+void csb_node_stop(csb_node *a)
+{
+	/* Every store write ends before the sockets close: closing nng sockets can hang in
+	 * nng 1.5.2 (common/deadline.h). */
+	csb_node_quiesce(a);
+	csb_rpc_server_close(a->srv);
 	csb_info("agent", "stopped pool=%s", a->pool);
 	agent_free(a);
 }

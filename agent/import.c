@@ -74,7 +74,7 @@ static csb_err pull(struct agent *a, struct import_mod *im, const struct pull_ar
 		pr.resume_offset = ck->have;
 	}
 	return csb_rpc_call_msg(im->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
-	                        a->cfg.long_poll_ms + 15000, (ProtobufCMessage **)out, err);
+	                        a->cfg.long_poll_ms + 5000, (ProtobufCMessage **)out, err);
 }
 
 /* A batch must follow the cursor; a chunk (partial, or the last chunk of a value being

@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include "agent/node.h"
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
+
+/* Under `csb cluster down`'s 10 s grace: a stop that hangs anyway ends here instead. */
+#define STOP_DEADLINE_MS 8000
 
 static void usage(FILE *f)
 {
@@ -154,7 +158,8 @@ int main(int argc, char **argv)
 	}
 	sigwait(&set, &sig);
 	csb_info("agent", "stopping pool=%s signal=%d", o.name, sig);
-	csb_node_stop(a);
+	csb_exit_deadline("agent", STOP_DEADLINE_MS);
+	csb_node_exit(a);
 	free((char *)o.name);
 	return 0;
 }

@@ -72,8 +72,20 @@ typedef struct csb_node_opts {
  * use; CSB_ETLS; CSB_EIO; CSB_EINVAL for a bad option). */
 csb_err csb_node_start(const csb_node_opts *o, csb_node **out);
 
-/* Stops everything cleanly (the current transaction finishes) and frees n. */
+/* Ends every store write: the import loops, the tick (which persists the export totals)
+ * and the group-commit writer (pending writes commit; later ones get CSB_ECLOSED). The RPC
+ * server still answers reads. Idempotent. */
+void csb_node_quiesce(csb_node *n);
+
+/* Quiesces (if not yet), closes the sockets and the store, and frees n. Closing sockets can
+ * hang in nng 1.5.2 (common/deadline.h): daemons use csb_node_exit() instead. */
 void csb_node_stop(csb_node *n);
+
+/* For a process about to exit: quiesces, stops the RPC workers (no handler runs any more)
+ * and closes the store cleanly, but leaves the sockets for the kernel to close at exit,
+ * since nng 1.5.2's nng_close() can deadlock when peers are connected. n is not freed and
+ * must not be used afterwards; the caller exits. */
+void csb_node_exit(csb_node *n);
 
 /* The TCP port the node listens on (useful with port 0). */
 int csb_node_port(const csb_node *n);

@@ -79,6 +79,13 @@ csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method 
 /* The TCP port the server listens on (useful with port 0), or 0 for ipc://. */
 int csb_rpc_server_port(const csb_rpc_server *srv);
 
+/* Stops serving without closing the socket: pending receives end, running handlers finish
+ * (they see their deadline), the workers are joined; no handler runs afterwards. For a
+ * process about to exit: nng 1.5.2's nng_close() can deadlock in its reaper when peers are
+ * connected (nanomsg/nng#1543), and the kernel closes the connections at exit anyway.
+ * csb_rpc_server_close() may still follow. NULL is a no-op. */
+void csb_rpc_server_stop(csb_rpc_server *srv);
+
 /* Stops listening, lets running handlers finish (they see their deadline), frees srv.
  * NULL is a no-op. */
 void csb_rpc_server_close(csb_rpc_server *srv);

@@ -366,19 +366,34 @@ int csb_rpc_server_port(const csb_rpc_server *srv)
 	return srv != NULL ? srv->port : 0;
 }
 
-void csb_rpc_server_close(csb_rpc_server *srv)
+static void workers_stop(csb_rpc_server *srv)
 {
-	if (srv == NULL)
-		return;
 	/* Closing a worker's context ends its pending receive (NNG_ECLOSED); a worker in a
-	 * handler finishes it, fails to send, and leaves. The socket is closed only after:
-	 * nng 1.5 may free its protocol state under a thread still inside nng_ctx_*(). The
-	 * listener goes first, with its connections: callers learn at once (CSB_EUNREACH). */
-	nng_listener_close(srv->listener);
+	 * handler finishes it, fails to send, and leaves. */
 	for (unsigned i = 0; i < srv->n_started; i++)
 		nng_ctx_close(srv->workers[i].ctx);
 	for (unsigned i = 0; i < srv->n_started; i++)
 		pthread_join(srv->workers[i].thread, NULL);
+	srv->n_started = 0;
+}
+
+void csb_rpc_server_stop(csb_rpc_server *srv)
+{
+	if (srv == NULL)
+		return;
+	workers_stop(srv);
+	csb_info("rpc", "server stopped url=%s port=%d", srv->url, srv->port);
+}
+
+void csb_rpc_server_close(csb_rpc_server *srv)
+{
+	if (srv == NULL)
+		return;
+	/* The socket is closed only after the workers left: nng 1.5 may free its protocol
+	 * state under a thread still inside nng_ctx_*(). The listener goes first, with its
+	 * connections: callers learn at once (CSB_EUNREACH). */
+	nng_listener_close(srv->listener);
+	workers_stop(srv);
 	nng_close(srv->sock);
 	csb_info("rpc", "server closed url=%s port=%d", srv->url, srv->port);
 	server_free(srv);

@@ -244,6 +244,17 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 	return CSB_OK;
 }
 
+void coord__exit(struct coord *c)
+{
+	/* Calls to agents in flight (the status poller's) end at once. */
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n_clients; i++)
+		csb_rpc_client_shutdown(c->clients[i].cli);
+	pthread_mutex_unlock(&c->mu);
+	coord__web_stop(c);
+	csb_node_exit(atomic_load(&c->node));
+}
+
 void coord__stop(struct coord *c)
 {
 	csb_node_stop(atomic_load(&c->node));

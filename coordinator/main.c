@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "coordinator/internal/coord.h"
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 	         f.http ? f.http : "-", c.admin);
 	sigwait(&set, &sig);
 	csb_info("coordinator", "stopping signal=%d", sig);
-	coord__web_stop(&c);
-	coord__stop(&c);
+	csb_exit_deadline("coordinator", 8000); /* under cluster down's 10 s grace */
+	coord__exit(&c);
 	return 0;
 }

@@ -140,6 +140,7 @@ struct agent {
 
 	pthread_t ticker;
 	bool running;             /* started: the ticker owns partner moves from now on */
+	bool quiesced;            /* csb_node_quiesce() ran: no store write any more */
 	atomic_bool stopping;
 };
 

@@ -53,6 +53,9 @@ csb_node *coord__node(struct coord *c, csb_rpc_reply *rep);
 csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_url,
                      uint64_t map_size);
 void coord__stop(struct coord *c);
+/* For the process's exit: stops the web part and the node's workers and closes the store,
+ * leaving sockets to the kernel (agent/node.h csb_node_exit()). */
+void coord__exit(struct coord *c);
 bool coord__is_admin(struct coord *c, const char *principal);
 bool coord__may_read_status(struct coord *c, const char *principal);
 
@@ -73,6 +76,28 @@ size_t coord__forward_methods(struct coord *c, csb_rpc_method *out);
 /* Every pool's status as a packed AllStatusReply (malloc'ed); pools whose agent does not
  * answer come without modules. Blocks up to a few seconds per unreachable agent. */
 csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len);
+
+/* cms.c: CentralMgmt.CMSMaster, exported by the coordinator, in sync and verify. */
+#include "proto/status.pb-c.h"
+
+struct cms_diff {
+	Csb__RangeDiff d;
+	Csb__KeyRangeText range;
+	Csb__RangeDiff *p;
+};
+
+/* Whether pool hosts the CMS (and has a backup pool, copied into backup: 254 bytes). */
+bool coord__cms_host(struct coord *c, const char *pool, char *backup);
+
+/* Waits until the standby replica has imported the CMS's high seq. CSB_ENOTFOUND when pool
+ * does not host the CMS; CSB_EUNREACH when the replica does not catch up in time. */
+csb_err coord__cms_sync(struct coord *c, const char *pool, uint32_t timeout_ms,
+                        Csb__ModuleSync *out, char *err);
+
+/* Compares the CMS with the standby replica at one seq; a difference is reported as one
+ * whole-range diff held in *diff (valid as long as diff). Errors as coord__cms_sync(). */
+csb_err coord__cms_verify(struct coord *c, const char *pool, uint64_t deadline,
+                          Csb__ModuleVerify *out, struct cms_diff *diff, char *err);
 
 /* web.c: the poller and the HTTP pages ("/", "/api/v1/status", "/metrics"). */
 csb_err coord__web_start(struct coord *c, const char *hostport);
