@@ -64,9 +64,9 @@ static void note(struct backup *b, const char *text)
 }
 
 /* The modules of the category (all without one) and which of them are synced and checked.
- * The CMS is exported by the coordinator, not by the pool's agent: it is checked on the
- * pool that hosts it and skipped elsewhere (and with -LocalStore, whose agent cannot see
- * the coordinator's export). */
+ * The CMS is exported by the coordinator, not by the pool's agent: the coordinator syncs and
+ * checks it for the pool that hosts it; it is skipped elsewhere (and with -LocalStore, whose
+ * agent cannot see the coordinator's export). */
 static void select_modules(struct backup *b, char *skipped, size_t len)
 {
 	const csb_args *a = b->a;
@@ -88,7 +88,8 @@ static void select_modules(struct backup *b, char *skipped, size_t len)
 			snprintf(skipped, len, "%s: exported by the coordinator, which -LocalStore does "
 			         "not ask; not checked", m->name);
 		} else {
-			b->checked[b->n_checked++] = m->name; /* replicated by the coordinator */
+			b->synced[b->n_synced++] = m->name; /* the coordinator's export */
+			b->checked[b->n_checked++] = m->name;
 		}
 	}
 }
@@ -435,9 +436,6 @@ int cli_backup_pool(struct cli *c)
 		cli_report_add_module(b.rep, b.mods[i], false, 0, 0, 0);
 	if (skipped[0] != '\0')
 		note(&b, skipped);
-	if (b.n_checked > b.n_synced)
-		cli_report_note(b.rep, "%s is replicated by the coordinator continuously: checked, not "
-		                "synced by this command", CSB_MODULE_CMS);
 	if (!a->failed_over_pool_only || failed_over(&b, &rc))
 		rc = run(&b);
 	cli_report_free(b.rep);

@@ -213,24 +213,43 @@ static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	Csb__PoolRequest *pr;
 	Csb__SyncRequest sr = CSB__SYNC_REQUEST__INIT;
 	Csb__PoolSyncReply out = CSB__POOL_SYNC_REPLY__INIT;
-	Csb__SyncReply *sy = NULL;
-	char backup[254];
+	Csb__SyncReply *sy = NULL, all = CSB__SYNC_REPLY__INIT;
+	Csb__ModuleSync cms, *mods[CSB_MODULE_COUNT];
+	csb_rpc_client *cli;
+	char backup[254] = "";
+	bool cms_only, with_cms;
 	csb_err rv;
 
 	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
 		return rv;
+	cms_only = strcasecmp(pr->module, CSB_MODULE_CMS) == 0;
+	with_cms = cms_only || (pr->module[0] == '\0' && coord__cms_host(c, pr->pool_fqdn, backup));
 	sr.module = pr->module;
 	sr.timeout_ms = pr->timeout_ms ? pr->timeout_ms : 60000;
-	rv = call_agent(c, pr->pool_fqdn, "csb.Control/SyncNow", &sr.base,
-	                &csb__sync_reply__descriptor, sr.timeout_ms + 5000,
-	                (ProtobufCMessage **)&sy, backup, rep->error);
+	if (cms_only)
+		rv = coord__agent(c, pr->pool_fqdn, &cli, backup, rep->error);
+	else
+		rv = call_agent(c, pr->pool_fqdn, "csb.Control/SyncNow", &sr.base,
+		                &csb__sync_reply__descriptor, sr.timeout_ms + 5000,
+		                (ProtobufCMessage **)&sy, backup, rep->error);
+	if (rv == CSB_OK && with_cms)
+		rv = coord__cms_sync(c, pr->pool_fqdn, sr.timeout_ms, &cms, rep->error);
 	if (rv == CSB_OK) {
+		size_t n = sy ? sy->n_modules : 0;
+
+		for (size_t i = 0; i < n && i < CSB_MODULE_COUNT; i++)
+			mods[i] = sy->modules[i];
+		if (with_cms && n < CSB_MODULE_COUNT)
+			mods[n++] = &cms;
+		all.n_modules = n;
+		all.modules = mods;
 		out.pool_fqdn = pr->pool_fqdn;
 		out.backup_pool_fqdn = backup;
-		out.sync = sy;
+		out.sync = &all;
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
-		protobuf_c_message_free_unpacked(&sy->base, NULL);
 	}
+	if (sy != NULL)
+		protobuf_c_message_free_unpacked(&sy->base, NULL);
 	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
@@ -241,25 +260,46 @@ static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 	Csb__PoolRequest *pr;
 	Csb__VerifyRequest vr = CSB__VERIFY_REQUEST__INIT;
 	Csb__PoolVerifyReply out = CSB__POOL_VERIFY_REPLY__INIT;
-	Csb__VerifyReply *vy = NULL;
-	char backup[254];
+	Csb__VerifyReply *vy = NULL, all = CSB__VERIFY_REPLY__INIT;
+	Csb__ModuleVerify cms, *mods[CSB_MODULE_COUNT];
+	struct cms_diff diff;
+	csb_rpc_client *cli;
+	bool cms_only, with_cms;
+	char backup[254] = "";
 	uint64_t left = req->deadline_mono_ms > csb_mono_ms() ? req->deadline_mono_ms - csb_mono_ms()
 	                                                      : 1000;
 	csb_err rv;
 
 	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
 		return rv;
+	cms_only = strcasecmp(pr->module, CSB_MODULE_CMS) == 0;
+	with_cms = cms_only || (pr->module[0] == '\0' && coord__cms_host(c, pr->pool_fqdn, backup));
 	vr.module = pr->module;
-	rv = call_agent(c, pr->pool_fqdn, "csb.Control/Verify", &vr.base,
-	                &csb__verify_reply__descriptor, (uint32_t)left, (ProtobufCMessage **)&vy,
-	                backup, rep->error);
+	if (cms_only)
+		rv = coord__agent(c, pr->pool_fqdn, &cli, backup, rep->error);
+	else
+		rv = call_agent(c, pr->pool_fqdn, "csb.Control/Verify", &vr.base,
+		                &csb__verify_reply__descriptor, (uint32_t)left,
+		                (ProtobufCMessage **)&vy, backup, rep->error);
+	if (rv == CSB_OK && with_cms)
+		rv = coord__cms_verify(c, pr->pool_fqdn, req->deadline_mono_ms, &cms, &diff,
+		                       rep->error);
 	if (rv == CSB_OK) {
+		size_t n = vy ? vy->n_modules : 0;
+
+		for (size_t i = 0; i < n && i < CSB_MODULE_COUNT; i++)
+			mods[i] = vy->modules[i];
+		if (with_cms && n < CSB_MODULE_COUNT)
+			mods[n++] = &cms;
+		all.n_modules = n;
+		all.modules = mods;
 		out.pool_fqdn = pr->pool_fqdn;
 		out.backup_pool_fqdn = backup;
-		out.verify = vy;
+		out.verify = &all;
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
-		protobuf_c_message_free_unpacked(&vy->base, NULL);
 	}
+	if (vy != NULL)
+		protobuf_c_message_free_unpacked(&vy->base, NULL);
 	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
