@@ -20,30 +20,6 @@
 
 #define FILE_MAX (64u << 20)
 
-/* Reads a whole file (malloc'ed, NUL-terminated); NULL with errno on failure. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || (size_t)n > FILE_MAX ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		if (errno == 0)
-			errno = EFBIG;
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Reads a replica key through the local agent: its JSON (malloc'ed) or NULL (error line
  * printed, *rc set). */
 static char *replica(struct cli *c, const char *key, int *rc)
@@ -167,7 +143,7 @@ static int publish_topology(struct cli *c)
 	size_t len;
 	csb_err rv;
 
-	if ((buf = read_file(c->a->file_name, &len)) == NULL)
+	if ((buf = cli_read_file(c->a->file_name, FILE_MAX, &len)) == NULL)
 		return cli_fail(c, CSB_EINVAL, "cannot read %s: %s", c->a->file_name, strerror(errno));
 	pr.json.data = (uint8_t *)buf;
 	pr.json.len = len;
@@ -405,7 +381,7 @@ static int import_config(struct cli *c)
 	size_t len;
 	csb_err rv;
 
-	if ((buf = read_file(c->a->file_name, &len)) == NULL)
+	if ((buf = cli_read_file(c->a->file_name, FILE_MAX, &len)) == NULL)
 		return cli_fail(c, CSB_EINVAL, "cannot read %s: %s", c->a->file_name, strerror(errno));
 	if (c->a->local_store) {
 		sr.zip.data = (uint8_t *)buf;

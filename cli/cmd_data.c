@@ -98,29 +98,6 @@ static int write_one(struct cli *c, Csb__WriteOp op, const void *value, size_t l
 	return CLI_OK;
 }
 
-static char *read_value_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	errno = 0;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || (size_t)n > VALUE_FILE_MAX ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		if (errno == 0)
-			errno = EFBIG;
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static int put_cmd(struct cli *c)
 {
 	const csb_args *a = c->a;
@@ -130,7 +107,7 @@ static int put_cmd(struct cli *c)
 
 	if (a->value_file == NULL)
 		return write_one(c, CSB__WRITE_OP__WRITE_PUT, a->value, strlen(a->value));
-	if ((buf = read_value_file(a->value_file, &len)) == NULL)
+	if ((buf = cli_read_file(a->value_file, VALUE_FILE_MAX, &len)) == NULL)
 		return cli_fail(c, CSB_EINVAL, "cannot read %s: %s", a->value_file,
 		                errno == EFBIG ? "larger than 100 MiB" : strerror(errno));
 	rc = write_one(c, CSB__WRITE_OP__WRITE_PUT, buf, len);

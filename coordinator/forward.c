@@ -207,6 +207,24 @@ static csb_err get_all_status(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 	return coord__all_status_pack(c, &rep->body, &rep->body_len);
 }
 
+/* The pool agent's answer to method, unless only the CMS is asked for (then the backup pool
+ * is just looked up); *with_cms says whether the coordinator adds the CMS row: asked for,
+ * or every module of the pool hosting the CMS. */
+static csb_err agent_part(struct coord *c, const Csb__PoolRequest *pr, const char *method,
+                          const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc,
+                          uint32_t timeout_ms, ProtobufCMessage **out, char *backup,
+                          bool *with_cms, char *err)
+{
+	bool cms_only = strcasecmp(pr->module, CSB_MODULE_CMS) == 0;
+	csb_rpc_client *cli;
+
+	*out = NULL;
+	*with_cms = cms_only || (pr->module[0] == '\0' && coord__cms_host(c, pr->pool_fqdn, backup));
+	if (cms_only)
+		return coord__agent(c, pr->pool_fqdn, &cli, backup, err);
+	return call_agent(c, pr->pool_fqdn, method, msg, desc, timeout_ms, out, backup, err);
+}
+
 static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
@@ -215,23 +233,17 @@ static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	Csb__PoolSyncReply out = CSB__POOL_SYNC_REPLY__INIT;
 	Csb__SyncReply *sy = NULL, all = CSB__SYNC_REPLY__INIT;
 	Csb__ModuleSync cms, *mods[CSB_MODULE_COUNT];
-	csb_rpc_client *cli;
 	char backup[254] = "";
-	bool cms_only, with_cms;
+	bool with_cms;
 	csb_err rv;
 
 	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
 		return rv;
-	cms_only = strcasecmp(pr->module, CSB_MODULE_CMS) == 0;
-	with_cms = cms_only || (pr->module[0] == '\0' && coord__cms_host(c, pr->pool_fqdn, backup));
 	sr.module = pr->module;
 	sr.timeout_ms = pr->timeout_ms ? pr->timeout_ms : 60000;
-	if (cms_only)
-		rv = coord__agent(c, pr->pool_fqdn, &cli, backup, rep->error);
-	else
-		rv = call_agent(c, pr->pool_fqdn, "csb.Control/SyncNow", &sr.base,
-		                &csb__sync_reply__descriptor, sr.timeout_ms + 5000,
-		                (ProtobufCMessage **)&sy, backup, rep->error);
+	rv = agent_part(c, pr, "csb.Control/SyncNow", &sr.base, &csb__sync_reply__descriptor,
+	                sr.timeout_ms + 5000, (ProtobufCMessage **)&sy, backup, &with_cms,
+	                rep->error);
 	if (rv == CSB_OK && with_cms)
 		rv = coord__cms_sync(c, pr->pool_fqdn, sr.timeout_ms, &cms, rep->error);
 	if (rv == CSB_OK) {
@@ -263,8 +275,7 @@ static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 	Csb__VerifyReply *vy = NULL, all = CSB__VERIFY_REPLY__INIT;
 	Csb__ModuleVerify cms, *mods[CSB_MODULE_COUNT];
 	struct cms_diff diff;
-	csb_rpc_client *cli;
-	bool cms_only, with_cms;
+	bool with_cms;
 	char backup[254] = "";
 	uint64_t left = req->deadline_mono_ms > csb_mono_ms() ? req->deadline_mono_ms - csb_mono_ms()
 	                                                      : 1000;
@@ -272,15 +283,9 @@ static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 
 	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
 		return rv;
-	cms_only = strcasecmp(pr->module, CSB_MODULE_CMS) == 0;
-	with_cms = cms_only || (pr->module[0] == '\0' && coord__cms_host(c, pr->pool_fqdn, backup));
 	vr.module = pr->module;
-	if (cms_only)
-		rv = coord__agent(c, pr->pool_fqdn, &cli, backup, rep->error);
-	else
-		rv = call_agent(c, pr->pool_fqdn, "csb.Control/Verify", &vr.base,
-		                &csb__verify_reply__descriptor, (uint32_t)left,
-		                (ProtobufCMessage **)&vy, backup, rep->error);
+	rv = agent_part(c, pr, "csb.Control/Verify", &vr.base, &csb__verify_reply__descriptor,
+	                (uint32_t)left, (ProtobufCMessage **)&vy, backup, &with_cms, rep->error);
 	if (rv == CSB_OK && with_cms)
 		rv = coord__cms_verify(c, pr->pool_fqdn, req->deadline_mono_ms, &cms, &diff,
 		                       rep->error);
