@@ -14,11 +14,23 @@ build: deps
 test: deps
 	@bazel/test.sh
 
+# A two-pool cluster under ./demo-cluster with sample data, synced and verified; it keeps
+# running until `make demo-down`.
+DEMO_DIR := $(CURDIR)/demo-cluster
+CSB := $(CURDIR)/bazel-bin/cli/csb
+
 demo: build
-	@echo "demo: the local cluster arrives with the coordinator and CLI; built binaries are under bazel-bin/"
+	@bazel/demo.sh "$(CSB)" "$(DEMO_DIR)"
 
 demo-down:
-	@echo "demo-down: nothing is running yet"
+	@if [ -f "$(DEMO_DIR)/cluster.json" ]; then "$(CSB)" cluster down --dir "$(DEMO_DIR)"; \
+	else echo "no demo cluster in $(DEMO_DIR)"; fi
+
+bench: deps
+	@BAZEL="$(BAZEL)" bench/run.sh
+
+bench-quick: deps
+	@BAZEL="$(BAZEL)" bench/run.sh --quick
 
 clean:
 	$(BAZEL) clean

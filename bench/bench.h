@@ -1,0 +1,290 @@
+/* csb_bench: the benchmark of issue #6, shared declarations. csb_bench.c parses the flags;
+ * measure.c runs the steps in order; launch.c starts and stops real csb-agent processes in
+ * a temporary folder; load.c writes records and calls the Control service; tcpbytes.c
+ * counts TCP payload bytes per process; floor.c and nngperf.c measure the machine's
+ * limits; lag.c the replication lag; external.c runs rsync and mdb_copy; report.c prints
+ * the table. */
+#ifndef CSB_BENCH_BENCH_H
+#define CSB_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "common/rpc.h"
+
+#define BENCH_MODULE "UserServices.PresenceFocus"
+#define BENCH_PATH 1024
+#define BENCH_KEY_MAX 32
+
+/* ---- Options (csb_bench.c) -------------------------------------------------------- */
+
+struct bench_opts {
+	uint64_t records;      /* --records: the store of measurements 1, 2, 4 */
+	uint64_t big_records;  /* --big-records: measurement 3 (0 skips it) */
+	uint64_t big_budget_s; /* --big-budget: stop loading the big store after this */
+	uint64_t changes;      /* --changes: records changed per incremental sync */
+	size_t value_size;     /* --value-size */
+	unsigned repeats;      /* --repeats: incremental syncs per store size */
+	double lag_seconds;    /* --lag-seconds (0 skips) */
+	uint64_t lag_rate;     /* --lag-rate: records per second */
+	unsigned lag_batch;    /* --lag-batch: records per Write call */
+	unsigned lag_threads;  /* --lag-threads: concurrent writers */
+	unsigned lag_poll_us;  /* --lag-poll-us: pause between Status polls of B */
+	uint64_t nng_bytes;    /* --nng-bytes: the transport floor's volume */
+	size_t nng_msg;        /* --nng-msg: its message size */
+	unsigned load_batch;   /* --load-batch: records per Write call when loading */
+	unsigned load_threads; /* --load-threads: concurrent loading calls */
+	uint64_t map_size;     /* --map-size: passed to csb-agent and the floor store */
+	uint32_t seed;         /* --seed: which records change */
+	const char *out;       /* --out: markdown file (also printed) */
+	const char *agent_bin; /* --agent-bin */
+	const char *tmp;       /* --tmpdir: where the temporary folder goes */
+	const char *mode;      /* "full" or "quick", for the report */
+	const char *agent_args[8]; /* --agent-arg: more csb-agent flags (tuning experiments) */
+	unsigned n_agent_args;
+	bool keep;             /* --keep: leave the temporary folder */
+};
+
+/* ---- Processes (launch.c) --------------------------------------------------------- */
+
+struct bench_agent {
+	char pool[64];
+	char dir[BENCH_PATH];
+	char log[BENCH_PATH];
+	char cert[BENCH_PATH], key[BENCH_PATH];
+	int port;
+	pid_t pid;
+	int partner; /* index of the partner agent */
+};
+
+struct bench_env {
+	char dir[BENCH_PATH];
+	char ca_cert[BENCH_PATH], ca_key[BENCH_PATH];
+	char admin_cert[BENCH_PATH], admin_key[BENCH_PATH];
+	const char *agent_bin;
+	const char *const *agent_args; /* extra flags, n_agent_args of them */
+	unsigned n_agent_args;
+	uint64_t map_size;
+	struct bench_agent ag[4]; /* pair p: A = ag[2p], B = ag[2p + 1] */
+	int n_agents;
+};
+
+/* Prints "csb_bench: <message>" and the tail of each agent's log to stderr, then exits 1;
+ * the exit handler stops the agents and removes the folder. Main thread only. */
+void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Progress to stderr, one line: "csb_bench: <message>". */
+void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A fresh folder under base with a CA, an "admin" certificate and `pairs` (1 or 2) pairs
+ * of agents (pool01/pool02, pool03/pool04; in a pair each is the other's partner; free
+ * ports), not started. Registers exit and signal handlers that kill the agents and
+ * remove the folder. Fails the run on error. */
+struct bench_env *bench_env_new(const char *base, const char *agent_bin, uint64_t map_size,
+                                bool keep, int pairs);
+
+/* Stops what runs (SIGKILL) and removes the folder unless keep. Idempotent. */
+void bench_env_free(void);
+
+/* Spawns agent i (stdout and stderr to its log); returns at once. */
+void bench_agent_spawn(struct bench_env *e, int i);
+
+/* Waits until agent i answers a Status call through c, at most timeout_ms. */
+void bench_agent_wait_ready(struct bench_env *e, int i, csb_rpc_client *c, uint32_t timeout_ms);
+
+/* Sends sig to agent i and waits for it to exit; after 5 s sends SIGKILL. Returns whether
+ * the agent exited from sig (false: it needed SIGKILL). */
+bool bench_agent_stop(struct bench_env *e, int i, int sig);
+
+/* A client to agent i as "admin". */
+csb_rpc_client *bench_client(struct bench_env *e, int i);
+
+/* ---- Records and RPC (load.c) ---------------------------------------------------- */
+
+/* The key of record k ("k000000042"); returns its length. */
+size_t bench_key(char buf[BENCH_KEY_MAX], uint64_t k);
+/* Fills value of record k at version ver (letters, deterministic). */
+void bench_value(uint8_t *v, size_t n, uint64_t k, uint32_t ver);
+
+/* `count` distinct record numbers below n, for change set `set` (deterministic from seed),
+ * sorted, into keys (room for count). */
+void bench_pick(uint32_t seed, unsigned set, uint64_t n, uint64_t count, uint64_t *keys);
+
+/* Writes keys[0..n) at version ver in one Data/Write call; *last_seq out (may be NULL). */
+csb_err bench_write_keys(csb_rpc_client *c, const uint64_t *keys, size_t n, size_t value_size,
+                         uint32_t ver, uint64_t *last_seq, char *err);
+
+/* Writes records [first, first+count) at version ver in calls of `batch` records from
+ * `threads` threads at once. Stops early (returning the number written in *done) once
+ * deadline_mono_ms passes (0: no deadline). */
+csb_err bench_load(csb_rpc_client *c, uint64_t first, uint64_t count, size_t value_size,
+                   uint32_t ver, unsigned batch, unsigned threads, uint64_t deadline_mono_ms,
+                   uint64_t *done);
+
+/* The bench module's row of Control/Status. */
+struct bench_status {
+	uint64_t high_seq;
+	uint64_t exported_seq;
+	uint64_t imported_seq;
+	uint64_t exported_records;
+	uint64_t exported_bytes;
+	uint64_t exported_batches;
+};
+csb_err bench_status(csb_rpc_client *c, struct bench_status *out, char *err);
+
+/* Control/SyncNow for the bench module. */
+struct bench_sync {
+	uint64_t records, bytes, millis, imported_seq;
+};
+csb_err bench_sync_now(csb_rpc_client *c, uint32_t timeout_ms, struct bench_sync *out,
+                       char *err);
+
+/* Control/Verify for the bench module: *equal and the two counts. */
+csb_err bench_verify(csb_rpc_client *c, bool *equal, uint64_t *primary, uint64_t *backup,
+                     char *err);
+
+/* ---- TCP payload bytes (tcpbytes.c) ---------------------------------------------- */
+
+/* Sums, over the TCP sockets of process pid connected to 127.0.0.1:dport, the payload bytes
+ * received (rx) and acknowledged as sent (tx), from the kernel's tcp_info (sock_diag).
+ * Payload = what TLS put into TCP: records, protobuf, envelopes, TLS framing; not TCP/IP
+ * headers. CSB_OK, CSB_EIO (no sock_diag here), CSB_ENOMEM. */
+struct bench_tcp {
+	uint64_t rx, tx;
+};
+csb_err bench_tcp_bytes(pid_t pid, int dport, struct bench_tcp *out);
+
+/* ---- Limits of the machine (floor.c, nngperf.c) --------------------------------- */
+
+struct bench_floor {
+	double bulk_s;           /* the primary's path: `records` writes, one durable txn */
+	double bulk_apply_s;     /* the copy's path: the same records applied, one durable txn */
+	double write_ms[64];     /* per change set: `changes` overwrites, primary's path */
+	double apply_ms[64];     /* per change set: the same records applied to the copy */
+	unsigned n;
+	double write_nosync_ms;  /* medians of the same without the fsync (MDB_NOSYNC) */
+	double apply_nosync_ms;
+	uint64_t store_bytes;    /* data.mdb after the bulk loads (data, log and copy) */
+};
+struct bench_floor_store;
+
+/* A fresh store in dir (created) through storage/, loaded with records 0..n-1 of the
+ * benchmark both as the pool's own data and as a backup copy: in one durable transaction
+ * per path when n <= o->records (timed: the limits of 6a), else one transaction per
+ * million records. Fails the run on error. */
+struct bench_floor_store *bench_floor_open(const struct bench_opts *o, const char *dir,
+                                           uint64_t n, struct bench_floor *out);
+/* Change set `set` at version ver (the same records and values as the agents' set):
+ * applied to the copy in one durable transaction, then written to the own data in another;
+ * both times go to out's next slot. */
+void bench_floor_overwrite(struct bench_floor_store *fs, unsigned set, uint32_t ver,
+                           struct bench_floor *out);
+/* Reopens the store without fsync and overwrites sets 0..sets-1 once more (medians into
+ * out's *_nosync_ms; sets 0: skipped), closes and removes it, frees fs. */
+void bench_floor_finish(struct bench_floor_store *fs, unsigned sets, struct bench_floor *out);
+
+/* One-way throughput of an nng push/pull pair over loopback: `total` bytes in messages
+ * of `msg` bytes. With tls (cert/key/ca of both ends), over tls+tcp. MB/s (10^6) out. */
+csb_err bench_nng_throughput(uint64_t total, size_t msg, const csb_tls_files *server,
+                             const csb_tls_files *client, const char *server_name,
+                             double *mb_per_s, char *err, size_t errlen);
+
+/* ---- Replication lag (lag.c) ------------------------------------------------------ */
+
+struct bench_lag {
+	double seconds;     /* how long writes ran */
+	uint64_t records;   /* written */
+	uint64_t calls;
+	double achieved_rate; /* records per second */
+	double late_p99_ms; /* how late a Write started against its schedule */
+	double p50_ms, p99_ms, max_ms, min_ms;
+	double write_p50_ms, write_p99_ms; /* the Write calls' own latency */
+	double poll_ms;     /* mean interval between Status polls of B */
+	uint64_t lost;      /* writes never seen on B within the wait */
+};
+void bench_lag_run(const struct bench_opts *o, struct bench_env *e, uint64_t n_records,
+                   struct bench_lag *out);
+
+/* ---- External tools (external.c) -------------------------------------------------- */
+
+struct bench_rsync {
+	double seconds;
+	uint64_t bytes_sent;   /* "Total bytes sent" */
+	uint64_t literal;      /* "Literal data" */
+	uint64_t matched;      /* "Matched data" */
+	uint64_t file_size;    /* "Total file size" */
+};
+/* rsync -a --stats [extra] src/ dst/; false when rsync is missing or fails. */
+bool bench_rsync(const char *extra, const char *src, const char *dst, struct bench_rsync *out,
+                 char *err, size_t errlen);
+/* mdb_copy src dst (dst created); false when mdb_copy is missing or fails. */
+bool bench_mdb_copy(const char *src, const char *dst, double *seconds, char *err,
+                    size_t errlen);
+/* Size of a file in bytes, or 0. */
+uint64_t bench_file_size(const char *path);
+
+/* ---- Results (report.c) ------------------------------------------------------------ */
+
+struct bench_incr {
+	bool done;
+	uint64_t store_records;  /* records in the store */
+	unsigned n;              /* syncs measured */
+	double sync_ms[64];      /* commit on A -> SyncNow on A returned (B has it) */
+	double write_ms[64];     /* the Data/Write call of the changes (one durable commit) */
+	uint64_t wire_rx[64];    /* TCP payload A->B during the sync (B's socket) */
+	uint64_t wire_tx[64];    /* TCP payload B->A (Pull requests) */
+	uint64_t exported[64];   /* ExportedBytesTotal delta on A (packed batches) */
+	uint64_t records[64];    /* records SyncNow says were sent */
+	bool wire_ok;
+};
+
+struct bench_results {
+	/* 1 */
+	double load_s;          /* loading A through Data/Write */
+	double copy_s;          /* B started -> B imported A's high seq */
+	uint64_t copy_wire_rx;
+	bool copy_wire_ok;
+	uint64_t store_bytes_a; /* data.mdb of A after the load */
+	/* 2, 3 */
+	struct bench_incr small, big;
+	double big_load_s;
+	bool big_cut;           /* the budget ended the big load early */
+	/* 4 */
+	bool rsync_ok, mdb_copy_ok;
+	char rsync_err[256];
+	struct bench_rsync rsync_full, rsync_delta;
+	double mdb_copy_s;       /* the first snapshot: what 4c reports */
+	double rsync_snapshot_s; /* the snapshot before the delta rsync */
+	uint64_t mdb_copy_bytes;
+	/* 5 */
+	bool lag_done;
+	struct bench_lag lag;
+	/* 6 */
+	struct bench_floor floor;
+	struct bench_floor big_floor; /* the same overwrites in a store of the big size */
+	bool nng_ok, nng_tls_ok;
+	double nng_mbps, nng_tls_mbps;
+	bool verify_equal;
+	uint64_t verify_primary, verify_backup;
+	double total_s;
+	unsigned sigkilled;     /* agents that did not stop on SIGTERM at the end */
+	double load_start[3], load_end[3]; /* /proc/loadavg: the machine may be shared */
+};
+
+/* ---- The run (measure.c) ---------------------------------------------------------- */
+
+/* Every step, in order; fails the run (bench_fail) when a step does not work. */
+void bench_run(const struct bench_opts *o, struct bench_env *e, struct bench_results *r);
+
+/* Median of n values (sorts a copy); 0 when n == 0. */
+double bench_median(const double *v, size_t n);
+double bench_percentile(double *sorted, size_t n, double p);
+
+/* Writes the markdown report to f. */
+void bench_report(FILE *f, const struct bench_opts *o, const struct bench_results *r);
+
+#endif

@@ -1,0 +1,270 @@
+/* csb_bench: issue #6 in one run — a sync costs what changed, not what is stored.
+ * Real csb-agent processes over mutual TLS on loopback: the initial copy, incremental syncs
+ * at two store sizes, rsync and mdb_copy on the same changes, replication lag under a
+ * steady load, and the machine's own limits measured in the same run; a markdown table
+ * with ratios to stdout and --out. Sizes and durations are flags (--quick: a smoke run).
+ * Timings are printed and compared, never asserted: the exit status says only whether
+ * every step worked. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "common/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: csb_bench [--quick] [--agent-bin PATH] [--out FILE] [--tmpdir DIR] [--keep]\n"
+	        "  sizes:    --records N --big-records N (0: skip) --big-budget SECONDS\n"
+	        "            --changes N --value-size BYTES --repeats N --map-size BYTES\n"
+	        "  load:     --load-batch N --load-threads N\n"
+	        "  lag:      --lag-seconds S (0: skip) --lag-rate RECORDS/S --lag-batch N\n"
+	        "            --lag-threads N --lag-poll-us US\n"
+	        "  floors:   --nng-bytes BYTES --nng-msg BYTES\n"
+	        "  --seed N  which records change\n"
+	        "  --agent-arg FLAG  pass FLAG to every csb-agent (e.g. --max-batch-bytes=16777216)\n"
+	        "defaults: 1,000,000 records, 10,000,000 big (600 s budget), 1,000 changes of 200 B,\n"
+	        "9 repeats, lag 30 s at 10,000/s in Writes of 100 records from 64 threads;\n"
+	        "--quick: 20,000 records, no big store, 100 changes, 2 repeats, lag 3 s at\n"
+	        "2,000/s in Writes of 10, 64 MiB through nng.\n");
+}
+
+static void defaults(struct bench_opts *o, bool quick)
+{
+	*o = (struct bench_opts){
+		.records = 1000000, .big_records = 10000000, .big_budget_s = 600, .changes = 1000,
+		.value_size = 200, .repeats = 9, .lag_seconds = 30, .lag_rate = 10000, .lag_batch = 100,
+		.lag_threads = 64, .lag_poll_us = 1000, .nng_bytes = 1ull << 30, .nng_msg = 64 << 10,
+		.load_batch = 10000, .load_threads = 2, .map_size = 16ull << 30, .seed = 6,
+		.mode = "full",
+	};
+	if (!quick)
+		return;
+	o->records = 20000;
+	o->big_records = 0;
+	o->changes = 100;
+	o->repeats = 2;
+	o->lag_seconds = 3;
+	o->lag_rate = 2000;
+	o->lag_batch = 10;
+	o->lag_threads = 8;
+	o->nng_bytes = 64ull << 20;
+	o->load_batch = 5000;
+	o->map_size = 1ull << 30;
+	o->mode = "quick";
+}
+
+enum {
+	O_QUICK = 1, O_AGENT, O_OUT, O_TMP, O_KEEP, O_RECORDS, O_BIG, O_BUDGET, O_CHANGES, O_VSIZE,
+	O_REPEATS, O_MAP, O_LBATCH, O_LTHREADS, O_LAGS, O_LAGR, O_LAGB, O_LAGT, O_LAGP, O_NNGB,
+	O_NNGM, O_SEED, O_AGENTARG, O_HELP,
+};
+
+static const struct option options[] = {
+	{"quick", no_argument, NULL, O_QUICK},
+	{"agent-bin", required_argument, NULL, O_AGENT},
+	{"out", required_argument, NULL, O_OUT},
+	{"tmpdir", required_argument, NULL, O_TMP},
+	{"keep", no_argument, NULL, O_KEEP},
+	{"records", required_argument, NULL, O_RECORDS},
+	{"big-records", required_argument, NULL, O_BIG},
+	{"big-budget", required_argument, NULL, O_BUDGET},
+	{"changes", required_argument, NULL, O_CHANGES},
+	{"value-size", required_argument, NULL, O_VSIZE},
+	{"repeats", required_argument, NULL, O_REPEATS},
+	{"map-size", required_argument, NULL, O_MAP},
+	{"load-batch", required_argument, NULL, O_LBATCH},
+	{"load-threads", required_argument, NULL, O_LTHREADS},
+	{"lag-seconds", required_argument, NULL, O_LAGS},
+	{"lag-rate", required_argument, NULL, O_LAGR},
+	{"lag-batch", required_argument, NULL, O_LAGB},
+	{"lag-threads", required_argument, NULL, O_LAGT},
+	{"lag-poll-us", required_argument, NULL, O_LAGP},
+	{"nng-bytes", required_argument, NULL, O_NNGB},
+	{"nng-msg", required_argument, NULL, O_NNGM},
+	{"seed", required_argument, NULL, O_SEED},
+	{"agent-arg", required_argument, NULL, O_AGENTARG},
+	{"help", no_argument, NULL, O_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+/* A count: digits, optionally with a k/M/G (x1000) or Ki/Mi/Gi (x1024) suffix. */
+static bool count_parse(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-')
+		return false;
+	if (strcmp(end, "k") == 0)
+		mul = 1000;
+	else if (strcmp(end, "M") == 0)
+		mul = 1000000;
+	else if (strcmp(end, "G") == 0)
+		mul = 1000000000;
+	else if (strcmp(end, "Ki") == 0)
+		mul = 1ull << 10;
+	else if (strcmp(end, "Mi") == 0)
+		mul = 1ull << 20;
+	else if (strcmp(end, "Gi") == 0)
+		mul = 1ull << 30;
+	else if (*end != '\0')
+		return false;
+	if (v > hi / mul)
+		return false;
+	*out = v * mul;
+	return *out >= lo && *out <= hi;
+}
+
+static int bad(const char *flag, const char *v)
+{
+	fprintf(stderr, "csb_bench: invalid %s: %s\n", flag, v);
+	usage(stderr);
+	return 2;
+}
+
+/* Returns 0, 2 for a usage error, -1 for --help. */
+static int parse_flags(int argc, char **argv, struct bench_opts *o)
+{
+	bool quick = false;
+	uint64_t v;
+	char *end;
+	int c;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--quick") == 0)
+			quick = true;
+	defaults(o, quick);
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		const char *name = options[0].name;
+
+		for (const struct option *op = options; op->name; op++)
+			if (op->val == c)
+				name = op->name;
+#define COUNT(lo, hi, dst)                                  \
+	do {                                                    \
+		if (!count_parse(optarg, lo, hi, &v))           \
+			return bad(name, optarg);               \
+		dst = v;                                        \
+	} while (0)
+		switch (c) {
+		case O_QUICK: break;
+		case O_AGENT: o->agent_bin = optarg; break;
+		case O_OUT: o->out = optarg; break;
+		case O_TMP: o->tmp = optarg; break;
+		case O_KEEP: o->keep = true; break;
+		case O_RECORDS: COUNT(100, 1000000000, o->records); break;
+		case O_BIG: COUNT(0, 1000000000, o->big_records); break;
+		case O_BUDGET: COUNT(1, 86400, o->big_budget_s); break;
+		case O_CHANGES: COUNT(1, 1000000, o->changes); break;
+		case O_VSIZE: COUNT(0, 1 << 20, o->value_size); break;
+		case O_REPEATS: COUNT(1, 64, o->repeats); break;
+		case O_MAP: COUNT(1 << 20, 1ull << 42, o->map_size); break;
+		case O_LBATCH: COUNT(1, 100000, o->load_batch); break;
+		case O_LTHREADS: COUNT(1, 16, o->load_threads); break;
+		case O_LAGS:
+			o->lag_seconds = strtod(optarg, &end);
+			if (*end != '\0' || !(o->lag_seconds >= 0 && o->lag_seconds <= 3600))
+				return bad(name, optarg);
+			break;
+		case O_LAGR: COUNT(1, 10000000, o->lag_rate); break;
+		case O_LAGB: COUNT(1, 100000, o->lag_batch); break;
+		case O_LAGT: COUNT(1, 256, o->lag_threads); break;
+		case O_LAGP: COUNT(0, 1000000, o->lag_poll_us); break;
+		case O_NNGB: COUNT(0, 1ull << 40, o->nng_bytes); break;
+		case O_NNGM: COUNT(1, 16u << 20, o->nng_msg); break;
+		case O_SEED: COUNT(0, UINT32_MAX, o->seed); break;
+		case O_AGENTARG:
+			if (o->n_agent_args == 8)
+				return bad(name, "at most 8");
+			o->agent_args[o->n_agent_args++] = optarg;
+			break;
+		case O_HELP: return -1;
+		default: usage(stderr); return 2;
+		}
+#undef COUNT
+	}
+	if (optind < argc)
+		return bad("argument", argv[optind]);
+	if (o->changes > o->records)
+		return bad("--changes (more than --records)", "");
+	return 0;
+}
+
+/* --agent-bin, else the runfiles tree (bazel test), else bazel-bin/. */
+static const char *agent_bin(const char *given)
+{
+	static char path[BENCH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+
+	if (given != NULL)
+		snprintf(path, sizeof(path), "%s", given);
+	else if (src != NULL && ws != NULL)
+		snprintf(path, sizeof(path), "%s/%s/agent/csb-agent", src, ws);
+	else
+		snprintf(path, sizeof(path), "bazel-bin/agent/csb-agent");
+	if (access(path, X_OK) != 0)
+		bench_fail("no csb-agent at %s (build //agent:csb-agent or pass --agent-bin)", path);
+	return path;
+}
+
+static const char *tmp_base(const char *given)
+{
+	const char *t = given;
+
+	if (t == NULL)
+		t = getenv("TEST_TMPDIR");
+	if (t == NULL)
+		t = getenv("TMPDIR");
+	return t != NULL ? t : "/tmp";
+}
+
+static void write_report(const struct bench_opts *o, const struct bench_results *r)
+{
+	FILE *f;
+
+	bench_report(stdout, o, r);
+	fflush(stdout);
+	if (o->out == NULL)
+		return;
+	if ((f = fopen(o->out, "w")) == NULL)
+		bench_fail("cannot write %s: %s", o->out, strerror(errno));
+	bench_report(f, o, r);
+	if (fclose(f) != 0)
+		bench_fail("cannot write %s: %s", o->out, strerror(errno));
+	bench_note("wrote %s", o->out);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	static struct bench_results r;
+	struct bench_env *e;
+	int rc;
+
+	if ((rc = parse_flags(argc, argv, &o)) != 0) {
+		if (rc < 0)
+			usage(stdout);
+		return rc < 0 ? 0 : rc;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	csb_log_set_level(CSB_LOG_WARN); /* the floor's store would log every open and close */
+	o.agent_bin = agent_bin(o.agent_bin);
+	o.tmp = tmp_base(o.tmp);
+	e = bench_env_new(o.tmp, o.agent_bin, o.map_size, o.keep,
+	                  o.big_records > o.records ? 2 : 1);
+	e->agent_args = o.agent_args;
+	e->n_agent_args = o.n_agent_args;
+	bench_note("%s run in %s with %s", o.mode, e->dir, o.agent_bin);
+	bench_run(&o, e, &r);
+	write_report(&o, &r);
+	bench_env_free();
+	return 0;
+}
