@@ -135,6 +135,9 @@ static csb_err parse_partner(struct agent *a, const char *spec)
 	return CSB_OK;
 }
 
+/* A client to the partner or the coordinator. Every call through it (Pull, DigestRanges,
+ * Split, RangeRead) is idempotent, so a request lost with a connection that died (the peer
+ * restarted) is sent again instead of waiting out its timeout. */
 static csb_err client_open(struct agent *a, const char *name, const char *url,
                            csb_rpc_client **out)
 {
@@ -143,6 +146,7 @@ static csb_err client_open(struct agent *a, const char *name, const char *url,
 		.server_name = name,
 		.tls = a->tls,
 		.max_msg = AGENT_MAX_MSG,
+		.resend_ms = a->cfg.long_poll_ms + 4000,
 	};
 
 	return csb_rpc_client_open(&co, out);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "common/port.h"
 #include "common/certs.h"
 #include "common/clock.h"
 #include "proto/status.pb-c.h"
@@ -116,21 +117,6 @@ static void on_signal(int sig)
 	_exit(128 + sig);
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
 static void issue(struct bench_env *e, const char *name, char *cert, char *key)
 {
 	char dir[BENCH_PATH];
@@ -155,7 +141,7 @@ static void agent_init(struct bench_env *e, int i, const char *pool, int partner
 	if (mkdir(ag->dir, 0700) != 0)
 		bench_fail("mkdir %s: %s", ag->dir, strerror(errno));
 	issue(e, pool, ag->cert, ag->key);
-	if ((ag->port = free_port()) <= 0)
+	if ((ag->port = csb_port_pick()) <= 0)
 		bench_fail("no free loopback port");
 	ag->partner = partner;
 }

@@ -18,6 +18,7 @@
 
 #include "agent/node.h"
 #include "cli/internal/cli.h"
+#include "common/port.h"
 #include "common/certs.h"
 #include "common/clock.h"
 #include "proto/admin.pb-c.h"
@@ -42,21 +43,6 @@ static void bin_path(const char *sub, char *out, size_t len)
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	snprintf(out, len, "%s/../%s", dirname(self), sub);
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-	if (fd < 0)
-		return 0;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
 }
 
 static int mkdirs(const char *path)
@@ -91,8 +77,8 @@ static int create(struct cli *c, const char *dir, unsigned pools, unsigned base)
 	char path[CLI_PATH + 32], ca[CLI_PATH], cakey[CLI_PATH], fqdn[64], url[64];
 	json_t *topo = json_object(), *tpools = json_array(), *cpools = json_array();
 	json_t *cl = json_object(), *coord = json_object();
-	unsigned cport = base ? base : (unsigned)free_port();
-	unsigned hport = base ? base + 1 : (unsigned)free_port();
+	unsigned cport = base ? base : (unsigned)csb_port_pick();
+	unsigned hport = base ? base + 1 : (unsigned)csb_port_pick();
 	csb_err rv;
 
 	snprintf(path, sizeof(path), "%s/pki", dir);
@@ -110,7 +96,7 @@ static int create(struct cli *c, const char *dir, unsigned pools, unsigned base)
 		snprintf(fqdn, sizeof(fqdn), "pool%02u.csb.test", k + 1);
 		snprintf(backup, sizeof(backup), "pool%02u.csb.test", (k ^ 1u) + 1);
 		snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%u",
-		         base ? base + 2 + k : (unsigned)free_port());
+		         base ? base + 2 + k : (unsigned)csb_port_pick());
 		if ((rv = issue(dir, fqdn)) != CSB_OK)
 			return cli_fail(c, rv, "cannot make a certificate for %s", fqdn);
 		json_object_set_new(p, "fqdn", json_string(fqdn));

@@ -101,6 +101,10 @@ typedef struct csb_rpc_client_opts {
 	csb_tls_files tls;         /* the caller's identity; required for tls+tcp:// */
 	size_t max_msg;            /* 0 = CSB_RPC_MAX_MSG_DEFAULT */
 	bool allow_insecure;
+	uint32_t resend_ms;        /* 0: a request is sent once. Otherwise nng sends it again
+	                            * when no reply came within this time (a request lost with a
+	                            * connection that died): only for clients whose calls are
+	                            * all idempotent, and longer than any call's normal time. */
 } csb_rpc_client_opts;
 
 /* Opens a client (nng REQ socket, dialing in the background with reconnects). Thread-safe:

@@ -302,7 +302,11 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 
 	if ((nrv = nng_req0_open(&c->sock)) != 0)
 		return csb__rpc_nng_err(nrv);
-	if ((nrv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+	/* Never re-send by default: a write must not run twice. Clients whose calls are all
+	 * idempotent re-send what a dying connection swallowed (o->resend_ms). */
+	if ((nrv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+	                             o->resend_ms ? (nng_duration)o->resend_ms
+	                                          : NNG_DURATION_INFINITE)) != 0 ||
 	    (nrv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, c->max_msg)) != 0 ||
 	    (nrv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS)) != 0 ||
 	    (nrv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS)) != 0 ||

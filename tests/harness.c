@@ -20,23 +20,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/port.h"
 #include "common/certs.h"
 #include "common/clock.h"
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+/* The environment of the running test, for evidence when a check fails. */
+static struct h_env *current;
 
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+void h_print_logs(void)
+{
+	char cmd[H_PATH + 64];
+
+	for (unsigned i = 0; current != NULL && i < current->n_agents; i++) {
+		snprintf(cmd, sizeof(cmd), "echo '--- %.100s:'; tail -n 30 '%s' 1>&2",
+		         current->agents[i].pool, current->agents[i].log);
+		(void)!system(cmd);
+	}
 }
 
 struct h_env *h_env_new(void)
@@ -50,6 +51,7 @@ struct h_env *h_env_new(void)
 	snprintf(e->ca_cert, H_PATH, "%s/ca.crt", e->dir);
 	snprintf(e->ca_key, H_PATH, "%s/ca.key", e->dir);
 	assert_int_equal(csb_certs_make_ca(e->ca_cert, e->ca_key, "csb test CA"), CSB_OK);
+	current = e;
 	h_issue(e, "admin", e->admin_cert, e->admin_key);
 	signal(SIGPIPE, SIG_IGN);
 	return e;
@@ -67,6 +69,8 @@ void h_env_free(struct h_env *e)
 {
 	if (e == NULL)
 		return;
+	if (current == e)
+		current = NULL;
 	for (unsigned i = 0; i < e->n_agents; i++)
 		if (e->agents[i].pid > 0)
 			h_agent_signal(e, i, SIGKILL);
@@ -96,7 +100,8 @@ static unsigned add_agent(struct h_env *e, const char *pool)
 	snprintf(ag->log, sizeof(ag->log), "%s/%.128s.log", base, pool);
 	assert_int_equal(mkdir(ag->dir, 0700), 0);
 	h_issue(e, pool, ag->cert, ag->key);
-	ag->port = free_port();
+	ag->port = csb_port_pick();
+	assert_int_not_equal(ag->port, 0);
 	return i;
 }
 
@@ -182,7 +187,14 @@ void h_agent_start(struct h_env *e, unsigned i)
 		if (csb_rpc_call_msg(c, "csb.Control/Status", &sr.base, &csb__pool_status__descriptor,
 		                     200, (ProtobufCMessage **)&ps, NULL) == CSB_OK)
 			break;
-		assert_int_equal(waitpid(ag->pid, NULL, WNOHANG), 0); /* still running */
+		if (waitpid(ag->pid, NULL, WNOHANG) != 0) { /* it exited: show why */
+			char cmd[H_PATH + 32];
+
+			snprintf(cmd, sizeof(cmd), "tail -n 20 '%s' 1>&2", ag->log);
+			(void)!system(cmd);
+			ag->pid = 0;
+			fail_msg("%s exited while starting", ag->pool);
+		}
 		csb_sleep_ms(50);
 	}
 	assert_non_null(ps);
@@ -363,8 +375,10 @@ bool h_verify(csb_rpc_client *c, const char *module, uint64_t *primary, uint64_t
 
 	vr.module = (char *)module;
 	if (csb_rpc_call_msg(c, "csb.Control/Verify", &vr.base, &csb__verify_reply__descriptor,
-	                     120000, (ProtobufCMessage **)&out, err) != CSB_OK)
+	                     120000, (ProtobufCMessage **)&out, err) != CSB_OK) {
+		h_print_logs();
 		fail_msg("verify failed: %s", err);
+	}
 	assert_int_equal(out->n_modules, 1);
 	equal = out->modules[0]->equal;
 	if (primary)

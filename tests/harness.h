@@ -40,6 +40,9 @@ struct h_env {
  * certificate. Aborts the test on failure. */
 struct h_env *h_env_new(void);
 
+/* Prints the last lines of every agent's log of the running test (evidence on failure). */
+void h_print_logs(void);
+
 /* Stops every agent still running (SIGKILL) and removes the folder. */
 void h_env_free(struct h_env *e);
 
