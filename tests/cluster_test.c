@@ -255,6 +255,55 @@ static void test_coordinator_down_agents_go_on(void **state)
 	ch_ok(f, 0, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
 	assert_non_null(strstr(r.out, "\"ActiveMasterFqdn\":\"pool01.csb.test\""));
 	ch_result_free(&r);
+
+	/* Status catches up: the pool's export and its backup pool's import of what was written
+	 * while the coordinator was away. */
+	ch_ok(f, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", "pool01.csb.test", "-Category",
+	      "UserData", "--json", NULL);
+	{
+		json_t *doc = json_loads(r.out, 0, NULL), *m;
+
+		assert_non_null(doc);
+		m = json_array_get(json_object_get(doc, "BackupModules"), 0);
+		assert_string_equal(json_string_value(json_object_get(m, "Identity")), PRESENCE);
+		assert_int_equal(json_integer_value(json_object_get(m, "HighSeq")), 1000);
+		assert_int_equal(json_integer_value(json_object_get(m, "ExportedSeq")), 1000);
+		assert_int_equal(json_integer_value(json_object_get(m, "ExportedRecordsTotal")), 1000);
+		assert_string_equal(json_string_value(json_object_get(m, "ExportStatus")),
+		                    "SteadyState");
+		json_decref(doc);
+	}
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", "pool02.csb.test", "-Category",
+	      "UserData", "--json", NULL);
+	{
+		json_t *doc = json_loads(r.out, 0, NULL), *m;
+
+		assert_non_null(doc);
+		m = json_array_get(json_object_get(doc, "BackupModules"), 0);
+		assert_int_equal(json_integer_value(json_object_get(m, "ImportedSeq")), 1000);
+		assert_string_equal(json_string_value(json_object_get(m, "ImportStatus")),
+		                    "NormalState");
+		json_decref(doc);
+	}
+	ch_result_free(&r);
+	/* Every replica pulls again and is up to date. */
+	t0 = csb_mono_ms();
+	do {
+		ch_ok(f, 0, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
+		if (strstr(r.out, "\"UpToDate\":false") == NULL)
+			break;
+		ch_result_free(&r);
+		csb_sleep_ms(100);
+	} while (csb_mono_ms() - t0 < 30000);
+	assert_null(strstr(r.out, "\"UpToDate\":false"));
+	{
+		json_t *doc = ch_json(&r);
+
+		assert_int_equal(json_array_size(json_object_get(doc, "Replicas")), 2);
+		json_decref(doc);
+	}
+	ch_result_free(&r);
 	csb_rpc_client_close(p1);
 	csb_rpc_client_close(p2);
 }
