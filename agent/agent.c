@@ -82,6 +82,16 @@ bool agent__is_admin(struct agent *a, const char *principal)
 	return yes;
 }
 
+csb_err agent__check_admin(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep,
+                           bool or_self)
+{
+	if ((a->insecure && req->principal[0] == '\0') || agent__is_admin(a, req->principal) ||
+	    (or_self && strcmp(req->principal, a->pool) == 0))
+		return CSB_OK;
+	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method, a->pool);
+	return CSB_EDENIED;
+}
+
 bool agent__is_partner(struct agent *a, const char *principal)
 {
 	bool yes;

@@ -18,21 +18,13 @@
 #define VERIFY_FANOUT 16
 #define VERIFY_DIFFS_MAX 64
 
-static csb_err check_caller(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep)
-{
-	if ((a->insecure && req->principal[0] == '\0') || agent__is_admin(a, req->principal))
-		return CSB_OK;
-	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method, a->pool);
-	return CSB_EDENIED;
-}
-
 static csb_err control_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
 	struct agent *a = ctx;
 	Csb__StatusRequest *sr;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__status_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
 		return rv;
@@ -103,7 +95,7 @@ static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, csb_rpc_r
 	uint64_t deadline;
 	csb_err rv = CSB_OK;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__sync_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
 		return rv;
@@ -313,7 +305,7 @@ static csb_err control_verify(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 	uint64_t deadline = req->deadline_mono_ms;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__verify_request__descriptor, req, rep, (ProtobufCMessage **)&vr)))
 		return rv;

@@ -12,15 +12,6 @@
 #define LIST_LIMIT_MAX 10000
 #define LIST_LIMIT_DEFAULT 1000
 
-static csb_err check_caller(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep)
-{
-	if ((a->insecure && req->principal[0] == '\0') || strcmp(req->principal, a->pool) == 0 ||
-	    agent__is_admin(a, req->principal))
-		return CSB_OK;
-	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method, a->pool);
-	return CSB_EDENIED;
-}
-
 static csb_err check_module(struct agent *a, const char *module, csb_rpc_reply *rep)
 {
 	if (agent__export(a, module) != NULL)
@@ -37,7 +28,7 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 	csb_write *items = NULL;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, true)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__write_request__descriptor, req, rep, (ProtobufCMessage **)&wr)))
 		return rv;
@@ -106,7 +97,7 @@ static csb_err data_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *re
 	char pbuf[AGENT_NAME_MAX];
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, true)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__get_request__descriptor, req, rep, (ProtobufCMessage **)&gr)))
 		return rv;
@@ -163,7 +154,7 @@ static csb_err data_list(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	char pbuf[AGENT_NAME_MAX];
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, true)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__list_request__descriptor, req, rep, (ProtobufCMessage **)&lr)))
 		return rv;

@@ -14,14 +14,6 @@
 #include "coordinator/bundle.h"
 #include "proto/status.pb-c.h"
 
-static csb_err check_caller(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep)
-{
-	if ((a->insecure && req->principal[0] == '\0') || agent__is_admin(a, req->principal))
-		return CSB_OK;
-	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method, a->pool);
-	return CSB_EDENIED;
-}
-
 static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
 	struct agent *a = ctx;
@@ -31,7 +23,7 @@ static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 	csb_cursor cur = {0};
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__replica_request__descriptor, req, rep,
 	                        (ProtobufCMessage **)&rr)))
@@ -82,7 +74,7 @@ static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply
 	char *tj = NULL, *cj = NULL;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
 		return rv;
 	if ((rv = agent__unpack(&csb__seed_replica_request__descriptor, req, rep,
 	                        (ProtobufCMessage **)&sr)))

@@ -148,6 +148,10 @@ struct agent {
 struct export_mod *agent__export(struct agent *a, const char *module);
 struct import_mod *agent__import(struct agent *a, const char *module);
 bool agent__is_admin(struct agent *a, const char *principal);
+/* Handler preamble: CSB_OK for an administrator (or, with or_self, the pool's own services,
+ * whose certificate names the pool); else CSB_EDENIED with the reason in rep. */
+csb_err agent__check_admin(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep,
+                           bool or_self);
 /* Whether principal is this pool's backup pool (its agent). */
 bool agent__is_partner(struct agent *a, const char *principal);
 /* Copies the partner's FQDN into out (AGENT_NAME_MAX bytes); "" when none. */
