@@ -491,6 +491,25 @@ static void *inflight_main(void *arg)
 	return NULL;
 }
 
+/* Starts n slow calls through cli on threads of their own and lets them get under way. */
+static void inflight_start(csb_rpc_client *cli, struct inflight *k, pthread_t *t, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		k[i] = (struct inflight){.cli = cli, .rv = CSB_OK};
+		assert_int_equal(pthread_create(&t[i], NULL, inflight_main, &k[i]), 0);
+	}
+	csb_sleep_ms(150);
+}
+
+/* Joins the n calls; each must have ended with want. */
+static void inflight_join(struct inflight *k, pthread_t *t, unsigned n, csb_err want)
+{
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(k[i].rv, want);
+	}
+}
+
 /* Closing the server under calls: the handlers finish, their replies have no socket, the
  * connection drops, the calls end with CSB_EUNREACH. */
 static void test_server_close_in_flight(void **state)
@@ -503,16 +522,9 @@ static void test_server_close_in_flight(void **state)
 	server_up(&f, "tcp://127.0.0.1:0", 0);
 	client_up(&f, 0);
 	echo_ok(f.cli, "warm", 4);
-	for (unsigned i = 0; i < 6; i++) {
-		k[i] = (struct inflight){.cli = f.cli, .rv = CSB_OK};
-		assert_int_equal(pthread_create(&t[i], NULL, inflight_main, &k[i]), 0);
-	}
-	csb_sleep_ms(150);
+	inflight_start(f.cli, k, t, 6);
 	csb_rpc_server_close(f.srv);
-	for (unsigned i = 0; i < 6; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(k[i].rv, CSB_EUNREACH);
-	}
+	inflight_join(k, t, 6, CSB_EUNREACH);
 	csb_rpc_client_close(f.cli);
 }
 
@@ -527,16 +539,9 @@ static void test_client_close_in_flight(void **state)
 	server_up(&f, "tcp://127.0.0.1:0", 0);
 	client_up(&f, 0);
 	echo_ok(f.cli, "warm", 4);
-	for (unsigned i = 0; i < 3; i++) {
-		k[i] = (struct inflight){.cli = f.cli, .rv = CSB_OK};
-		assert_int_equal(pthread_create(&t[i], NULL, inflight_main, &k[i]), 0);
-	}
-	csb_sleep_ms(150);
+	inflight_start(f.cli, k, t, 3);
 	csb_rpc_client_close(f.cli);
-	for (unsigned i = 0; i < 3; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(k[i].rv, CSB_ECLOSED);
-	}
+	inflight_join(k, t, 3, CSB_ECLOSED);
 	csb_rpc_server_close(f.srv);
 }
 
@@ -554,16 +559,9 @@ static void test_client_shutdown_in_flight(void **state)
 	server_up(&f, "tcp://127.0.0.1:0", 0);
 	client_up(&f, 0);
 	echo_ok(f.cli, "warm", 4);
-	for (unsigned i = 0; i < 3; i++) {
-		k[i] = (struct inflight){.cli = f.cli, .rv = CSB_OK};
-		assert_int_equal(pthread_create(&t[i], NULL, inflight_main, &k[i]), 0);
-	}
-	csb_sleep_ms(150);
+	inflight_start(f.cli, k, t, 3);
 	csb_rpc_client_shutdown(f.cli);
-	for (unsigned i = 0; i < 3; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(k[i].rv, CSB_ECLOSED);
-	}
+	inflight_join(k, t, 3, CSB_ECLOSED);
 	assert_int_equal(csb_rpc_call(f.cli, "test.Echo/Echo", "a", 1, 5000, &out, &out_len, NULL),
 	                 CSB_ECLOSED);
 	assert_null(out);
