@@ -3,11 +3,25 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+
+/* Ports this process handed out: nothing binds them until the caller's listener does, so a
+ * bind check alone would hand the same port out twice. */
+static int given[256];
+static unsigned n_given;
+
+static bool was_given(int port)
+{
+	for (unsigned i = 0; i < n_given && i < 256; i++)
+		if (given[i] == port)
+			return true;
+	return false;
+}
 
 int csb_port_pick(void)
 {
@@ -23,10 +37,13 @@ int csb_port_pick(void)
 		seed = seed * 1103515245u + 12345u;
 		candidate = 20000 + (int)((seed >> 8) % 12000);
 		sa.sin_port = htons((uint16_t)candidate);
-		if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		if (fd >= 0 && !was_given(candidate) &&
+		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			port = candidate;
 		if (fd >= 0)
 			close(fd);
 	}
+	if (port != 0)
+		given[n_given++ % 256] = port;
 	return port;
 }

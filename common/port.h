@@ -4,7 +4,8 @@
 
 /* A port free on 127.0.0.1 now, picked at random below the kernel's ephemeral range
  * (32768 and up on Linux): a port bind(0) hands out can be taken by any process's outgoing
- * connection before the listener binds it. Returns 0 when none is found. Not thread-safe. */
+ * connection before the listener binds it. Never the same port twice in one process (the
+ * last 256 are remembered). Returns 0 when none is found. Not thread-safe. */
 int csb_port_pick(void);
 
 #endif
