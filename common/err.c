@@ -27,6 +27,7 @@ static const struct {
 	[CSB_EBUSY] = {"EBUSY", "busy"},
 	[CSB_ETLS] = {"ETLS", "TLS failure"},
 	[CSB_EINTERNAL] = {"EINTERNAL", "internal error"},
+	[CSB_ENOTCONN] = {"ENOTCONN", "not connected"},
 };
 
 const char *csb_strerror(csb_err rv)

@@ -26,6 +26,7 @@ typedef enum csb_err {
 	CSB_EBUSY,       /* a resource is in use; try again */
 	CSB_ETLS,        /* TLS configuration or handshake failure */
 	CSB_EINTERNAL,   /* a bug: a state that should not happen */
+	CSB_ENOTCONN,    /* no connection to the peer could be made: the request was not sent */
 	CSB_ERR_COUNT
 } csb_err;
 

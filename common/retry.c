@@ -48,6 +48,7 @@ bool csb_err_retryable(csb_err rv)
 	case CSB_EUNREACH:
 	case CSB_EBUSY:
 	case CSB_ECLOSED:
+	case CSB_ENOTCONN:
 		return true;
 	default:
 		return false;

@@ -124,8 +124,10 @@ void csb_rpc_client_close(csb_rpc_client *c);
 /* One call: sends body under method and waits at most timeout_ms for the reply.
  * On CSB_OK, *reply (malloc'ed, caller frees) and *reply_len hold the reply body.
  * On a non-OK status from the server, returns that status and copies its error text into
- * err (err may be NULL). Local failures: CSB_ETIMEDOUT (no reply in time, including a
- * server that cannot be reached), CSB_EUNREACH (the connection dropped after the request
+ * err (err may be NULL). Local failures: CSB_ENOTCONN (no connection came up within 3 s
+ * or the timeout, whichever is shorter: the request was not sent, and trying again is
+ * safe; err says "<server_name> at <url>: <why>", e.g. "connection refused", found by one
+ * synchronous dial of at most 2 s), CSB_ETIMEDOUT (sent, no reply in time), CSB_EUNREACH (the connection dropped after the request
  * was sent: the server closed or restarted, or refused a request over its max_msg; the
  * request may or may not have run, and is never re-sent), CSB_ETOOBIG, CSB_EPROTO,
  * CSB_ECLOSED, CSB_ENOMEM, CSB_EINVAL (a NULL argument, a method over 128 bytes). */

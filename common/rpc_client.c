@@ -19,6 +19,8 @@
 #define METHOD_MAX 128        /* csb.Envelope.method's bound in wire.c */
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 2000
+#define CONNECT_WAIT_MS 3000  /* how long a call waits for a first connection */
+#define PROBE_WAIT_MS 2000    /* how long finding out why there is none may take */
 
 /* One call's nng context, listed while it is open so that close can end it. */
 struct call {
@@ -41,7 +43,14 @@ struct csb_rpc_client {
 	unsigned calls;            /* callers inside csb_rpc_call() and exchange */
 	struct call *open;         /* contexts of calls waiting in nng */
 	bool closing;
+	unsigned pipes;            /* connections up (nng pipe notifications) */
+	pthread_cond_t piped;      /* pipes rose above 0, or closing */
+	/* What a probe needs to find out why no connection comes up. */
+	char *server_name, *cert, *key, *ca;
+	bool tls;
 };
+
+static void not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
 
 /* ---- One exchange ------------------------------------------------------------------- */
 
@@ -73,6 +82,40 @@ static void call_leave(csb_rpc_client *c)
 	pthread_mutex_lock(&c->mtx);
 	if (--c->calls == 0)
 		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* Waits until a connection is up (true) or ms pass or the client closes (false). Without
+ * one, a request is never sent: the caller may try again safely. */
+static bool wait_pipe(csb_rpc_client *c, uint64_t ms)
+{
+	struct timespec ts;
+	uint64_t until = csb_mono_ms() + ms;
+	bool up;
+
+	pthread_mutex_lock(&c->mtx);
+	while (c->pipes == 0 && !c->closing && csb_mono_ms() < until) {
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000L;
+		pthread_cond_timedwait(&c->piped, &c->mtx, &ts);
+	}
+	up = c->pipes > 0 && !c->closing;
+	pthread_mutex_unlock(&c->mtx);
+	return up;
+}
+
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	csb_rpc_client *c = arg;
+
+	(void)p;
+	pthread_mutex_lock(&c->mtx);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		c->pipes++;
+		pthread_cond_broadcast(&c->piped);
+	} else if (ev == NNG_PIPE_EV_REM_POST && c->pipes > 0) {
+		c->pipes--;
+	}
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -173,6 +216,11 @@ csb_err csb__rpc_client_exchange(csb_rpc_client *c, Csb__Envelope *req, uint32_t
 		nng_msg_free(msg);
 		return CSB_ECLOSED;
 	}
+	if (!wait_pipe(c, timeout_ms < CONNECT_WAIT_MS ? timeout_ms : CONNECT_WAIT_MS)) {
+		call_leave(c);
+		nng_msg_free(msg);
+		return closing(c) ? CSB_ECLOSED : CSB_ENOTCONN;
+	}
 	nrv = transact(c, msg, timeout_ms, &in);
 	call_leave(c);
 	if (nrv != 0)
@@ -255,6 +303,8 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 	}
 	rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
 	csb__rpc_auth_free(&auth);
+	if (rv == CSB_ENOTCONN && err != NULL)
+		not_connected(c, err);
 	if (rv != CSB_OK)
 		goto out_leave;
 	rv = reply_take(rep, reply, reply_len, err);
@@ -288,6 +338,143 @@ csb_err csb_rpc_call_msg(csb_rpc_client *c, const char *method, const ProtobufCM
 	return rv;
 }
 
+/* ---- Why there is no connection ---------------------------------------------------- */
+
+/* A probe dials once, synchronously, on a socket of its own: nng's background dialer keeps
+ * no reason, a synchronous dial returns it (refused, TLS name or CA mismatch, time-out).
+ * It runs on a thread of its own so that a host that swallows SYNs costs the caller
+ * PROBE_WAIT_MS at most; the probe and the waiter share it by reference count. */
+struct probe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned refs;
+	bool done;
+	int nrv;
+	char *url, *server_name;
+	csb_tls_files tls;
+	bool use_tls;
+	char buf[5][1024];
+};
+
+static void probe_rele(struct probe *p)
+{
+	bool last;
+
+	pthread_mutex_lock(&p->mu);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&p->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+static int probe_dial(struct probe *p)
+{
+	nng_tls_config *cfg = NULL;
+	nng_socket s;
+	nng_dialer d;
+	int nrv;
+
+	if ((nrv = nng_req0_open(&s)) != 0)
+		return nrv;
+	if ((nrv = nng_dialer_create(&d, s, p->url)) != 0)
+		goto out_close;
+	if (p->use_tls) {
+		if (csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &p->tls, p->server_name, &cfg) != CSB_OK) {
+			nrv = NNG_ECRYPTO;
+			goto out_close;
+		}
+		nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+		nng_tls_config_free(cfg);
+		if (nrv != 0)
+			goto out_close;
+	}
+	nrv = nng_dialer_start(d, 0);
+out_close:
+	nng_close(s);
+	return nrv;
+}
+
+static void *probe_main(void *arg)
+{
+	struct probe *p = arg;
+	int nrv = probe_dial(p);
+
+	pthread_mutex_lock(&p->mu);
+	p->nrv = nrv;
+	p->done = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	probe_rele(p);
+	return NULL;
+}
+
+static const char *probe_reason(int nrv)
+{
+	switch (nrv) {
+	case NNG_ECONNREFUSED:
+		return "connection refused";
+	case NNG_EPEERAUTH:
+	case NNG_ECRYPTO:
+		return "TLS handshake failed (the peer's certificate name or CA does not match)";
+	case NNG_ECONNRESET:
+	case NNG_ECONNSHUT:
+		return "connection reset during the handshake (is it a csbackup TLS endpoint?)";
+	case NNG_EADDRINVAL:
+		return "no such address";
+	case NNG_EUNREACHABLE:
+		return "host unreachable";
+	case 0:
+		return "connected only now; try again";
+	default:
+		return nng_strerror(nrv);
+	}
+}
+
+/* err gets "<server> at <url>: <why>" for a call that found no connection. */
+static void not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX])
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	const char *why = "did not answer within 3 s";
+	pthread_t t;
+	struct timespec ts;
+	uint64_t until = csb_now_ms() + PROBE_WAIT_MS;
+
+	if (p == NULL)
+		goto out_format;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->refs = 2;
+	p->url = strncpy(p->buf[0], c->url, sizeof(p->buf[0]) - 1);
+	p->server_name = strncpy(p->buf[1], c->server_name, sizeof(p->buf[1]) - 1);
+	p->tls = (csb_tls_files){strncpy(p->buf[2], c->cert, sizeof(p->buf[2]) - 1),
+	                         strncpy(p->buf[3], c->key, sizeof(p->buf[3]) - 1),
+	                         strncpy(p->buf[4], c->ca, sizeof(p->buf[4]) - 1)};
+	p->use_tls = c->tls;
+	if (pthread_create(&t, NULL, probe_main, p) != 0) {
+		p->refs = 1;
+		probe_rele(p);
+		goto out_format;
+	}
+	pthread_detach(t);
+	pthread_mutex_lock(&p->mu);
+	while (!p->done && csb_now_ms() < until) {
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000L;
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+	}
+	if (p->done)
+		why = probe_reason(p->nrv);
+	pthread_mutex_unlock(&p->mu);
+	probe_rele(p);
+out_format:
+	snprintf(err, CSB_RPC_ERROR_MAX, "%.100s at %.100s: %s", c->server_name[0] ? c->server_name
+	                                                                           : "the server",
+	         c->url, why);
+}
+
 /* ---- Lifetime ----------------------------------------------------------------------- */
 
 /* The REQ socket: no silent re-sends (a request may not be idempotent; retrying is the
@@ -310,6 +497,8 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 	    (nrv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, c->max_msg)) != 0 ||
 	    (nrv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS)) != 0 ||
 	    (nrv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS)) != 0 ||
+	    (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event, c)) != 0 ||
+	    (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c)) != 0 ||
 	    (nrv = nng_dialer_create(&d, c->sock, o->url)) != 0) {
 		rv = csb__rpc_nng_err(nrv);
 		goto out_close_sock;
@@ -336,6 +525,16 @@ out_close_sock:
 	return rv;
 }
 
+static void cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 static uint64_t first_request_id(void)
 {
 	uint64_t id;
@@ -349,7 +548,12 @@ static uint64_t first_request_id(void)
 static void client_free(csb_rpc_client *c)
 {
 	csb__rpc_signer_free(c->signer);
+	pthread_cond_destroy(&c->piped);
 	pthread_cond_destroy(&c->idle);
+	free(c->server_name);
+	free(c->cert);
+	free(c->key);
+	free(c->ca);
 	pthread_mutex_destroy(&c->mtx);
 	free(c->url);
 	free(c);
@@ -370,9 +574,15 @@ csb_err csb_rpc_client_open(const csb_rpc_client_opts *o, csb_rpc_client **out)
 		return CSB_ENOMEM;
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->idle, NULL);
+	cond_init_mono(&c->piped);
 	atomic_init(&c->next_id, first_request_id());
 	c->max_msg = o->max_msg != 0 ? o->max_msg : CSB_RPC_MAX_MSG_DEFAULT;
-	if ((c->url = strdup(o->url)) == NULL) {
+	c->tls = tls;
+	if ((c->url = strdup(o->url)) == NULL ||
+	    (c->server_name = strdup(o->server_name ? o->server_name : "")) == NULL ||
+	    (c->cert = strdup(o->tls.cert ? o->tls.cert : "")) == NULL ||
+	    (c->key = strdup(o->tls.key ? o->tls.key : "")) == NULL ||
+	    (c->ca = strdup(o->tls.ca ? o->tls.ca : "")) == NULL) {
 		rv = CSB_ENOMEM;
 		goto out_free_client;
 	}
@@ -398,6 +608,7 @@ void csb_rpc_client_shutdown(csb_rpc_client *c)
 	 * back into nothing of ours, so this may hold the lock. */
 	pthread_mutex_lock(&c->mtx);
 	c->closing = true;
+	pthread_cond_broadcast(&c->piped);
 	for (struct call *k = c->open; k != NULL; k = k->next)
 		nng_ctx_close(k->ctx);
 	pthread_mutex_unlock(&c->mtx);
