@@ -2,12 +2,14 @@
  * change made before the call) and verify (prove this pool's data and its backup copy at
  * the partner equal by digests, online, and name the differing key ranges if not). */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "agent/internal/agent.h"
-#include "agent/internal/convert.h"
+#include "agent/internal/pool.h"
+#include "common/modules.h"
+#include "node/convert.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -20,99 +22,99 @@
 
 static csb_err control_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__StatusRequest *sr;
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__status_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
+	if ((rv = csb_pb_unpack_request(&csb__status_request__descriptor, req, rep,
+	                                (ProtobufCMessage **)&sr)))
 		return rv;
-	rv = agent__status_pack(a, sr->category, &rep->body, &rep->body_len);
+	rv = csb_node_status_pack(p->node, sr->category, pool__is_cms_standby(p), &rep->body,
+	                          &rep->body_len);
 	if (rv == CSB_EINVAL)
-		agent__set_error(rep->error, "unknown category %s", sr->category);
+		snprintf(rep->error, sizeof(rep->error), "unknown category %.200s", sr->category);
 	protobuf_c_message_free_unpacked(&sr->base, NULL);
 	return rv;
 }
 
-/* Waits until the importer has acknowledged seq `target` of em, or the deadline. */
-static csb_err wait_acked(struct agent *a, struct export_mod *em, uint64_t target,
-                          uint64_t deadline)
+/* Waits until the backup pool has imported module up to its high seq now. */
+static csb_err wait_caught_up(struct pool *p, const char *module, uint64_t deadline,
+                              csb_module_info *mi, char *err)
 {
-	csb_err rv = CSB_OK;
+	csb_err rv;
 
-	pthread_mutex_lock(&a->mu);
-	while (!(em->pulled && em->acked_seq >= target)) {
-		if (atomic_load(&a->stopping)) {
-			rv = CSB_ECLOSED;
-			break;
-		}
-		if (csb_mono_ms() >= deadline) {
-			rv = CSB_ETIMEDOUT;
-			break;
-		}
-		agent__cond_wait_until(&a->changed, &a->mu, deadline);
+	if ((rv = csb_store_module_info(csb_node_store(p->node), NULL, module, mi)) != CSB_OK) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "%.100s cannot read %.100s: %s", p->name, module,
+		         csb_strerror(rv));
+		return rv;
 	}
-	pthread_mutex_unlock(&a->mu);
-	return rv;
+	if (mi->high_seq == 0)
+		return CSB_OK;
+	rv = csb_node_wait_acked(p->node, module, mi->high_seq, deadline, err);
+	return rv == CSB_ETIMEDOUT ? CSB_EUNREACH : rv;
 }
 
-static csb_err sync_module(struct agent *a, struct export_mod *em, uint64_t deadline,
+static csb_err sync_module(struct pool *p, const char *module, uint64_t deadline,
                            Csb__ModuleSync *out, char *err)
 {
-	uint64_t t0 = csb_mono_ms(), rec0, bytes0;
+	uint64_t t0 = csb_mono_ms(), rec0, bytes0, rec1, bytes1, acked;
 	csb_module_info mi;
 	csb_err rv;
 
-	if ((rv = csb_store_module_info(a->store, NULL, em->module, &mi)) != CSB_OK)
+	csb_node_export_totals(p->node, module, &rec0, &bytes0, &acked);
+	if ((rv = wait_caught_up(p, module, deadline, &mi, err)) != CSB_OK)
 		return rv;
-	pthread_mutex_lock(&a->mu);
-	rec0 = em->records_total;
-	bytes0 = em->bytes_total;
-	pthread_mutex_unlock(&a->mu);
-	if (mi.high_seq > 0 && (rv = wait_acked(a, em, mi.high_seq, deadline)) != CSB_OK) {
-		agent__set_error(err, "the backup pool has not imported %s up to seq %" PRIu64 " (%s)",
-		                 em->module, mi.high_seq, csb_strerror(rv));
-		return rv == CSB_ETIMEDOUT ? CSB_EUNREACH : rv;
-	}
+	csb_node_export_totals(p->node, module, &rec1, &bytes1, &acked);
 	csb__module_sync__init(out);
-	out->identity = (char *)em->module;
-	pthread_mutex_lock(&a->mu);
-	out->records = em->records_total - rec0;
-	out->bytes = em->bytes_total - bytes0;
-	out->imported_seq = em->acked_seq;
-	pthread_mutex_unlock(&a->mu);
+	out->identity = (char *)module;
+	out->records = rec1 - rec0;
+	out->bytes = bytes1 - bytes0;
+	out->imported_seq = acked;
 	out->millis = csb_mono_ms() - t0;
+	return CSB_OK;
+}
+
+/* The modules a request names: one (checked) or every module the pool exports. */
+static csb_err pick_modules(struct pool *p, const char *module, const char **out, size_t *n,
+                            csb_rpc_reply *rep)
+{
+	*n = 0;
+	if (module[0] != '\0' && !csb_node_exports(p->node, module)) {
+		snprintf(rep->error, sizeof(rep->error), "unknown module %.200s", module);
+		return CSB_ENOTFOUND;
+	}
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		if (csb_node_exports(p->node, csb_modules[i].name) &&
+		    (module[0] == '\0' || strcasecmp(module, csb_modules[i].name) == 0))
+			out[(*n)++] = csb_modules[i].name;
 	return CSB_OK;
 }
 
 static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__SyncRequest *sr;
 	Csb__SyncReply out = CSB__SYNC_REPLY__INIT;
 	Csb__ModuleSync ms[CSB_MODULE_COUNT], *msp[CSB_MODULE_COUNT];
+	const char *mods[CSB_MODULE_COUNT];
+	size_t nmods;
 	uint64_t deadline;
-	csb_err rv = CSB_OK;
+	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__sync_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
+	if ((rv = csb_pb_unpack_request(&csb__sync_request__descriptor, req, rep,
+	                                (ProtobufCMessage **)&sr)))
 		return rv;
-	if (sr->module[0] != '\0' && agent__export(a, sr->module) == NULL) {
-		agent__set_error(rep->error, "unknown module %s", sr->module);
-		rv = CSB_ENOTFOUND;
+	if ((rv = pick_modules(p, sr->module, mods, &nmods, rep)) != CSB_OK)
 		goto out_free_req;
-	}
 	deadline = csb_mono_ms() + (sr->timeout_ms ? sr->timeout_ms : SYNC_TIMEOUT_DEFAULT_MS);
 	if (deadline > req->deadline_mono_ms)
 		deadline = req->deadline_mono_ms;
-	for (size_t i = 0; i < CSB_MODULE_COUNT && rv == CSB_OK; i++) {
-		struct export_mod *em = &a->exp[i];
-
-		if (em->module == NULL || (sr->module[0] && strcasecmp(sr->module, em->module) != 0))
-			continue;
-		if ((rv = sync_module(a, em, deadline, &ms[out.n_modules], rep->error)) == CSB_OK) {
+	for (size_t i = 0; i < nmods && rv == CSB_OK; i++) {
+		if ((rv = sync_module(p, mods[i], deadline, &ms[out.n_modules], rep->error)) == CSB_OK) {
 			msp[out.n_modules] = &ms[out.n_modules];
 			out.n_modules++;
 		}
@@ -126,7 +128,7 @@ out_free_req:
 }
 
 /* The partner's digests of its copy of our module over ranges; *seq gets its applied seq. */
-static csb_err copy_digests(struct agent *a, const char *module, const csb_range *ranges, size_t n,
+static csb_err copy_digests(struct pool *p, const char *module, const csb_range *ranges, size_t n,
                             csb_digest *dg, uint64_t *counts, uint64_t *seq, char *err)
 {
 	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
@@ -138,33 +140,27 @@ static csb_err copy_digests(struct agent *a, const char *module, const csb_range
 	if (kr == NULL || krp == NULL)
 		goto out_free;
 	for (size_t i = 0; i < n; i++) {
-		agent__range_to_pb(&ranges[i], &kr[i]);
+		csb_pb_range_to_pb(&ranges[i], &kr[i]);
 		krp[i] = &kr[i];
 	}
-	dr.source = a->pool;
+	dr.source = p->name;
 	dr.module = (char *)module;
 	dr.from_copy = true;
 	dr.n_ranges = n;
 	dr.ranges = krp;
-	pthread_rwlock_rdlock(&a->plock);
-	if (a->partner_cli == NULL) {
-		agent__set_error(err, "%s has no backup pool", a->pool);
-		rv = CSB_ENOTFOUND;
-	} else {
-		rv = csb_rpc_call_msg(a->partner_cli, "csb.Sync/DigestRanges", &dr.base,
-		                      &csb__digest_reply__descriptor, 30000, (ProtobufCMessage **)&out,
-		                      err);
-	}
-	pthread_rwlock_unlock(&a->plock);
+	rv = csb_node_partner_call(p->node, "csb.Sync/DigestRanges", &dr.base,
+	                           &csb__digest_reply__descriptor, 30000, (ProtobufCMessage **)&out,
+	                           err);
 	if (rv != CSB_OK)
 		goto out_free;
 	if (out->n_digests != n || out->n_counts != n) {
-		agent__set_error(err, "partner answered %zu digests for %zu ranges", out->n_digests, n);
+		snprintf(err, CSB_RPC_ERROR_MAX, "the backup pool answered %zu digests for %zu ranges",
+		         out->n_digests, n);
 		rv = CSB_EPROTO;
 		goto out_free;
 	}
 	for (size_t i = 0; i < n; i++) {
-		agent__digest_from_pb(out->digests[i], &dg[i]);
+		csb_pb_digest_from_pb(out->digests[i], &dg[i]);
 		counts[i] = out->counts[i];
 	}
 	*seq = out->high_seq;
@@ -207,7 +203,7 @@ static void add_diff(Csb__ModuleVerify *mv, const csb_split_part *p, uint64_t ba
 
 /* Narrows a differing range down: splits ours, compares each part with the partner's copy,
  * and records the parts that differ once they are small (or the depth runs out). */
-static csb_err find_diffs(struct agent *a, const char *module, const csb_range *r, unsigned depth,
+static csb_err find_diffs(struct pool *p, const char *module, const csb_range *r, unsigned depth,
                           Csb__ModuleVerify *mv, char *err)
 {
 	csb_split sp = {0};
@@ -216,7 +212,7 @@ static csb_err find_diffs(struct agent *a, const char *module, const csb_range *
 	uint64_t *counts = NULL, seq;
 	csb_err rv;
 
-	if ((rv = csb_store_digest_split(a->store, NULL, module, r, VERIFY_FANOUT, &sp)) != CSB_OK)
+	if ((rv = csb_store_digest_split(csb_node_store(p->node), NULL, module, r, VERIFY_FANOUT, &sp)) != CSB_OK)
 		return rv;
 	ranges = calloc(sp.count, sizeof(*ranges));
 	dg = calloc(sp.count, sizeof(*dg));
@@ -228,17 +224,18 @@ static csb_err find_diffs(struct agent *a, const char *module, const csb_range *
 	for (size_t i = 0; i < sp.count; i++)
 		ranges[i] = (csb_range){sp.parts[i].lo, sp.parts[i].lo_len, sp.parts[i].hi,
 		                        sp.parts[i].hi_len};
-	if ((rv = copy_digests(a, module, ranges, sp.count, dg, counts, &seq, err)) != CSB_OK)
+	if ((rv = copy_digests(p, module, ranges, sp.count, dg, counts, &seq, err)) != CSB_OK)
 		goto out_free;
 	for (size_t i = 0; i < sp.count && rv == CSB_OK; i++) {
-		const csb_split_part *p = &sp.parts[i];
+		const csb_split_part *part = &sp.parts[i];
 
-		if (p->digest.lo == dg[i].lo && p->digest.hi == dg[i].hi && p->count == counts[i])
+		if (part->digest.lo == dg[i].lo && part->digest.hi == dg[i].hi &&
+		    part->count == counts[i])
 			continue;
-		if (p->count <= 64 || sp.count == 1 || depth >= 4)
-			add_diff(mv, p, counts[i]);
+		if (part->count <= 64 || sp.count == 1 || depth >= 4)
+			add_diff(mv, part, counts[i]);
 		else
-			rv = find_diffs(a, module, &ranges[i], depth + 1, mv, err);
+			rv = find_diffs(p, module, &ranges[i], depth + 1, mv, err);
 	}
 out_free:
 	free(ranges);
@@ -250,7 +247,7 @@ out_free:
 
 /* Compares at one seq: waits until the partner has imported our high seq, then compares
  * whole-module digests; retries when writes moved either side in between. */
-static csb_err verify_module(struct agent *a, struct export_mod *em, uint64_t deadline,
+static csb_err verify_module(struct pool *p, const char *module, uint64_t deadline,
                              Csb__ModuleVerify *mv, char *err)
 {
 	static const csb_range all = {0};
@@ -259,16 +256,11 @@ static csb_err verify_module(struct agent *a, struct export_mod *em, uint64_t de
 	uint64_t their_count, their_seq;
 	csb_err rv;
 
-	mv->identity = (char *)em->module;
+	mv->identity = (char *)module;
 	for (unsigned attempt = 0;; attempt++) {
-		if ((rv = csb_store_module_info(a->store, NULL, em->module, &mi)) != CSB_OK)
+		if ((rv = wait_caught_up(p, module, deadline, &mi, err)) != CSB_OK)
 			return rv;
-		if (mi.high_seq > 0 && (rv = wait_acked(a, em, mi.high_seq, deadline)) != CSB_OK) {
-			agent__set_error(err, "the backup pool has not imported %s up to seq %" PRIu64,
-			                 em->module, mi.high_seq);
-			return rv == CSB_ETIMEDOUT ? CSB_EUNREACH : rv;
-		}
-		rv = copy_digests(a, em->module, &all, 1, &theirs, &their_count, &their_seq, err);
+		rv = copy_digests(p, module, &all, 1, &theirs, &their_count, &their_seq, err);
 		if (rv != CSB_OK)
 			return rv;
 		if (their_seq == mi.high_seq || attempt >= 4)
@@ -282,7 +274,7 @@ static csb_err verify_module(struct agent *a, struct export_mod *em, uint64_t de
 		return CSB_OK;
 	if ((mv->diffs = calloc(VERIFY_DIFFS_MAX, sizeof(*mv->diffs))) == NULL)
 		return CSB_ENOMEM;
-	return find_diffs(a, em->module, &all, 0, mv, err);
+	return find_diffs(p, module, &all, 0, mv, err);
 }
 
 static void free_verify(Csb__ModuleVerify *mv)
@@ -298,30 +290,25 @@ static void free_verify(Csb__ModuleVerify *mv)
 
 static csb_err control_verify(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__VerifyRequest *vr;
 	Csb__VerifyReply out = CSB__VERIFY_REPLY__INIT;
 	Csb__ModuleVerify mv[CSB_MODULE_COUNT], *mvp[CSB_MODULE_COUNT];
-	uint64_t deadline = req->deadline_mono_ms;
+	const char *mods[CSB_MODULE_COUNT];
+	size_t nmods;
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__verify_request__descriptor, req, rep, (ProtobufCMessage **)&vr)))
+	if ((rv = csb_pb_unpack_request(&csb__verify_request__descriptor, req, rep,
+	                                (ProtobufCMessage **)&vr)))
 		return rv;
-	if (vr->module[0] != '\0' && agent__export(a, vr->module) == NULL) {
-		agent__set_error(rep->error, "unknown module %s", vr->module);
-		rv = CSB_ENOTFOUND;
+	if ((rv = pick_modules(p, vr->module, mods, &nmods, rep)) != CSB_OK)
 		goto out_free_req;
-	}
-	for (size_t i = 0; i < CSB_MODULE_COUNT && rv == CSB_OK; i++) {
-		struct export_mod *em = &a->exp[i];
-
-		if (em->module == NULL || (vr->module[0] && strcasecmp(vr->module, em->module) != 0))
-			continue;
+	for (size_t i = 0; i < nmods && rv == CSB_OK; i++) {
 		csb__module_verify__init(&mv[out.n_modules]);
 		mvp[out.n_modules] = &mv[out.n_modules];
-		rv = verify_module(a, em, deadline, &mv[out.n_modules], rep->error);
+		rv = verify_module(p, mods[i], req->deadline_mono_ms, &mv[out.n_modules], rep->error);
 		out.n_modules++;
 	}
 	out.modules = mvp;
@@ -334,10 +321,10 @@ out_free_req:
 	return rv;
 }
 
-size_t agent__control_methods(struct agent *a, csb_rpc_method *out)
+size_t pool__control_methods(struct pool *p, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Control/Status", control_status, a};
-	out[1] = (csb_rpc_method){"csb.Control/SyncNow", control_sync_now, a};
-	out[2] = (csb_rpc_method){"csb.Control/Verify", control_verify, a};
+	out[0] = (csb_rpc_method){"csb.Control/Status", control_status, p};
+	out[1] = (csb_rpc_method){"csb.Control/SyncNow", control_sync_now, p};
+	out[2] = (csb_rpc_method){"csb.Control/Verify", control_verify, p};
 	return 3;
 }

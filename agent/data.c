@@ -1,46 +1,46 @@
 /* The Data service: the pool's own services (and `csb data …`) write and read records of
  * this pool's modules here, or read the backup copy of the partner's. Writes are
  * acknowledged once durable, committed in groups (writer.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/internal/agent.h"
-#include "agent/internal/convert.h"
+#include "agent/internal/pool.h"
+#include "node/convert.h"
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
 
 #define LIST_LIMIT_MAX 10000
 #define LIST_LIMIT_DEFAULT 1000
 
-static csb_err check_module(struct agent *a, const char *module, csb_rpc_reply *rep)
+static csb_err check_module(struct pool *p, const char *module, csb_rpc_reply *rep)
 {
-	if (agent__export(a, module) != NULL)
+	if (csb_node_exports(p->node, module))
 		return CSB_OK;
-	agent__set_error(rep->error, "unknown module %s", module);
+	snprintf(rep->error, sizeof(rep->error), "unknown module %.200s", module);
 	return CSB_ENOTFOUND;
 }
 
 static csb_err data_write(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__WriteRequest *wr;
 	Csb__WriteReply out = CSB__WRITE_REPLY__INIT;
 	csb_write *items = NULL;
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, true)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, true)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__write_request__descriptor, req, rep, (ProtobufCMessage **)&wr)))
+	if ((rv = csb_pb_unpack_request(&csb__write_request__descriptor, req, rep, (ProtobufCMessage **)&wr)))
 		return rv;
-	if ((rv = check_module(a, wr->module, rep)) != CSB_OK)
+	if ((rv = check_module(p, wr->module, rep)) != CSB_OK)
 		goto out_free_req;
 	if (wr->n_items == 0) {
-		agent__set_error(rep->error, "no records to write");
+		snprintf(rep->error, sizeof(rep->error), "no records to write");
 		rv = CSB_EINVAL;
 		goto out_free_req;
 	}
-	if (a->read_only) {
-		agent__set_error(rep->error, "%s is failed over and read-only", a->pool);
+	if (csb_node_read_only(p->node, rep->error)) {
 		rv = CSB_EREADONLY;
 		goto out_free_req;
 	}
@@ -52,7 +52,7 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 		const Csb__WriteItem *it = wr->items[i];
 
 		if (it->key.len == 0) {
-			agent__set_error(rep->error, "record %zu has an empty key", i);
+			snprintf(rep->error, sizeof(rep->error), "record %zu has an empty key", i);
 			rv = CSB_EINVAL;
 			goto out_free_items;
 		}
@@ -63,8 +63,10 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 		else
 			out.written++;
 	}
-	if ((rv = agent__write(a, wr->module, items, wr->n_items, &out.last_seq)) != CSB_OK) {
-		agent__set_error(rep->error, "write to %s failed: %s", wr->module, csb_strerror(rv));
+	if ((rv = csb_node_write(p->node, wr->module, items, wr->n_items, &out.last_seq)) != CSB_OK) {
+		if (rv != CSB_EREADONLY || !csb_node_read_only(p->node, rep->error))
+			snprintf(rep->error, sizeof(rep->error), "write to %.100s failed: %s", wr->module,
+			         csb_strerror(rv));
 		goto out_free_items;
 	}
 	rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
@@ -76,40 +78,40 @@ out_free_req:
 }
 
 /* The source a read addresses: own data (NULL) or the backup copy held for the partner
- * (copied into buf, AGENT_NAME_MAX bytes). */
-static const char *read_source(struct agent *a, bool from_backup, const char *source, char *buf)
+ * (copied into buf, CSB_NODE_NAME_MAX bytes). */
+static const char *read_source(struct pool *p, bool from_backup, const char *source, char *buf)
 {
 	if (!from_backup)
 		return NULL;
 	if (source[0] != '\0')
 		return source;
-	agent__partner(a, buf);
+	csb_node_partner(p->node, buf);
 	return buf;
 }
 
 static csb_err data_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__GetRequest *gr;
 	Csb__GetReply out = CSB__GET_REPLY__INIT;
 	Csb__Record pb;
 	csb_record r = {0};
-	char pbuf[AGENT_NAME_MAX];
+	char pbuf[CSB_NODE_NAME_MAX];
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, true)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, true)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__get_request__descriptor, req, rep, (ProtobufCMessage **)&gr)))
+	if ((rv = csb_pb_unpack_request(&csb__get_request__descriptor, req, rep, (ProtobufCMessage **)&gr)))
 		return rv;
-	if ((rv = check_module(a, gr->module, rep)) != CSB_OK)
+	if ((rv = check_module(p, gr->module, rep)) != CSB_OK)
 		goto out_free_req;
-	rv = csb_store_get(a->store, read_source(a, gr->from_backup, gr->source, pbuf), gr->module,
+	rv = csb_store_get(csb_node_store(p->node), read_source(p, gr->from_backup, gr->source, pbuf), gr->module,
 	                   gr->key.data, gr->key.len, &r);
 	if (rv == CSB_ENOTFOUND)
-		agent__set_error(rep->error, "no such key in %s", gr->module);
+		snprintf(rep->error, sizeof(rep->error), "no such key in %.200s", gr->module);
 	if (rv != CSB_OK)
 		goto out_free_req;
-	agent__record_to_pb(&r, &pb);
+	csb_pb_record_to_pb(&r, &pb);
 	out.record = &pb;
 	rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	csb_record_clear(&r);
@@ -138,7 +140,7 @@ static bool list_one(void *ctx, const csb_record *r)
 	}
 	if (csb_record_copy(r, c) != CSB_OK)
 		return false;
-	agent__record_to_pb(c, &lc->recs[n]);
+	csb_pb_record_to_pb(c, &lc->recs[n]);
 	lc->ptrs[n] = &lc->recs[n];
 	lc->bytes += r->key_len + r->value_len;
 	lc->out->n_records = n + 1;
@@ -147,18 +149,18 @@ static bool list_one(void *ctx, const csb_record *r)
 
 static csb_err data_list(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__ListRequest *lr;
 	Csb__ListReply out = CSB__LIST_REPLY__INIT;
-	struct list_ctx lc = {.out = &out, .max_bytes = a->cfg.max_bytes};
-	char pbuf[AGENT_NAME_MAX];
+	struct list_ctx lc = {.out = &out, .max_bytes = csb_node_cfg(p->node).max_bytes};
+	char pbuf[CSB_NODE_NAME_MAX];
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, true)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, true)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__list_request__descriptor, req, rep, (ProtobufCMessage **)&lr)))
+	if ((rv = csb_pb_unpack_request(&csb__list_request__descriptor, req, rep, (ProtobufCMessage **)&lr)))
 		return rv;
-	if ((rv = check_module(a, lr->module, rep)) != CSB_OK)
+	if ((rv = check_module(p, lr->module, rep)) != CSB_OK)
 		goto out_free_req;
 	lc.limit = lr->limit == 0 ? LIST_LIMIT_DEFAULT : lr->limit;
 	if (lc.limit > LIST_LIMIT_MAX)
@@ -171,7 +173,7 @@ static csb_err data_list(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 		goto out_free;
 	}
 	out.records = lc.ptrs;
-	rv = csb_store_list(a->store, read_source(a, lr->from_backup, lr->source, pbuf), lr->module,
+	rv = csb_store_list(csb_node_store(p->node), read_source(p, lr->from_backup, lr->source, pbuf), lr->module,
 	                    lr->prefix.data, lr->prefix.len, lr->after.len ? lr->after.data : NULL,
 	                    lr->after.len, lc.limit + 1, list_one, &lc);
 	if (rv == CSB_OK)
@@ -187,10 +189,10 @@ out_free_req:
 	return rv;
 }
 
-size_t agent__data_methods(struct agent *a, csb_rpc_method *out)
+size_t pool__data_methods(struct pool *p, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Data/Write", data_write, a};
-	out[1] = (csb_rpc_method){"csb.Data/Get", data_get, a};
-	out[2] = (csb_rpc_method){"csb.Data/List", data_list, a};
+	out[0] = (csb_rpc_method){"csb.Data/Write", data_write, p};
+	out[1] = (csb_rpc_method){"csb.Data/Get", data_get, p};
+	out[2] = (csb_rpc_method){"csb.Data/List", data_list, p};
 	return 3;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/node.h"
+#include "agent/internal/pool.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
@@ -66,8 +66,9 @@ static int num(const char *flag, const char *v, uint64_t lo, uint64_t hi, uint64
 }
 
 /* Returns 0, or the exit status for a usage error (2) or --help (-1). */
-static int parse_flags(int argc, char **argv, csb_node_opts *o)
+static int parse_flags(int argc, char **argv, csb_pool_opts *po)
 {
+	csb_node_opts *o = &po->node;
 	char fq[CSB_FQDN_MAX + 1], err[80];
 	uint64_t v;
 	int c, rc = 0;
@@ -86,11 +87,11 @@ static int parse_flags(int argc, char **argv, csb_node_opts *o)
 		case OPT_CERT: o->tls.cert = optarg; break;
 		case OPT_KEY: o->tls.key = optarg; break;
 		case OPT_CA: o->tls.ca = optarg; break;
-		case OPT_PARTNER: o->partner = optarg; break;
+		case OPT_PARTNER: po->partner = optarg; break;
 		case OPT_ADMIN:
-			if (o->n_admins == 8)
+			if (po->n_admins == POOL_ADMINS_MAX)
 				return bad("--admin", "at most 8");
-			o->admins[o->n_admins++] = optarg;
+			po->admins[po->n_admins++] = optarg;
 			break;
 		case OPT_MAXREC:
 			rc = num("--max-batch-records", optarg, 1, 1000000, &v);
@@ -121,7 +122,7 @@ static int parse_flags(int argc, char **argv, csb_node_opts *o)
 	if (optind < argc)
 		return bad("argument", argv[optind]);
 	if (!o->name || !o->state_dir || !o->listen_url || !o->tls.cert || !o->tls.key ||
-	    !o->tls.ca || (!o->coordinator_url && !o->partner)) {
+	    !o->tls.ca || (!o->coordinator_url && !po->partner)) {
 		fprintf(stderr, "csb-agent: missing a required flag\n");
 		usage(stderr);
 		return 2;
@@ -131,12 +132,13 @@ static int parse_flags(int argc, char **argv, csb_node_opts *o)
 
 int main(int argc, char **argv)
 {
-	csb_node_opts o = {.role = CSB_NODE_POOL, .cfg = CSB_NODE_CONFIG_DEFAULT};
-	csb_node *a;
+	csb_pool_opts po = {.node = {.role = CSB_NODE_POOL, .cfg = CSB_NODE_CONFIG_DEFAULT}};
+	csb_node_opts *o = &po.node;
+	struct pool *p;
 	sigset_t set;
 	int rc, sig;
 
-	if ((rc = parse_flags(argc, argv, &o)) != 0) {
+	if ((rc = parse_flags(argc, argv, &po)) != 0) {
 		if (rc < 0)
 			usage(stdout);
 		return rc < 0 ? 0 : rc;
@@ -147,19 +149,19 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (csb_node_start(&o, &a) != CSB_OK)
+	if (csb_pool_start(&po, &p) != CSB_OK)
 		return 1;
 	{
 		char path[4096];
 
-		snprintf(path, sizeof(path), "%s/agent.url", o.state_dir);
-		if (csb_node_url_file(a, path) != CSB_OK)
+		snprintf(path, sizeof(path), "%s/agent.url", o->state_dir);
+		if (csb_node_url_file(p->node, path) != CSB_OK)
 			csb_warn("agent", "cannot write %s", path);
 	}
 	sigwait(&set, &sig);
-	csb_info("agent", "stopping pool=%s signal=%d", o.name, sig);
+	csb_info("agent", "stopping pool=%s signal=%d", o->name, sig);
 	csb_exit_deadline("agent", STOP_DEADLINE_MS);
-	csb_node_exit(a);
-	free((char *)o.name);
+	csb_pool_exit(p);
+	free((char *)o->name);
 	return 0;
 }

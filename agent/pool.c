@@ -1,104 +1,275 @@
-/* What a pool learns from its CMS replica (the copy of CentralMgmt.CMSMaster imported from
- * the coordinator): its backup pool and that pool's endpoint, the SyncInterval, and who the
- * administrators are. Read at start (so an agent works on while the coordinator is away)
- * and again by the ticker whenever the replica changes. */
+/* The pool's lifetime and what it learns from its CMS replica (the copy of
+ * CentralMgmt.CMSMaster imported from the coordinator): its backup pool and that pool's
+ * endpoint, the SyncInterval, who the administrators are, and its own pool state (a pool
+ * that needs a restore is read-only). Read at start (so an agent works on while the
+ * coordinator is away) and again whenever the replica changes. Also the node's hooks:
+ * who is an administrator, and telling the coordinator when the pool whose copy this
+ * agent holds came back with a store nobody has seen. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "agent/internal/agent.h"
+#include "agent/internal/pool.h"
+#include "common/modules.h"
 #include "common/log.h"
-#include "coordinator/config.h"
-#include "coordinator/topology.h"
+#include "model/config.h"
+#include "model/rbac.h"
+#include "proto/admin.pb-c.h"
 
-/* The replica's value of key as a NUL-terminated string (malloc'ed), or NULL. */
-static char *replica_get(struct agent *a, const char *key)
+#define REPORT_TIMEOUT_MS 5000
+
+bool pool__is_admin(struct pool *p, const char *principal)
 {
-	char *s = NULL;
+	bool yes;
 
-	(void)csb_store_get_string(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, key, &s);
-	return s;
+	for (unsigned i = 0; i < p->n_admins; i++)
+		if (strcmp(p->admins[i], principal) == 0)
+			return true;
+	pthread_mutex_lock(&p->mu);
+	yes = csb_rbac_is_admin(p->topo, principal, p->builtin_admin[0] ? p->builtin_admin : NULL);
+	pthread_mutex_unlock(&p->mu);
+	return yes;
 }
 
-static void load_config(struct agent *a)
+static bool hook_is_admin(void *ctx, const char *principal)
 {
-	char *json = replica_get(a, CSB_CMS_KEY_CONFIG), err[256];
+	return pool__is_admin(ctx, principal);
+}
+
+csb_err pool__check_admin(struct pool *p, const csb_rpc_request *req, csb_rpc_reply *rep,
+                          bool or_self)
+{
+	if (strcmp(req->principal, CSB_COORDINATOR_NAME) == 0 || pool__is_admin(p, req->principal) ||
+	    (or_self && strcmp(req->principal, p->name) == 0))
+		return CSB_OK;
+	snprintf(rep->error, sizeof(rep->error), "%.100s may not call %.60s on %.60s", req->principal,
+	         req->method, p->name);
+	return CSB_EDENIED;
+}
+
+bool pool__is_cms_standby(struct pool *p)
+{
+	const csb_topo_pool *host;
+	bool yes = false;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->topo != NULL && (host = csb_topology_cms_host(p->topo)) != NULL)
+		yes = strcasecmp(host->backup, p->name) == 0;
+	pthread_mutex_unlock(&p->mu);
+	return yes;
+}
+
+/* ---- The replica ------------------------------------------------------------------- */
+
+static csb_err replica_get(void *ctx, const char *key, char **out, char *err)
+{
+	struct pool *p = ctx;
+	csb_err rv = csb_store_get_string(csb_node_store(p->node), CSB_COORDINATOR_NAME,
+	                                  CSB_MODULE_CMS, key, out);
+
+	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
+		snprintf(err, CSB_RPC_ERROR_MAX, "the local store cannot be read: %s", csb_strerror(rv));
+	return rv;
+}
+
+static void load_config(struct pool *p, const csb_cms_view *v)
+{
+	char *json = NULL, err[CSB_RPC_ERROR_MAX];
 	csb_backup_config c;
 
-	if (json == NULL)
+	if (v->get(v->ctx, CSB_CMS_KEY_CONFIG, &json, err) != CSB_OK)
 		return;
-	if (csb_config_parse(json, strlen(json), &c, err, sizeof(err)) == CSB_OK) {
-		pthread_mutex_lock(&a->mu);
-		if (a->cfg.sync_interval_ms != c.sync_interval_ms)
-			csb_info("agent", "setting pool=%s SyncInterval=%llu", a->pool,
-			         (unsigned long long)c.sync_interval_ms);
-		a->cfg.sync_interval_ms = c.sync_interval_ms;
-		pthread_mutex_unlock(&a->mu);
-	} else {
-		csb_warn("agent", "replica config refused pool=%s err=\"%s\"", a->pool, err);
-	}
+	if (csb_config_parse(json, strlen(json), &c, err, sizeof(err)) == CSB_OK)
+		csb_node_set_sync_interval(p->node, c.sync_interval_ms);
+	else
+		csb_warn("agent", "replica config refused pool=%s err=\"%s\"", p->name, err);
 	free(json);
 }
 
-/* Installs the replica's topology; *backup and *url get this pool's partner ("" if none). */
-static void load_topology(struct agent *a, char *backup, char *url)
+/* Installs the replica's topology and moves the partner to what it says. */
+static void load_topology(struct pool *p, const csb_cms_view *v)
 {
-	char *json = replica_get(a, CSB_CMS_KEY_TOPOLOGY), err[256];
+	char err[CSB_RPC_ERROR_MAX], backup[CSB_NODE_NAME_MAX] = "", url[CSB_NODE_URL_MAX] = "";
 	const csb_topo_pool *me, *bp;
 	csb_topology *t = NULL, *old;
+	csb_err rv = csb_cms_topology(v, &t, err);
 
-	backup[0] = url[0] = '\0';
-	if (json == NULL)
+	if (rv == CSB_ECORRUPT)
+		csb_warn("agent", "replica topology refused pool=%s err=\"%s\"", p->name, err);
+	if (rv != CSB_OK)
 		return;
-	if (csb_topology_parse(json, strlen(json), &t, err, sizeof(err)) != CSB_OK) {
-		csb_warn("agent", "replica topology refused pool=%s err=\"%s\"", a->pool, err);
-		free(json);
-		return;
-	}
-	free(json);
-	if ((me = csb_topology_pool(t, a->pool)) != NULL && me->backup[0] != '\0' &&
+	if ((me = csb_topology_pool(t, p->name)) != NULL && me->backup[0] != '\0' &&
 	    (bp = csb_topology_pool(t, me->backup)) != NULL) {
-		snprintf(backup, AGENT_NAME_MAX, "%s", bp->fqdn);
-		snprintf(url, AGENT_URL_MAX, "%s", bp->agent);
+		snprintf(backup, sizeof(backup), "%s", bp->fqdn);
+		snprintf(url, sizeof(url), "%s", bp->agent);
 	}
-	pthread_mutex_lock(&a->mu);
-	old = a->topo;
-	a->topo = t;
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_lock(&p->mu);
+	old = p->topo;
+	p->topo = t;
+	pthread_mutex_unlock(&p->mu);
 	csb_topology_free(old);
+	if (!p->partner_fixed)
+		csb_node_set_partner(p->node, backup, url);
 }
 
-void agent__settings_load(struct agent *a)
+/* A pool that needs a restore refuses writes until it is failed over and back. */
+static void load_pool_state(struct pool *p, const csb_cms_view *v)
 {
-	char backup[AGENT_NAME_MAX], url[AGENT_URL_MAX];
-	char *admin = replica_get(a, CSB_CMS_KEY_ADMIN);
-	bool moved;
+	csb_pool_entry e;
+	char err[CSB_RPC_ERROR_MAX], why[CSB_RPC_ERROR_MAX];
 
-	if (admin != NULL) {
-		pthread_mutex_lock(&a->mu);
-		snprintf(a->builtin_admin, sizeof(a->builtin_admin), "%s", admin);
-		pthread_mutex_unlock(&a->mu);
+	if (csb_cms_pool_entry(v, p->name, &e, err) != CSB_OK) {
+		csb_warn("agent", "replica pool state refused pool=%s err=\"%s\"", p->name, err);
+		return;
+	}
+	switch (e.state) {
+	case CSB_POOL_NEEDS_RESTORE:
+		snprintf(why, sizeof(why), "%.100s needs a restore (its backup pool %.100s keeps its data)",
+		         p->name, e.reported_by[0] ? e.reported_by : "");
+		csb_node_set_read_only(p->node, why);
+		break;
+	case CSB_POOL_NORMAL:
+		csb_node_set_read_only(p->node, NULL);
+		break;
+	default:
+		snprintf(why, sizeof(why), "%.100s is %s; its users are served by %.100s (epoch %" PRIu64 ")",
+		         p->name, csb_pool_state_name(e.state), e.served_by, e.epoch);
+		csb_node_set_read_only(p->node, why);
+	}
+}
+
+void pool__replica_changed(void *ctx)
+{
+	struct pool *p = ctx;
+	csb_cms_view v = {replica_get, p, "local store's"};
+	char *admin = NULL, err[CSB_RPC_ERROR_MAX];
+
+	if (replica_get(p, CSB_CMS_KEY_ADMIN, &admin, err) == CSB_OK) {
+		pthread_mutex_lock(&p->mu);
+		snprintf(p->builtin_admin, sizeof(p->builtin_admin), "%s", admin);
+		pthread_mutex_unlock(&p->mu);
 		free(admin);
 	}
-	load_config(a);
-	load_topology(a, backup, url);
-	if (a->partner_fixed)
-		return;
-	pthread_rwlock_rdlock(&a->plock);
-	moved = strcmp(backup, a->partner) != 0 || strcmp(url, a->partner_url) != 0;
-	pthread_rwlock_unlock(&a->plock);
-	if (!moved)
-		return;
-	if (a->running) {
-		agent__partner_move(a, backup, url);
-	} else { /* at start: the client is opened next */
-		snprintf(a->partner, sizeof(a->partner), "%s", backup);
-		snprintf(a->partner_url, sizeof(a->partner_url), "%s", url);
-	}
+	load_config(p, &v);
+	load_topology(p, &v);
+	load_pool_state(p, &v);
 }
 
-void agent__settings_free(struct agent *a)
+/* ---- Reports to the coordinator ----------------------------------------------------- */
+
+static bool hook_source_lost(void *ctx, const csb_node_lost_source *ls)
 {
-	csb_topology_free(a->topo);
-	a->topo = NULL;
+	struct pool *p = ctx;
+	Csb__LostStoreReport r = CSB__LOST_STORE_REPORT__INIT;
+	ProtobufCMessage *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_err rv;
+
+	if (p->coord == NULL)
+		return true; /* nobody to tell: the import's ErrorState says it */
+	r.pool_fqdn = (char *)ls->source;
+	r.module = (char *)ls->module;
+	r.lineage.data = (uint8_t *)ls->lineage.b;
+	r.lineage.len = CSB_LINEAGE_LEN;
+	r.records_kept = ls->records_kept;
+	r.source_records = ls->source_records;
+	r.reason = (char *)ls->reason;
+	rv = csb_rpc_call_msg(p->coord, "csb.Admin/ReportLostStore", &r.base, &csb__empty__descriptor,
+	                      REPORT_TIMEOUT_MS, &out, err);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	if (rv != CSB_OK)
+		csb_warn("agent", "cannot report lost store pool=%s source=%s err=%s detail=\"%s\"",
+		         p->name, ls->source, csb_err_name(rv), err);
+	return rv == CSB_OK;
+}
+
+/* ---- Lifetime ------------------------------------------------------------------------ */
+
+static csb_err parse_partner(struct pool *p, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+
+	if (eq == NULL || eq == spec || (size_t)(eq - spec) >= sizeof(p->fixed_partner) ||
+	    strlen(eq + 1) >= sizeof(p->fixed_url) || eq[1] == '\0')
+		return CSB_EINVAL;
+	memcpy(p->fixed_partner, spec, (size_t)(eq - spec));
+	p->fixed_partner[eq - spec] = '\0';
+	strcpy(p->fixed_url, eq + 1);
+	p->partner_fixed = true;
+	return CSB_OK;
+}
+
+static void pool_free(struct pool *p)
+{
+	csb_rpc_client_close(p->coord);
+	csb_topology_free(p->topo);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+static csb_err open_coord_client(struct pool *p, const csb_pool_opts *o)
+{
+	csb_rpc_client_opts co = {
+		.url = o->node.coordinator_url,
+		.server_name = CSB_COORDINATOR_NAME,
+		.tls = o->node.tls,
+	};
+
+	if (o->node.coordinator_url == NULL || o->node.coordinator_url[0] == '\0')
+		return CSB_OK;
+	return csb_rpc_client_open(&co, &p->coord);
+}
+
+csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	csb_node_opts no = o->node;
+	csb_err rv;
+
+	if (p == NULL)
+		return CSB_ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	snprintf(p->name, sizeof(p->name), "%s", o->node.name);
+	for (unsigned i = 0; i < o->n_admins && i < POOL_ADMINS_MAX; i++)
+		snprintf(p->admins[p->n_admins++], CSB_NODE_NAME_MAX, "%s", o->admins[i]);
+	if (o->partner != NULL && (rv = parse_partner(p, o->partner)) != CSB_OK) {
+		csb_error("agent", "bad --partner value=\"%s\" (want FQDN=URL)", o->partner);
+		goto out_free;
+	}
+	if ((rv = open_coord_client(p, o)) != CSB_OK) {
+		csb_error("agent", "bad coordinator url=%s err=%s", o->node.coordinator_url,
+		          csb_strerror(rv));
+		goto out_free;
+	}
+	p->n_methods = pool__data_methods(p, p->methods);
+	p->n_methods += pool__control_methods(p, p->methods + p->n_methods);
+	p->n_methods += pool__replica_methods(p, p->methods + p->n_methods);
+	no.role = CSB_NODE_POOL;
+	no.hooks = (csb_node_hooks){.is_admin = hook_is_admin,
+	                            .replica_changed = pool__replica_changed,
+	                            .source_lost = hook_source_lost,
+	                            .ctx = p};
+	no.extra = p->methods;
+	no.n_extra = p->n_methods;
+	if ((rv = csb_node_start(&no, &p->node)) != CSB_OK)
+		goto out_free;
+	/* Works on from the replica kept from an earlier run while the coordinator is away. */
+	pool__replica_changed(p);
+	if (p->partner_fixed)
+		csb_node_set_partner(p->node, p->fixed_partner, p->fixed_url);
+	*out = p;
+	return CSB_OK;
+out_free:
+	pool_free(p);
+	return rv;
+}
+
+void csb_pool_exit(struct pool *p)
+{
+	csb_rpc_client_shutdown(p->coord);
+	csb_node_exit(p->node);
+	csb_info("agent", "stopped pool=%s", p->name);
 }

@@ -6,30 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/internal/agent.h"
-#include "agent/internal/convert.h"
+#include "agent/internal/pool.h"
+#include "common/modules.h"
+#include "node/convert.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
-#include "coordinator/bundle.h"
+#include "model/bundle.h"
 #include "proto/status.pb-c.h"
 
 static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__ReplicaRequest *rr;
 	Csb__ReplicaReply out = CSB__REPLICA_REPLY__INIT;
 	csb_record r = {0};
 	csb_cursor cur = {0};
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__replica_request__descriptor, req, rep,
+	if ((rv = csb_pb_unpack_request(&csb__replica_request__descriptor, req, rep,
 	                        (ProtobufCMessage **)&rr)))
 		return rv;
-	(void)csb_store_cursor_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
-	rv = csb_store_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, rr->key, strlen(rr->key),
+	(void)csb_store_cursor_get(csb_node_store(p->node), CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
+	rv = csb_store_get(csb_node_store(p->node), CSB_COORDINATOR_NAME, CSB_MODULE_CMS, rr->key, strlen(rr->key),
 	                   &r);
 	if (rv == CSB_OK || rv == CSB_ENOTFOUND) {
 		out.found = rv == CSB_OK;
@@ -44,7 +45,7 @@ static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 }
 
 /* Writes the bundle's topology and configuration into the replica in one transaction. */
-static csb_err seed(struct agent *a, const char *topo_json, const char *cfg_json)
+static csb_err seed(csb_store *st, const char *topo_json, const char *cfg_json)
 {
 	csb_record recs[2] = {
 		{(uint8_t *)CSB_CMS_KEY_TOPOLOGY, strlen(CSB_CMS_KEY_TOPOLOGY), (uint8_t *)topo_json,
@@ -56,17 +57,17 @@ static csb_err seed(struct agent *a, const char *topo_json, const char *cfg_json
 	csb_cursor cur;
 	csb_err rv;
 
-	rv = csb_store_cursor_get(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
+	rv = csb_store_cursor_get(st, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
 	if (rv == CSB_OK)
 		keep = (csb_batch_hdr){cur.lineage, cur.applied_seq, cur.applied_seq, true};
 	else if (rv != CSB_ENOTFOUND)
 		return rv;
-	return csb_store_apply(a->store, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &keep, recs, 2, NULL);
+	return csb_store_apply(st, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &keep, recs, 2, NULL);
 }
 
 static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct pool *p = ctx;
 	Csb__SeedReplicaRequest *sr;
 	Csb__ReplicaReply out = CSB__REPLICA_REPLY__INIT;
 	csb_topology *t = NULL;
@@ -74,9 +75,9 @@ static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply
 	char *tj = NULL, *cj = NULL;
 	csb_err rv;
 
-	if ((rv = agent__check_admin(a, req, rep, false)) != CSB_OK)
+	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
 		return rv;
-	if ((rv = agent__unpack(&csb__seed_replica_request__descriptor, req, rep,
+	if ((rv = csb_pb_unpack_request(&csb__seed_replica_request__descriptor, req, rep,
 	                        (ProtobufCMessage **)&sr)))
 		return rv;
 	rv = csb_bundle_read(sr->zip.data, sr->zip.len, &t, &cfg, rep->error, sizeof(rep->error));
@@ -86,25 +87,23 @@ static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply
 	tj = csb_topology_to_json(t);
 	cj = csb_config_to_json(&cfg);
 	csb_topology_free(t);
-	rv = tj && cj ? seed(a, tj, cj) : CSB_ENOMEM;
+	rv = tj && cj ? seed(csb_node_store(p->node), tj, cj) : CSB_ENOMEM;
 	free(tj);
 	free(cj);
 	if (rv != CSB_OK) {
-		agent__set_error(rep->error, "seeding the replica failed: %s", csb_strerror(rv));
+		snprintf(rep->error, sizeof(rep->error), "seeding the replica failed: %s",
+		         csb_strerror(rv));
 		return rv;
 	}
-	csb_info("agent", "replica seeded pool=%s from=zip", a->pool);
-	pthread_mutex_lock(&a->mu);
-	a->settings_dirty = true;
-	pthread_cond_broadcast(&a->changed);
-	pthread_mutex_unlock(&a->mu);
+	csb_info("agent", "replica seeded pool=%s from=zip", p->name);
+	pool__replica_changed(p);
 	out.found = true;
 	return csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 }
 
-size_t agent__replica_methods(struct agent *a, csb_rpc_method *out)
+size_t pool__replica_methods(struct pool *p, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Control/Replica", replica_get, a};
-	out[1] = (csb_rpc_method){"csb.Control/SeedReplica", replica_seed, a};
+	out[0] = (csb_rpc_method){"csb.Control/Replica", replica_get, p};
+	out[1] = (csb_rpc_method){"csb.Control/SeedReplica", replica_seed, p};
 	return 2;
 }

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/node.h"
+#include "model/cms.h"
 #include "cli/internal/cli.h"
 #include "common/port.h"
 #include "common/certs.h"
@@ -270,7 +270,7 @@ static bool answers(struct cli *c, const char *node, pid_t pid)
 		out = NULL;
 		/* An agent is ready once it knows the administrators from its CMS replica; until
 		 * then it refuses the admin (CSB_EDENIED). */
-		if (rv == CSB_OK || (rv != CSB_ETIMEDOUT && rv != CSB_EUNREACH && rv != CSB_ECLOSED &&
+		if (rv == CSB_OK || (rv != CSB_ETIMEDOUT && rv != CSB_EUNREACH && rv != CSB_ECLOSED && rv != CSB_ENOTCONN &&
 		                     rv != CSB_EDENIED))
 			return true;
 		if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) != 0)

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/node.h"
+#include "model/cms.h"
 #include "cli/internal/cli.h"
 #include "common/parse.h"
-#include "coordinator/bundle.h"
+#include "model/bundle.h"
 #include "proto/admin.pb-c.h"
 #include "proto/status.pb-c.h"
 

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "agent/node.h"
+#include "model/cms.h"
 #include "cli/internal/cli.h"
 #include "cli/internal/pool.h"
 #include "cli/internal/report.h"
@@ -54,8 +54,9 @@ csb_err cli_agent_call(struct cli *c, const char *pool, const char *method,
 	csb_retry_start(&r, &pol);
 	do {
 		rv = csb_rpc_call_msg(agent, method, req, desc, timeout_ms, out, err);
-	} while ((rv == CSB_EUNREACH || rv == CSB_ECLOSED || rv == CSB_EBUSY) && csb_retry_wait(&r));
-	if (csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
+	} while ((rv == CSB_ENOTCONN || rv == CSB_EBUSY) && csb_retry_wait(&r));
+	/* CSB_ENOTCONN's err already says "<pool> at <url>: <why>". */
+	if (rv != CSB_ENOTCONN && csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
 		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %s did not answer (%s)", pool,
 		         csb_strerror(rv));
 	return rv;

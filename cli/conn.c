@@ -8,13 +8,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "agent/node.h"
+#include "model/cms.h"
 #include "cli/internal/cli.h"
 #include "common/clock.h"
 #include "common/retry.h"
 #include "proto/admin.pb-c.h"
 
-#define CLI_ATTEMPT_MS 3000 /* one attempt of a retried call */
 
 char *cli_read_file(const char *path, size_t max, size_t *len)
 {
@@ -48,6 +47,7 @@ int cli_exit_code(csb_err rv)
 	case CSB_EDENIED: return CLI_DENIED;
 	case CSB_ETIMEDOUT:
 	case CSB_EUNREACH:
+	case CSB_ENOTCONN:
 	case CSB_ECLOSED: return CLI_UNREACHABLE;
 	default: return CLI_FAILED;
 	}
@@ -145,6 +145,7 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
                   ProtobufCMessage **out, char *err)
 {
 	csb_retry_policy pol = {retry ? 3 : 1, 500, 200, 0};
+	char why[CSB_RPC_ERROR_MAX] = "";
 	csb_retry r;
 	csb_err rv;
 
@@ -155,17 +156,20 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 		         csb_strerror(rv));
 		return rv;
 	}
-	/* nng dials in the background, so a coordinator that is down shows as a timeout: the
-	 * calls worth retrying are quick ones, so each attempt waits a few seconds at most. */
-	if (retry && timeout_ms > CLI_ATTEMPT_MS)
-		timeout_ms = CLI_ATTEMPT_MS;
+	/* Only a request that was never sent is tried again (no connection came up within
+	 * 3 s); one that was sent has its whole timeout and is never sent twice. */
 	csb_retry_start(&r, &pol);
 	do {
-		rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, err);
-	} while (csb_err_retryable(rv) && csb_retry_wait(&r));
-	if (csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
+		rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, why);
+	} while (rv == CSB_ENOTCONN && retry && csb_retry_wait(&r));
+	if (rv == CSB_ENOTCONN) /* why: "csb-coordinator at <url>: <reason>" */
+		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s: %s", c->coord_url,
+		         strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
+	else if (rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED)
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s did not answer (%s)",
 		         c->coord_url, csb_strerror(rv));
+	else if (rv != CSB_OK)
+		memcpy(err, why, CSB_RPC_ERROR_MAX);
 	return rv;
 }
 

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "common/modules.h"
 #include "common/wire.h"
-#include "coordinator/bundle.h"
+#include "model/bundle.h"
 #include "coordinator/internal/coord.h"
 #include "proto/admin.pb-c.h"
 
@@ -268,36 +271,35 @@ static csb_err import_config(void *ctx, const csb_rpc_request *req, csb_rpc_repl
 	return rv == CSB_OK ? reply_empty(rep) : rv;
 }
 
-/* A pool's state is kept in the CMS as {"state": …, "servedBy": …} under poolstate/<fqdn>;
- * a pool without an entry has never failed over: Normal, serving its own users. */
-static csb_err read_pool_state(struct coord *c, const char *pool, char *state, char *served)
+/* The coordinator's own CMS as a snapshot for model/cms.h. */
+static csb_err cms_get(void *ctx, const char *key, char **out, char *err)
 {
-	char key[300];
-	csb_record r;
-	json_t *doc, *st, *sb;
-	csb_err rv;
+	struct coord *c = ctx;
+	csb_err rv = csb_store_get_string(csb_node_store(atomic_load(&c->node)), NULL,
+	                                  CSB_MODULE_CMS, key, out);
 
-	snprintf(state, 32, "Normal");
-	snprintf(served, 254, "%s", pool);
-	snprintf(key, sizeof(key), "%s%s", CSB_CMS_KEY_POOLSTATE, pool);
-	rv = csb_store_get(csb_node_store(atomic_load(&c->node)), NULL, CSB_MODULE_CMS, key,
-	                   strlen(key), &r);
-	if (rv == CSB_ENOTFOUND)
-		return CSB_OK;
-	if (rv != CSB_OK)
-		return rv;
-	doc = json_loadb((const char *)r.value, r.value_len, 0, NULL);
-	csb_record_clear(&r);
-	st = json_object_get(doc, "state");
-	sb = json_object_get(doc, "servedBy");
-	if (!json_is_string(st) || !json_is_string(sb)) {
-		json_decref(doc);
-		return CSB_ECORRUPT;
+	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
+		snprintf(err, CSB_RPC_ERROR_MAX, "the CMS cannot be read: %s", csb_strerror(rv));
+	return rv;
+}
+
+/* The pool's FQDN as the topology spells it (254 bytes), or CSB_ENOTFOUND with the reason. */
+static csb_err topology_pool(struct coord *c, const char *fqdn, char *pool, char *backup,
+                             char *err)
+{
+	const csb_topo_pool *p;
+	csb_err rv = CSB_OK;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL && (p = csb_topology_pool(c->topo, fqdn)) != NULL) {
+		snprintf(pool, 254, "%s", p->fqdn);
+		snprintf(backup, 254, "%s", p->backup);
+	} else {
+		snprintf(err, CSB_RPC_ERROR_MAX, "%.180s is not a pool of the published topology", fqdn);
+		rv = CSB_ENOTFOUND;
 	}
-	snprintf(state, 32, "%s", json_string_value(st));
-	snprintf(served, 254, "%s", json_string_value(sb));
-	json_decref(doc);
-	return CSB_OK;
+	pthread_mutex_unlock(&c->mu);
+	return rv;
 }
 
 static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
@@ -305,29 +307,82 @@ static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 	struct coord *c = ctx;
 	Csb__PoolRequest *pr;
 	Csb__PoolStateReply out = CSB__POOL_STATE_REPLY__INIT;
-	char pool[254] = "", state[32], served[254];
-	const csb_topo_pool *p;
+	csb_cms_view v = {cms_get, c, "published"};
+	char pool[254], backup[254];
+	csb_pool_entry e;
 	csb_err rv;
 
 	if ((rv = begin(c, req, rep, &csb__pool_request__descriptor, (ProtobufCMessage **)&pr)))
 		return rv;
-	pthread_mutex_lock(&c->mu);
-	if (c->topo != NULL && (p = csb_topology_pool(c->topo, pr->pool_fqdn)) != NULL)
-		snprintf(pool, sizeof(pool), "%s", p->fqdn);
-	pthread_mutex_unlock(&c->mu);
-	if (pool[0] == '\0') {
-		snprintf(rep->error, sizeof(rep->error), "%s is not a pool of the published topology",
-		         pr->pool_fqdn);
-		rv = CSB_ENOTFOUND;
-	} else if ((rv = read_pool_state(c, pool, state, served)) != CSB_OK) {
-		snprintf(rep->error, sizeof(rep->error), "the stored state of %s is unreadable", pool);
-	} else {
+	if ((rv = topology_pool(c, pr->pool_fqdn, pool, backup, rep->error)) == CSB_OK &&
+	    (rv = csb_cms_pool_entry(&v, pool, &e, rep->error)) == CSB_OK) {
 		out.pool_fqdn = pool;
-		out.state = state;
-		out.served_by = served;
+		out.state = (char *)csb_pool_state_name(e.state);
+		out.served_by = e.served_by;
+		out.epoch = e.epoch;
+		out.reason = e.reason;
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	}
 	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	return rv;
+}
+
+/* The backup pool of a pool reports that the pool came back with a store nobody has seen
+ * (DESIGN.md §4a): the pool is recorded as NeedsRestore, with a raised epoch, and its own
+ * agent turns read-only when its replica learns it. Only that backup pool may report;
+ * a pool in another state than Normal is left as it is (a failover owns it). */
+static csb_err report_lost_store(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	Csb__LostStoreReport *r;
+	csb_cms_view v = {cms_get, c, "published"};
+	char pool[254], backup[254], key[300], *json = NULL;
+	const char *keys[1], *vals[1];
+	csb_pool_entry e;
+	csb_err rv;
+
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
+	if ((rv = csb_wire_unpack(&csb__lost_store_report__descriptor, req->body, req->body_len,
+	                          (ProtobufCMessage **)&r, rep->error, sizeof(rep->error))))
+		return rv;
+	if ((rv = topology_pool(c, r->pool_fqdn, pool, backup, rep->error)) != CSB_OK)
+		goto out_free_req;
+	if (strcasecmp(req->principal, backup) != 0) {
+		snprintf(rep->error, sizeof(rep->error), "%.100s is not the backup pool of %.100s",
+		         req->principal, pool);
+		rv = CSB_EDENIED;
+		goto out_free_req;
+	}
+	if ((rv = csb_cms_pool_entry(&v, pool, &e, rep->error)) != CSB_OK ||
+	    e.state != CSB_POOL_NORMAL)
+		goto out_reply;
+	e.state = CSB_POOL_NEEDS_RESTORE;
+	e.epoch++;
+	e.since_ms = csb_now_ms();
+	snprintf(e.reason, sizeof(e.reason), "%s", r->reason);
+	snprintf(e.reported_by, sizeof(e.reported_by), "%s", backup);
+	if ((json = csb_pool_entry_to_json(&e)) == NULL) {
+		rv = CSB_ENOMEM;
+		goto out_free_req;
+	}
+	snprintf(key, sizeof(key), "%s%s", CSB_CMS_KEY_POOLSTATE, pool);
+	keys[0] = key;
+	vals[0] = json;
+	if ((rv = coord__put(c, keys, vals, 1)) != CSB_OK) {
+		snprintf(rep->error, sizeof(rep->error), "recording %.180s as NeedsRestore failed: %s",
+		         pool, csb_strerror(rv));
+		goto out_free_req;
+	}
+	csb_warn("coordinator", "pool state pool=%s state=NeedsRestore epoch=%llu reported_by=%s "
+	         "module=%s reason=\"%s\"", pool, (unsigned long long)e.epoch, backup, r->module,
+	         r->reason);
+out_reply:
+	if (rv == CSB_OK)
+		rv = reply_empty(rep);
+out_free_req:
+	free(json);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
 	return rv;
 }
 
@@ -344,5 +399,6 @@ size_t coord__admin_methods(struct coord *c, csb_rpc_method *out)
 	out[n++] = (csb_rpc_method){"csb.Admin/ExportConfig", export_config, c};
 	out[n++] = (csb_rpc_method){"csb.Admin/ImportConfig", import_config, c};
 	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolState", get_pool_state, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/ReportLostStore", report_lost_store, c};
 	return n;
 }

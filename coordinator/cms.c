@@ -13,8 +13,6 @@
 #include "coordinator/internal/coord.h"
 #include "proto/sync.pb-c.h"
 
-#define CMS_POLL_MS 5
-
 bool coord__cms_host(struct coord *c, const char *pool, char *backup)
 {
 	const csb_topo_pool *host;
@@ -40,27 +38,23 @@ static uint64_t cms_info(struct coord *c, csb_module_info *mi)
 /* The standby replica's cursor (0 when it never pulled). */
 static uint64_t replica_seq(struct coord *c, const char *backup)
 {
-	csb_node_importer all[64];
-	size_t n = csb_node_importers(atomic_load(&c->node), CSB_MODULE_CMS, all, 64);
+	csb_node_importer imp;
 
-	for (size_t i = 0; i < n && i < 64; i++)
-		if (strcasecmp(all[i].principal, backup) == 0)
-			return all[i].acked_seq;
-	return 0;
+	if (!csb_node_importer_get(atomic_load(&c->node), CSB_MODULE_CMS, backup, &imp))
+		return 0;
+	return imp.acked_seq;
 }
 
+/* Waits on the exporter's acknowledgement of that replica (no polling). */
 static csb_err wait_replica(struct coord *c, const char *backup, uint64_t seq, uint64_t deadline,
                             char *err)
 {
-	while (replica_seq(c, backup) < seq) {
-		if (csb_mono_ms() >= deadline) {
-			snprintf(err, CSB_RPC_ERROR_MAX, "the CMS replica of %.180s has not imported seq %llu",
-			         backup, (unsigned long long)seq);
-			return CSB_EUNREACH;
-		}
-		csb_sleep_ms(CMS_POLL_MS);
-	}
-	return CSB_OK;
+	if (seq == 0 || csb_node_wait_importer(atomic_load(&c->node), CSB_MODULE_CMS, backup, seq,
+	                                       deadline) == CSB_OK)
+		return CSB_OK;
+	snprintf(err, CSB_RPC_ERROR_MAX, "the CMS replica of %.180s has not imported seq %llu",
+	         backup, (unsigned long long)seq);
+	return CSB_EUNREACH;
 }
 
 csb_err coord__cms_sync(struct coord *c, const char *pool, uint32_t timeout_ms,
@@ -94,7 +88,7 @@ static csb_err replica_digest(struct coord *c, const char *backup, csb_digest *d
 	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
 	Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
 	Csb__DigestReply *out = NULL;
-	csb_rpc_client *cli;
+	struct agent_client *ac;
 	csb_err rv;
 
 	all.lo_open = all.hi_open = true;
@@ -103,10 +97,12 @@ static csb_err replica_digest(struct coord *c, const char *backup, csb_digest *d
 	dr.from_copy = true;
 	dr.n_ranges = 1;
 	dr.ranges = &allp;
-	if ((rv = coord__agent(c, backup, &cli, NULL, err)) != CSB_OK ||
-	    (rv = csb_rpc_call_msg(cli, "csb.Sync/DigestRanges", &dr.base,
-	                           &csb__digest_reply__descriptor, 10000, (ProtobufCMessage **)&out,
-	                           err)) != CSB_OK)
+	if ((rv = coord__agent(c, backup, &ac, NULL, err)) != CSB_OK)
+		return rv;
+	rv = csb_rpc_call_msg(ac->cli, "csb.Sync/DigestRanges", &dr.base,
+	                      &csb__digest_reply__descriptor, 10000, (ProtobufCMessage **)&out, err);
+	coord__agent_rele(ac);
+	if (rv != CSB_OK)
 		return rv;
 	if (out->n_digests != 1 || out->n_counts != 1) {
 		snprintf(err, CSB_RPC_ERROR_MAX, "%.180s answered %zu digests for 1 range", backup,

@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/modules.h"
 #include "coordinator/internal/coord.h"
-#include "coordinator/rbac.h"
+#include "model/rbac.h"
 
 csb_node *coord__node(struct coord *c, csb_rpc_reply *rep)
 {
@@ -70,6 +70,18 @@ static bool hook_is_admin(void *ctx, const char *principal)
 	return coord__is_admin(ctx, principal);
 }
 
+/* The pools' agents acknowledge the CMS (their replicas); an administrator's Pull reads. */
+static bool hook_is_importer(void *ctx, const char *principal)
+{
+	struct coord *c = ctx;
+	bool yes;
+
+	pthread_mutex_lock(&c->mu);
+	yes = csb_rbac_is_pool(c->topo, principal);
+	pthread_mutex_unlock(&c->mu);
+	return yes;
+}
+
 static char *cms_get(struct coord *c, const char *key)
 {
 	char *s = NULL;
@@ -79,20 +91,29 @@ static char *cms_get(struct coord *c, const char *key)
 	return s;
 }
 
-/* Drops clients whose pool left the topology or moved. c->mu held. */
+void coord__agent_rele(struct agent_client *ac)
+{
+	if (ac == NULL || atomic_fetch_sub(&ac->refs, 1) != 1)
+		return;
+	csb_rpc_client_close(ac->cli);
+	free(ac);
+}
+
+/* Drops the table's reference to clients whose pool left the topology or moved; callers
+ * still using one keep it until they release it. c->mu held. */
 static void prune_clients(struct coord *c)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < c->n_clients; i++) {
-		struct agent_client *ac = &c->clients[i];
+		struct agent_client *ac = c->clients[i];
 		const csb_topo_pool *p = c->topo ? csb_topology_pool(c->topo, ac->fqdn) : NULL;
 
 		if (p == NULL || strcmp(p->agent, ac->url) != 0) {
-			csb_rpc_client_close(ac->cli);
+			coord__agent_rele(ac);
 			continue;
 		}
-		c->clients[kept++] = *ac;
+		c->clients[kept++] = ac;
 	}
 	c->n_clients = kept;
 }
@@ -134,8 +155,8 @@ csb_err coord__put(struct coord *c, const char *const *keys, const char *const *
 	return rv;
 }
 
-csb_err coord__agent(struct coord *c, const char *fqdn, csb_rpc_client **cli, char *backup,
-                     char *err)
+csb_err coord__agent(struct coord *c, const char *fqdn, struct agent_client **out,
+                     char *backup, char *err)
 {
 	const csb_topo_pool *p;
 	struct agent_client *ac = NULL;
@@ -144,31 +165,34 @@ csb_err coord__agent(struct coord *c, const char *fqdn, csb_rpc_client **cli, ch
 
 	pthread_mutex_lock(&c->mu);
 	if (c->topo == NULL || (p = csb_topology_pool(c->topo, fqdn)) == NULL) {
-		snprintf(err, CSB_RPC_ERROR_MAX, "%s is not a pool of the published topology", fqdn);
+		snprintf(err, CSB_RPC_ERROR_MAX, "%.180s is not a pool of the published topology", fqdn);
 		rv = CSB_ENOTFOUND;
 		goto out_unlock;
 	}
 	if (backup != NULL)
 		snprintf(backup, 254, "%s", p->backup);
 	for (size_t i = 0; i < c->n_clients && ac == NULL; i++)
-		if (strcasecmp(c->clients[i].fqdn, p->fqdn) == 0)
-			ac = &c->clients[i];
+		if (strcasecmp(c->clients[i]->fqdn, p->fqdn) == 0)
+			ac = c->clients[i];
 	if (ac == NULL) {
-		if (c->n_clients == COORD_CLIENTS_MAX) {
+		if (c->n_clients == COORD_CLIENTS_MAX || (ac = calloc(1, sizeof(*ac))) == NULL) {
 			rv = CSB_EBUSY;
 			goto out_unlock;
 		}
-		ac = &c->clients[c->n_clients];
+		atomic_init(&ac->refs, 1);
 		snprintf(ac->fqdn, sizeof(ac->fqdn), "%s", p->fqdn);
 		snprintf(ac->url, sizeof(ac->url), "%s", p->agent);
 		o.url = ac->url;
+		o.server_name = ac->fqdn;
 		if ((rv = csb_rpc_client_open(&o, &ac->cli)) != CSB_OK) {
 			snprintf(err, CSB_RPC_ERROR_MAX, "bad agent endpoint %.120s for %.100s", p->agent, fqdn);
+			free(ac);
 			goto out_unlock;
 		}
-		c->n_clients++;
+		c->clients[c->n_clients++] = ac;
 	}
-	*cli = ac->cli;
+	atomic_fetch_add(&ac->refs, 1);
+	*out = ac;
 out_unlock:
 	pthread_mutex_unlock(&c->mu);
 	return rv;
@@ -221,7 +245,10 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 		.tls = c->tls,
 		.map_size = map_size,
 		.cfg = CSB_NODE_CONFIG_DEFAULT,
-		.hooks = {hook_may_pull, hook_is_admin, c},
+		.hooks = {.may_pull = hook_may_pull,
+		          .is_admin = hook_is_admin,
+		          .is_importer = hook_is_importer,
+		          .ctx = c},
 	};
 	csb_node *node;
 	csb_err rv;
@@ -249,7 +276,7 @@ void coord__exit(struct coord *c)
 	/* Calls to agents in flight (the status poller's) end at once. */
 	pthread_mutex_lock(&c->mu);
 	for (size_t i = 0; i < c->n_clients; i++)
-		csb_rpc_client_shutdown(c->clients[i].cli);
+		csb_rpc_client_shutdown(c->clients[i]->cli);
 	pthread_mutex_unlock(&c->mu);
 	coord__web_stop(c);
 	csb_node_exit(atomic_load(&c->node));
@@ -259,7 +286,8 @@ void coord__stop(struct coord *c)
 {
 	csb_node_stop(atomic_load(&c->node));
 	for (size_t i = 0; i < c->n_clients; i++)
-		csb_rpc_client_close(c->clients[i].cli);
+		coord__agent_rele(c->clients[i]);
+	c->n_clients = 0;
 	csb_topology_free(c->topo);
 	pthread_mutex_destroy(&c->mu);
 }

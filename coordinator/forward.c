@@ -41,37 +41,25 @@ static csb_err call_agent(struct coord *c, const char *pool, const char *method,
                           const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc,
                           uint32_t timeout_ms, ProtobufCMessage **out, char *backup, char *err)
 {
-	csb_rpc_client *cli;
+	struct agent_client *ac;
+	char why[CSB_RPC_ERROR_MAX];
 	csb_err rv;
 
-	if ((rv = coord__agent(c, pool, &cli, backup, err)) != CSB_OK)
+	if ((rv = coord__agent(c, pool, &ac, backup, err)) != CSB_OK)
 		return rv;
-	rv = csb_rpc_call_msg(cli, method, msg, desc, timeout_ms, out, err);
-	if (rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) {
-		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %s did not answer (%s)", pool,
-		         csb_strerror(rv));
+	rv = csb_rpc_call_msg(ac->cli, method, msg, desc, timeout_ms, out, why);
+	if (rv == CSB_ENOTCONN) { /* why: "<pool> at <url>: <reason>" */
+		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %.240s", why);
 		rv = CSB_EUNREACH;
+	} else if (rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %.100s at %.100s did not answer (%s)", pool,
+		         ac->url, csb_strerror(rv));
+		rv = CSB_EUNREACH;
+	} else if (rv != CSB_OK) {
+		memcpy(err, why, CSB_RPC_ERROR_MAX); /* the agent's own words: it names the node */
 	}
+	coord__agent_rele(ac);
 	return rv;
-}
-
-/* The importer entry of principal for the CMS, if it ever pulled. */
-static bool cms_importer(struct coord *c, const char *principal, csb_node_importer *out)
-{
-	static csb_node_importer all[256];
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	size_t n;
-	bool found = false;
-
-	pthread_mutex_lock(&mu);
-	n = csb_node_importers(atomic_load(&c->node), CSB_MODULE_CMS, all, 256);
-	for (size_t i = 0; i < n && i < 256 && !found; i++)
-		if (strcasecmp(all[i].principal, principal) == 0) {
-			*out = all[i];
-			found = true;
-		}
-	pthread_mutex_unlock(&mu);
-	return found;
 }
 
 static uint64_t cms_high(struct coord *c)
@@ -84,19 +72,17 @@ static uint64_t cms_high(struct coord *c)
 }
 
 /* The CMS row of the pool hosting the CMS: the coordinator's export to the replica of that
- * pool's backup pool, which is the standby copy (DESIGN.md §2, flow 3). */
+ * pool's backup pool, which is the standby copy (DESIGN.md §2, flow 3), judged by the same
+ * rule as every export (node/ csb_node_export_row()). */
 static void overlay_cms(struct coord *c, Csb__PoolStatus *ps)
 {
 	const csb_topo_pool *host;
 	char backup[254] = "";
-	csb_node_importer imp;
-	uint64_t high, now = csb_now_ms(), interval;
 
 	pthread_mutex_lock(&c->mu);
 	host = c->topo ? csb_topology_cms_host(c->topo) : NULL;
 	if (host != NULL && strcasecmp(host->fqdn, ps->pool_fqdn) == 0)
 		snprintf(backup, sizeof(backup), "%s", host->backup);
-	interval = c->cfg.sync_interval_ms;
 	pthread_mutex_unlock(&c->mu);
 	if (backup[0] == '\0')
 		return;
@@ -105,21 +91,8 @@ static void overlay_cms(struct coord *c, Csb__PoolStatus *ps)
 
 		if (strcmp(ms->identity, CSB_MODULE_CMS) != 0)
 			continue;
-		high = cms_high(c);
-		ms->high_seq = high;
-		if (!cms_importer(c, backup, &imp)) {
-			ms->export_status = CSB__EXPORT_STATE__EXPORT_NOT_INITIALIZED;
-			continue;
-		}
-		ms->exported_seq = imp.acked_seq;
-		ms->lag_records = high > imp.acked_seq ? high - imp.acked_seq : 0;
-		ms->lag_seconds = ms->lag_records && now > imp.acked_change_ms
-		                      ? (double)(now - imp.acked_change_ms) / 1000.0
-		                      : 0;
-		ms->last_export_time_ms = imp.last_ack_ms;
-		ms->export_status = ms->lag_records == 0 || ms->lag_seconds * 1000 < (double)interval
-		                        ? CSB__EXPORT_STATE__EXPORT_STEADY
-		                        : CSB__EXPORT_STATE__EXPORT_NON_STEADY;
+		ms->high_seq = cms_high(c);
+		(void)csb_node_export_row(atomic_load(&c->node), CSB_MODULE_CMS, backup, ms);
 	}
 }
 
@@ -216,12 +189,16 @@ static csb_err agent_part(struct coord *c, const Csb__PoolRequest *pr, const cha
                           bool *with_cms, char *err)
 {
 	bool cms_only = strcasecmp(pr->module, CSB_MODULE_CMS) == 0;
-	csb_rpc_client *cli;
+	struct agent_client *ac;
+	csb_err rv;
 
 	*out = NULL;
 	*with_cms = cms_only || (pr->module[0] == '\0' && coord__cms_host(c, pr->pool_fqdn, backup));
-	if (cms_only)
-		return coord__agent(c, pr->pool_fqdn, &cli, backup, err);
+	if (cms_only) {
+		if ((rv = coord__agent(c, pr->pool_fqdn, &ac, backup, err)) == CSB_OK)
+			coord__agent_rele(ac);
+		return rv;
+	}
 	return call_agent(c, pr->pool_fqdn, method, msg, desc, timeout_ms, out, backup, err);
 }
 
@@ -343,7 +320,7 @@ static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 		csb__replica_status__init(&rs[i]);
 		rs[i].replica_fqdn = pools[i];
 		rs[i].high_seq = out.high_seq;
-		if (cms_importer(c, pools[i], &imp)) {
+		if (csb_node_importer_get(atomic_load(&c->node), CSB_MODULE_CMS, pools[i], &imp)) {
 			rs[i].applied_seq = imp.acked_seq;
 			rs[i].up_to_date = imp.acked_seq == out.high_seq;
 			rs[i].last_update_creation_ms = imp.acked_change_ms;

@@ -1,11 +1,11 @@
 /* Conversions between storage's structs and the wire messages. */
-#include "agent/internal/convert.h"
+#include "node/convert.h"
 
 #include <string.h>
 
 #include "common/wire.h"
 
-void agent__record_to_pb(const csb_record *r, Csb__Record *pb)
+void csb_pb_record_to_pb(const csb_record *r, Csb__Record *pb)
 {
 	csb__record__init(pb);
 	pb->key.data = r->key;
@@ -18,7 +18,7 @@ void agent__record_to_pb(const csb_record *r, Csb__Record *pb)
 	pb->tombstone = r->tombstone;
 }
 
-void agent__record_from_pb(const Csb__Record *pb, csb_record *r)
+void csb_pb_record_from_pb(const Csb__Record *pb, csb_record *r)
 {
 	r->key = pb->key.data;
 	r->key_len = pb->key.len;
@@ -29,7 +29,7 @@ void agent__record_from_pb(const Csb__Record *pb, csb_record *r)
 	r->tombstone = pb->tombstone;
 }
 
-void agent__range_from_pb(const Csb__KeyRange *pb, csb_range *r)
+void csb_pb_range_from_pb(const Csb__KeyRange *pb, csb_range *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (pb == NULL)
@@ -44,7 +44,7 @@ void agent__range_from_pb(const Csb__KeyRange *pb, csb_range *r)
 	}
 }
 
-void agent__range_to_pb(const csb_range *r, Csb__KeyRange *pb)
+void csb_pb_range_to_pb(const csb_range *r, Csb__KeyRange *pb)
 {
 	csb__key_range__init(pb);
 	pb->lo_open = r->lo == NULL;
@@ -55,55 +55,29 @@ void agent__range_to_pb(const csb_range *r, Csb__KeyRange *pb)
 	pb->hi.len = r->hi_len;
 }
 
-void agent__part_to_pb(const csb_split_part *p, Csb__KeyRange *kr, Csb__Digest *dg)
+void csb_pb_part_to_pb(const csb_split_part *p, Csb__KeyRange *kr, Csb__Digest *dg)
 {
 	csb_range r = {p->lo, p->lo_len, p->hi, p->hi_len};
 
-	agent__range_to_pb(&r, kr);
-	agent__digest_to_pb(&p->digest, dg);
+	csb_pb_range_to_pb(&r, kr);
+	csb_pb_digest_to_pb(&p->digest, dg);
 }
 
-void agent__digest_to_pb(const csb_digest *d, Csb__Digest *pb)
+void csb_pb_digest_to_pb(const csb_digest *d, Csb__Digest *pb)
 {
 	csb__digest__init(pb);
 	pb->lo = d->lo;
 	pb->hi = d->hi;
 }
 
-void agent__digest_from_pb(const Csb__Digest *pb, csb_digest *d)
+void csb_pb_digest_from_pb(const Csb__Digest *pb, csb_digest *d)
 {
 	d->lo = pb ? pb->lo : 0;
 	d->hi = pb ? pb->hi : 0;
 }
 
-csb_err agent__unpack(const ProtobufCMessageDescriptor *desc, const csb_rpc_request *req,
+csb_err csb_pb_unpack_request(const ProtobufCMessageDescriptor *desc, const csb_rpc_request *req,
                       csb_rpc_reply *rep, ProtobufCMessage **out)
 {
 	return csb_wire_unpack(desc, req->body, req->body_len, out, rep->error, sizeof(rep->error));
-}
-
-csb_err agent__batch_summary(struct agent *a, const char *module, const csb_changes *ch,
-                             Csb__Batch *batch, Csb__Digest *dg, const csb_lineage *own)
-{
-	csb_module_info mi;
-	csb_err rv;
-
-	if (ch != NULL) {
-		batch->high_seq = ch->high_seq;
-		agent__digest_to_pb(&ch->digest, dg);
-		mi.count = 0;
-		if ((rv = csb_store_module_info(a->store, NULL, module, &mi)) != CSB_OK)
-			return rv;
-		batch->count = mi.high_seq == ch->high_seq ? mi.count : 0;
-	} else {
-		if ((rv = csb_store_module_info(a->store, NULL, module, &mi)) != CSB_OK)
-			return rv;
-		batch->high_seq = mi.high_seq;
-		batch->count = mi.count;
-		agent__digest_to_pb(&mi.digest, dg);
-	}
-	batch->digest = dg;
-	batch->lineage.data = (uint8_t *)own->b;
-	batch->lineage.len = CSB_LINEAGE_LEN;
-	return CSB_OK;
 }

@@ -5,58 +5,76 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "agent/internal/agent.h"
-#include "agent/internal/convert.h"
+#include "node/convert.h"
+#include "node/internal/node.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "proto/sync.pb-c.h"
 
-/* Only the backup pool's agent pulls a pool's modules (the coordinator's policy says who
- * pulls the CMS); administrators may read digests (verify). */
-static bool may_sync(struct agent *a, const char *principal, const char *module)
+/* Only the partner's agent pulls a pool's modules (the coordinator's policy says who pulls
+ * the CMS); administrators may read (verify). */
+static bool may_sync(struct csb_node *a, const char *principal, const char *module)
 {
-	if (a->insecure && principal[0] == '\0')
-		return true;
-	if (agent__is_admin(a, principal))
+	if (node__is_admin(a, principal))
 		return true;
 	if (a->hooks.may_pull != NULL)
 		return a->hooks.may_pull(a->hooks.ctx, principal, module);
-	return agent__is_partner(a, principal);
+	return node__is_partner(a, principal);
 }
 
-static csb_err check_caller(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep)
+/* Notes that the partner is alive (any Sync call of its, a re-seed's digests included). */
+static void note_contact(struct csb_node *a, const char *principal, const char *module)
 {
-	if (may_sync(a, req->principal, NULL))
-		return CSB_OK;
-	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method,
-	                 a->pool);
-	return CSB_EDENIED;
+	struct export_mod *em = node__export(a, module);
+
+	if (em == NULL || a->role != CSB_NODE_POOL || !node__is_partner(a, principal))
+		return;
+	pthread_mutex_lock(&em->mu);
+	em->contact_ms = csb_now_ms();
+	pthread_mutex_unlock(&em->mu);
 }
 
-/* The importer's entry, added on its first pull; NULL when the table is full. a->mu held. */
+static csb_err check_caller(struct csb_node *a, const csb_rpc_request *req, csb_rpc_reply *rep,
+                            const char *module)
+{
+	if (!may_sync(a, req->principal, module)) {
+		node__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method,
+		                a->name);
+		return CSB_EDENIED;
+	}
+	note_contact(a, req->principal, module);
+	return CSB_OK;
+}
+
+/* The importer's entry, added on its first pull; NULL when the table is full. em->mu held. */
 static csb_node_importer *importer_of(struct export_mod *em, const char *principal)
 {
 	for (unsigned i = 0; i < em->n_acks; i++)
 		if (strcmp(em->acks[i].principal, principal) == 0)
 			return &em->acks[i];
-	if (em->n_acks == AGENT_IMPORTERS_MAX)
+	if (em->n_acks == NODE_IMPORTERS_MAX)
 		return NULL;
 	memset(&em->acks[em->n_acks], 0, sizeof(em->acks[0]));
 	snprintf(em->acks[em->n_acks].principal, sizeof(em->acks[0].principal), "%s", principal);
 	return &em->acks[em->n_acks++];
 }
 
-/* Records an acknowledgement: a Pull after seq S means the importer applied up to S. The
- * module counts as acknowledged up to the lowest cursor among its importers. */
-static void note_ack(struct agent *a, struct export_mod *em, const char *principal,
+/* Records an acknowledgement: a Pull after seq S by an importer means it applied up to S.
+ * Only importers acknowledge (the partner; for the coordinator, the pools' agents): an
+ * administrator's Pull reads, it never moves what counts as acknowledged. The module counts
+ * as acknowledged up to the lowest cursor among its importers. */
+static void note_ack(struct csb_node *a, struct export_mod *em, const char *principal,
                      uint64_t acked)
 {
 	csb_node_importer *imp;
 	uint64_t now = csb_now_ms(), low = UINT64_MAX;
 
-	pthread_mutex_lock(&a->mu);
+	if (!node__is_importer(a, principal))
+		return;
+	pthread_mutex_lock(&em->mu);
 	if ((imp = importer_of(em, principal)) != NULL) {
 		if (imp->acked_seq != acked || imp->acked_change_ms == 0)
 			imp->acked_change_ms = now;
@@ -67,61 +85,106 @@ static void note_ack(struct agent *a, struct export_mod *em, const char *princip
 		if (em->acks[i].acked_seq < low)
 			low = em->acks[i].acked_seq;
 	em->pulled = true;
+	em->contact_ms = now;
 	em->acked_seq = low == UINT64_MAX ? acked : low;
-	pthread_cond_broadcast(&a->changed);
-	pthread_mutex_unlock(&a->mu);
+	snprintf(em->acked_by, sizeof(em->acked_by), "%s", principal);
+	pthread_cond_broadcast(&em->cv);
+	pthread_mutex_unlock(&em->mu);
 }
 
-static void note_served(struct agent *a, struct export_mod *em, size_t records, size_t bytes)
+static void note_served(struct export_mod *em, size_t records, size_t bytes)
 {
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&em->mu);
 	em->records_total += records;
 	em->bytes_total += bytes;
 	em->batches_total++;
 	em->last_export_ms = csb_now_ms();
-	if (em->state == EXPORT_ERROR)
-		em->last_error[0] = '\0';
-	pthread_mutex_unlock(&a->mu);
+	em->last_error[0] = '\0';
+	pthread_mutex_unlock(&em->mu);
 }
 
-void agent__export_note_commit(struct agent *a, const char *module, uint64_t seq)
+void node__export_note_commit(struct csb_node *a, const char *module, uint64_t seq)
 {
-	struct export_mod *em = agent__export(a, module);
+	struct export_mod *em = node__export(a, module);
+	unsigned slot;
 
-	pthread_mutex_lock(&a->mu);
-	if (em != NULL) {
-		unsigned slot = (em->ring_head + em->ring_len) % AGENT_LAG_RING;
-
-		if (em->ring_len == AGENT_LAG_RING)
-			em->ring_head = (em->ring_head + 1) % AGENT_LAG_RING;
-		else
-			em->ring_len++;
-		em->ring[slot].seq = seq;
-		em->ring[slot].wall_ms = csb_now_ms();
-	}
-	pthread_cond_broadcast(&a->changed);
-	pthread_mutex_unlock(&a->mu);
+	if (em == NULL)
+		return;
+	pthread_mutex_lock(&em->mu);
+	slot = (em->ring_head + em->ring_len) % NODE_LAG_RING;
+	if (em->ring_len == NODE_LAG_RING)
+		em->ring_head = (em->ring_head + 1) % NODE_LAG_RING;
+	else
+		em->ring_len++;
+	em->ring[slot].seq = seq;
+	em->ring[slot].wall_ms = csb_now_ms();
+	if (seq > em->committed)
+		em->committed = seq;
+	pthread_cond_broadcast(&em->cv);
+	pthread_mutex_unlock(&em->mu);
 }
 
-/* Waits until module's high seq passes after_seq, the deadline, or stopping. */
-static void wait_for_write(struct agent *a, const char *module, uint64_t after_seq,
+void node__export_reset(struct csb_node *a, const char *partner)
+{
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
+		struct export_mod *em = &a->exp[i];
+
+		if (em->module == NULL || a->role != CSB_NODE_POOL)
+			continue;
+		pthread_mutex_lock(&em->mu);
+		if (strcasecmp(em->acked_by, partner) != 0) {
+			em->acked_seq = 0;
+			em->pulled = false;
+			em->n_acks = 0;
+			snprintf(em->acked_by, sizeof(em->acked_by), "%s", partner);
+		}
+		em->contact_ms = csb_now_ms(); /* the new partner's grace starts now */
+		em->stale_error[0] = '\0';
+		pthread_cond_broadcast(&em->cv);
+		pthread_mutex_unlock(&em->mu);
+	}
+}
+
+/* Waits until module's committed seq passes after_seq, the deadline, or stopping: on the
+ * module's own watermark, without a store read under a lock. */
+static void wait_for_write(struct csb_node *a, struct export_mod *em, uint64_t after_seq,
                            uint64_t deadline_ms)
 {
-	csb_module_info mi;
+	pthread_mutex_lock(&em->mu);
+	while (!atomic_load(&a->stopping) && csb_mono_ms() < deadline_ms && em->committed <= after_seq)
+		node__cond_wait_until(&em->cv, &em->mu, deadline_ms);
+	pthread_mutex_unlock(&em->mu);
+}
 
-	pthread_mutex_lock(&a->mu);
-	while (!atomic_load(&a->stopping) && csb_mono_ms() < deadline_ms) {
-		if (csb_store_module_info(a->store, NULL, module, &mi) == CSB_OK &&
-		    mi.high_seq > after_seq)
-			break;
-		agent__cond_wait_until(&a->changed, &a->mu, deadline_ms);
+/* Fills a Batch's high seq, lineage, digest and count: from ch (the same read transaction
+ * as its records) when given, else from the module's current summary. dg and own must
+ * outlive the batch. */
+static csb_err batch_summary(struct csb_node *a, const char *module, const csb_changes *ch,
+                             Csb__Batch *batch, Csb__Digest *dg, const csb_lineage *own)
+{
+	csb_module_info mi;
+	csb_err rv;
+
+	if ((rv = csb_store_module_info(a->store, NULL, module, &mi)) != CSB_OK)
+		return rv;
+	if (ch != NULL) {
+		batch->high_seq = ch->high_seq;
+		csb_pb_digest_to_pb(&ch->digest, dg);
+		batch->count = mi.high_seq == ch->high_seq ? mi.count : 0;
+	} else {
+		batch->high_seq = mi.high_seq;
+		batch->count = mi.count;
+		csb_pb_digest_to_pb(&mi.digest, dg);
 	}
-	pthread_mutex_unlock(&a->mu);
+	batch->digest = dg;
+	batch->lineage.data = (uint8_t *)own->b;
+	batch->lineage.len = CSB_LINEAGE_LEN;
+	return CSB_OK;
 }
 
 /* Fills batch->records from ch: whole records while they fit, and a value larger than the
  * chunk size only as the first record, as its first chunk (partial). */
-static void batch_fill(struct agent *a, const csb_changes *ch, uint64_t after_seq,
+static void batch_fill(struct csb_node *a, const csb_changes *ch, uint64_t after_seq,
                        Csb__Batch *batch, Csb__Record *recs, Csb__Record **ptrs)
 {
 	size_t n = 0;
@@ -135,7 +198,7 @@ static void batch_fill(struct agent *a, const csb_changes *ch, uint64_t after_se
 				batch->last_seq = ch->records[i - 1].seq;
 				break;
 			}
-			agent__record_to_pb(r, &recs[0]);
+			csb_pb_record_to_pb(r, &recs[0]);
 			recs[0].value.len = a->cfg.chunk_bytes;
 			recs[0].value_len = r->value_len;
 			ptrs[0] = &recs[0];
@@ -144,7 +207,7 @@ static void batch_fill(struct agent *a, const csb_changes *ch, uint64_t after_se
 			batch->last_seq = after_seq;
 			break;
 		}
-		agent__record_to_pb(r, &recs[n]);
+		csb_pb_record_to_pb(r, &recs[n]);
 		ptrs[n] = &recs[n];
 		n++;
 	}
@@ -152,7 +215,7 @@ static void batch_fill(struct agent *a, const csb_changes *ch, uint64_t after_se
 	batch->records = ptrs;
 }
 
-static csb_err pull_resume(struct agent *a, const Csb__PullRequest *pr, Csb__Batch *batch,
+static csb_err pull_resume(struct csb_node *a, const Csb__PullRequest *pr, Csb__Batch *batch,
                            Csb__Record *rec, Csb__Record **ptr, csb_record *whole)
 {
 	csb_err rv = csb_store_get(a->store, NULL, pr->module, pr->resume_key.data,
@@ -165,7 +228,7 @@ static csb_err pull_resume(struct agent *a, const Csb__PullRequest *pr, Csb__Bat
 		return rv;
 	if (whole->seq != pr->resume_seq || pr->resume_offset >= whole->value_len)
 		return CSB_OK; /* rewritten since: start over from the log */
-	agent__record_to_pb(whole, rec);
+	csb_pb_record_to_pb(whole, rec);
 	rec->chunk_offset = pr->resume_offset;
 	rec->value.data = whole->value + pr->resume_offset;
 	rec->value.len = whole->value_len - pr->resume_offset;
@@ -181,7 +244,7 @@ static csb_err pull_resume(struct agent *a, const Csb__PullRequest *pr, Csb__Bat
 	return CSB_OK;
 }
 
-static csb_err pull_changes(struct agent *a, const Csb__PullRequest *pr,
+static csb_err pull_changes(struct csb_node *a, const Csb__PullRequest *pr,
                             const csb_rpc_request *req, csb_changes *ch)
 {
 	uint32_t max_rec = pr->max_records ? pr->max_records : a->cfg.max_records;
@@ -203,24 +266,24 @@ static csb_err pull_changes(struct agent *a, const Csb__PullRequest *pr,
 		    atomic_load(&a->stopping))
 			return rv;
 		csb_changes_clear(ch);
-		wait_for_write(a, pr->module, pr->after_seq, deadline);
+		wait_for_write(a, node__export(a, pr->module), pr->after_seq, deadline);
 	}
 }
 
-static csb_err validate_pull(struct agent *a, const Csb__PullRequest *pr, csb_rpc_reply *rep,
+static csb_err validate_pull(struct csb_node *a, const Csb__PullRequest *pr, csb_rpc_reply *rep,
                              const csb_lineage *own)
 {
-	if (strcmp(pr->source, a->pool) != 0) {
-		agent__set_error(rep->error, "this agent exports %s, not %s", a->pool, pr->source);
+	if (strcmp(pr->source, a->name) != 0) {
+		node__set_error(rep->error, "this agent exports %s, not %s", a->name, pr->source);
 		return CSB_ENOTFOUND;
 	}
-	if (agent__export(a, pr->module) == NULL) {
-		agent__set_error(rep->error, "unknown module %s", pr->module);
+	if (node__export(a, pr->module) == NULL) {
+		node__set_error(rep->error, "unknown module %s", pr->module);
 		return CSB_ENOTFOUND;
 	}
 	if (pr->lineage.len != 0 &&
 	    (pr->lineage.len != CSB_LINEAGE_LEN || memcmp(pr->lineage.data, own->b, CSB_LINEAGE_LEN))) {
-		agent__set_error(rep->error, "lineage of %s changed; re-seed", a->pool);
+		node__set_error(rep->error, "lineage of %s changed; re-seed", a->name);
 		return CSB_ELINEAGE;
 	}
 	return CSB_OK;
@@ -228,7 +291,7 @@ static csb_err validate_pull(struct agent *a, const Csb__PullRequest *pr, csb_rp
 
 static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct csb_node *a = ctx;
 	Csb__PullRequest *pr = NULL;
 	Csb__Batch batch = CSB__BATCH__INIT;
 	Csb__Digest dg = CSB__DIGEST__INIT;
@@ -239,18 +302,19 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	struct export_mod *em;
 	csb_err rv;
 
-	if ((rv = agent__unpack(&csb__pull_request__descriptor, req, rep, (ProtobufCMessage **)&pr)))
+	if ((rv = csb_pb_unpack_request(&csb__pull_request__descriptor, req, rep, (ProtobufCMessage **)&pr)))
 		return rv;
 	if (!may_sync(a, req->principal, pr->module)) {
-		agent__set_error(rep->error, "%s may not pull %s from %s", req->principal, pr->module,
-		                 a->pool);
+		node__set_error(rep->error, "%s may not pull %s from %s", req->principal, pr->module,
+		                 a->name);
 		rv = CSB_EDENIED;
 		goto out_free_req;
 	}
 	if ((rv = csb_store_lineage(a->store, &own)) != CSB_OK ||
 	    (rv = validate_pull(a, pr, rep, &own)) != CSB_OK)
 		goto out_free_req;
-	em = agent__export(a, pr->module);
+	em = node__export(a, pr->module);
+	note_contact(a, req->principal, pr->module);
 	note_ack(a, em, req->principal, pr->speculative ? pr->acked_seq : pr->after_seq);
 	batch.after_seq = pr->after_seq;
 	if (pr->resume_key.len > 0) {
@@ -270,17 +334,17 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 		}
 	}
 	if (rv == CSB_ELOGGONE)
-		agent__set_error(rep->error, "the change log of %s no longer reaches seq %llu; re-seed",
+		node__set_error(rep->error, "the change log of %s no longer reaches seq %llu; re-seed",
 		                 pr->module, (unsigned long long)pr->after_seq);
 	if (rv != CSB_OK)
 		goto out_clear;
-	if ((rv = agent__batch_summary(a, pr->module, pr->resume_key.len ? NULL : &ch, &batch, &dg,
+	if ((rv = batch_summary(a, pr->module, pr->resume_key.len ? NULL : &ch, &batch, &dg,
 	                               &own)) != CSB_OK)
 		goto out_clear;
 	if ((rv = csb_wire_pack(&batch.base, &rep->body, &rep->body_len)) != CSB_OK)
 		goto out_clear;
 	if (batch.n_records > 0)
-		note_served(a, em, batch.partial ? 0 : batch.n_records, rep->body_len);
+		note_served(em, batch.partial ? 0 : batch.n_records, rep->body_len);
 out_clear:
 	free(recs);
 	free(ptrs);
@@ -290,27 +354,26 @@ out_free_req:
 	/* The caller's mistakes are its own; only a failure to serve is an export error. */
 	if (rv != CSB_OK && rv != CSB_ELINEAGE && rv != CSB_ELOGGONE && rv != CSB_ENOTFOUND &&
 	    rv != CSB_EDENIED) {
-		pthread_mutex_lock(&a->mu);
-		if ((em = agent__export(a, pr->module)) != NULL) {
-			em->state = EXPORT_ERROR;
-			agent__set_error(em->last_error, "serving a pull failed: %s", csb_strerror(rv));
+		if ((em = node__export(a, pr->module)) != NULL) {
+			pthread_mutex_lock(&em->mu);
+			node__set_error(em->last_error, "serving a pull failed: %s", csb_strerror(rv));
+			pthread_mutex_unlock(&em->mu);
 		}
-		pthread_mutex_unlock(&a->mu);
 	}
 	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
 /* Resolves whose data a digest request reads: own (NULL) or the copy held for source. */
-static csb_err data_source(struct agent *a, const char *source, bool from_copy,
+static csb_err data_source(struct csb_node *a, const char *source, bool from_copy,
                            csb_rpc_reply *rep, const char **out)
 {
 	if (from_copy) {
 		*out = source;
 		return CSB_OK;
 	}
-	if (source[0] != '\0' && strcmp(source, a->pool) != 0) {
-		agent__set_error(rep->error, "this agent holds %s's data, not %s's", a->pool, source);
+	if (source[0] != '\0' && strcmp(source, a->name) != 0) {
+		node__set_error(rep->error, "this agent holds %s's data, not %s's", a->name, source);
 		return CSB_ENOTFOUND;
 	}
 	*out = NULL;
@@ -319,7 +382,7 @@ static csb_err data_source(struct agent *a, const char *source, bool from_copy,
 
 static csb_err sync_digest_ranges(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct csb_node *a = ctx;
 	Csb__DigestRequest *dr;
 	Csb__DigestReply out = CSB__DIGEST_REPLY__INIT;
 	csb_range *ranges = NULL;
@@ -331,10 +394,10 @@ static csb_err sync_digest_ranges(void *ctx, const csb_rpc_request *req, csb_rpc
 	csb_lineage lin;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = csb_pb_unpack_request(&csb__digest_request__descriptor, req, rep, (ProtobufCMessage **)&dr)))
 		return rv;
-	if ((rv = agent__unpack(&csb__digest_request__descriptor, req, rep, (ProtobufCMessage **)&dr)))
-		return rv;
+	if ((rv = check_caller(a, req, rep, dr->module)) != CSB_OK)
+		goto out_free_req;
 	if ((rv = data_source(a, dr->source, dr->from_copy, rep, &src)) != CSB_OK)
 		goto out_free_req;
 	ranges = calloc(dr->n_ranges + 1, sizeof(*ranges));
@@ -347,16 +410,16 @@ static csb_err sync_digest_ranges(void *ctx, const csb_rpc_request *req, csb_rpc
 		goto out_free;
 	}
 	for (size_t i = 0; i < dr->n_ranges; i++)
-		agent__range_from_pb(dr->ranges[i], &ranges[i]);
+		csb_pb_range_from_pb(dr->ranges[i], &ranges[i]);
 	if ((rv = csb_store_module_info(a->store, src, dr->module, &mi)) != CSB_OK ||
 	    (rv = csb_store_lineage(a->store, &lin)) != CSB_OK ||
 	    (rv = csb_store_digest_ranges(a->store, src, dr->module, ranges, dr->n_ranges, dg,
 	                                  counts)) != CSB_OK) {
-		agent__set_error(rep->error, "digest of %s: %s", dr->module, csb_strerror(rv));
+		node__set_error(rep->error, "digest of %s: %s", dr->module, csb_strerror(rv));
 		goto out_free;
 	}
 	for (size_t i = 0; i < dr->n_ranges; i++) {
-		agent__digest_to_pb(&dg[i], &pdg[i]);
+		csb_pb_digest_to_pb(&dg[i], &pdg[i]);
 		pdgp[i] = &pdg[i];
 	}
 	out.n_digests = dr->n_ranges;
@@ -380,7 +443,7 @@ out_free_req:
 
 static csb_err sync_split(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct csb_node *a = ctx;
 	Csb__SplitRequest *sr;
 	Csb__SplitReply out = CSB__SPLIT_REPLY__INIT;
 	Csb__SplitPart *parts = NULL, **pp = NULL;
@@ -393,18 +456,18 @@ static csb_err sync_split(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 	csb_lineage lin;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = csb_pb_unpack_request(&csb__split_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
 		return rv;
-	if ((rv = agent__unpack(&csb__split_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
-		return rv;
+	if ((rv = check_caller(a, req, rep, sr->module)) != CSB_OK)
+		goto out_free_req;
 	if ((rv = data_source(a, sr->source, sr->from_copy, rep, &src)) != CSB_OK)
 		goto out_free_req;
 	if (sr->parts == 0 || sr->parts > 256) {
-		agent__set_error(rep->error, "parts must be 1..256, not %u", sr->parts);
+		node__set_error(rep->error, "parts must be 1..256, not %u", sr->parts);
 		rv = CSB_EINVAL;
 		goto out_free_req;
 	}
-	agent__range_from_pb(sr->range, &r);
+	csb_pb_range_from_pb(sr->range, &r);
 	if ((rv = csb_store_module_info(a->store, src, sr->module, &mi)) != CSB_OK ||
 	    (rv = csb_store_lineage(a->store, &lin)) != CSB_OK ||
 	    (rv = csb_store_digest_split(a->store, src, sr->module, &r, sr->parts, &sp)) != CSB_OK)
@@ -419,7 +482,7 @@ static csb_err sync_split(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 	}
 	for (size_t i = 0; i < sp.count; i++) {
 		csb__split_part__init(&parts[i]);
-		agent__part_to_pb(&sp.parts[i], &kr[i], &dg[i]);
+		csb_pb_part_to_pb(&sp.parts[i], &kr[i], &dg[i]);
 		parts[i].range = &kr[i];
 		parts[i].digest = &dg[i];
 		parts[i].count = sp.parts[i].count;
@@ -461,7 +524,7 @@ static bool range_read_one(void *ctx, const csb_record *r)
 		rr->out->more = true;
 		return false;
 	}
-	agent__record_to_pb(r, pr);
+	csb_pb_record_to_pb(r, pr);
 	memcpy(rr->arena + rr->used, r->key, r->key_len);
 	pr->key.data = rr->arena + rr->used;
 	rr->used += r->key_len;
@@ -477,7 +540,7 @@ static bool range_read_one(void *ctx, const csb_record *r)
 
 static csb_err sync_range_read(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 {
-	struct agent *a = ctx;
+	struct csb_node *a = ctx;
 	Csb__RangeReadRequest *rq;
 	Csb__RangeReadReply out = CSB__RANGE_READ_REPLY__INIT;
 	struct range_read rr = {.out = &out};
@@ -486,13 +549,13 @@ static csb_err sync_range_read(void *ctx, const csb_rpc_request *req, csb_rpc_re
 	csb_range r;
 	csb_err rv;
 
-	if ((rv = check_caller(a, req, rep)) != CSB_OK)
+	if ((rv = csb_pb_unpack_request(&csb__range_read_request__descriptor, req, rep,
+	                                (ProtobufCMessage **)&rq)))
 		return rv;
-	if ((rv = agent__unpack(&csb__range_read_request__descriptor, req, rep,
-	                        (ProtobufCMessage **)&rq)))
-		return rv;
-	if (strcmp(rq->source, a->pool) != 0) {
-		agent__set_error(rep->error, "this agent holds %s's data, not %s's", a->pool, rq->source);
+	if ((rv = check_caller(a, req, rep, rq->module)) != CSB_OK)
+		goto out_free_req;
+	if (strcmp(rq->source, a->name) != 0) {
+		node__set_error(rep->error, "this agent holds %s's data, not %s's", a->name, rq->source);
 		rv = CSB_ENOTFOUND;
 		goto out_free_req;
 	}
@@ -509,7 +572,7 @@ static csb_err sync_range_read(void *ctx, const csb_rpc_request *req, csb_rpc_re
 		goto out_free;
 	}
 	out.records = rr.ptrs;
-	agent__range_from_pb(rq->range, &r);
+	csb_pb_range_from_pb(rq->range, &r);
 	if ((rv = csb_store_module_info(a->store, NULL, rq->module, &mi)) != CSB_OK ||
 	    (rv = csb_store_lineage(a->store, &lin)) != CSB_OK ||
 	    (rv = csb_store_scan(a->store, NULL, rq->module, &r, rq->after.len ? rq->after.data : NULL,
@@ -528,7 +591,7 @@ out_free_req:
 	return rv;
 }
 
-size_t agent__sync_methods(struct agent *a, csb_rpc_method *out)
+size_t node__sync_methods(struct csb_node *a, csb_rpc_method *out)
 {
 	out[0] = (csb_rpc_method){"csb.Sync/Pull", sync_pull, a};
 	out[1] = (csb_rpc_method){"csb.Sync/DigestRanges", sync_digest_ranges, a};

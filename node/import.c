@@ -1,14 +1,16 @@
-/* The import side: one thread per partner module pulls after its cursor, applies each batch
- * together with the new cursor in one transaction, and asks again (the exporter holds the
- * Pull until a write lands). Chunked values are reassembled before apply. A changed
- * lineage, a pruned log or a digest that disagrees at the same seq leads to a differential
- * re-seed (reseed.c). Failures are retried with backoff from the retry policy. */
+/* Importer objects: one per (source, module), each with its own thread and stop flag. The
+ * thread pulls after its cursor, applies each batch together with the new cursor in one
+ * transaction, and asks again (the exporter holds the Pull until a write lands). Chunked
+ * values are reassembled before apply. A pruned log or a copy that disagrees at the same
+ * seq leads to a differential re-seed (reseed.c); a source with a lineage never seen is not
+ * followed (DESIGN.md §4a). Failures are retried with backoff from the retry policy. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "agent/internal/agent.h"
-#include "agent/internal/convert.h"
+#include "node/convert.h"
+#include "node/internal/node.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/retry.h"
@@ -50,7 +52,7 @@ struct prefetch {
 	pthread_t thread;
 };
 
-static csb_err pull(struct agent *a, struct import_mod *im, const struct pull_args *pa,
+static csb_err pull(struct importer *im, const struct pull_args *pa,
                     const struct chunked *ck, Csb__Batch **out, char *err)
 {
 	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
@@ -64,17 +66,17 @@ static csb_err pull(struct agent *a, struct import_mod *im, const struct pull_ar
 	}
 	pr.speculative = pa->speculative;
 	pr.acked_seq = pa->acked_seq;
-	pr.max_records = a->cfg.max_records;
-	pr.max_bytes = a->cfg.max_bytes;
-	pr.max_wait_ms = ck || pa->speculative ? 0 : a->cfg.long_poll_ms;
+	pr.max_records = im->n->cfg.max_records;
+	pr.max_bytes = im->n->cfg.max_bytes;
+	pr.max_wait_ms = ck || pa->speculative ? 0 : im->n->cfg.long_poll_ms;
 	if (ck != NULL) {
 		pr.resume_key.data = (uint8_t *)ck->rec.key;
 		pr.resume_key.len = ck->rec.key_len;
 		pr.resume_seq = ck->rec.seq;
 		pr.resume_offset = ck->have;
 	}
-	return csb_rpc_call_msg(im->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
-	                        a->cfg.long_poll_ms + 5000, (ProtobufCMessage **)out, err);
+	return csb_rpc_call_msg(im->peer->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
+	                        im->n->cfg.long_poll_ms + 5000, (ProtobufCMessage **)out, err);
 }
 
 /* A batch must follow the cursor; a chunk (partial, or the last chunk of a value being
@@ -86,7 +88,7 @@ static csb_err check_batch(const Csb__Batch *b, uint64_t after_seq, bool chunkin
 	if (b->lineage.len != CSB_LINEAGE_LEN || b->after_seq != after_seq ||
 	    b->last_seq < after_seq || b->last_seq > b->high_seq ||
 	    (b->partial && b->n_records != 1) || (chunking && b->n_records > 1)) {
-		agent__set_error(err, "inconsistent batch: after %llu last %llu high %llu",
+		node__set_error(err, "inconsistent batch: after %llu last %llu high %llu",
 		                 (unsigned long long)b->after_seq, (unsigned long long)b->last_seq,
 		                 (unsigned long long)b->high_seq);
 		return CSB_EPROTO;
@@ -97,7 +99,7 @@ static csb_err check_batch(const Csb__Batch *b, uint64_t after_seq, bool chunkin
 		if (r->key.len == 0 || r->seq <= after_seq ||
 		    (b->partial ? r->seq > b->high_seq : r->seq > b->last_seq) ||
 		    (!chunk && r->chunk_offset != 0)) {
-			agent__set_error(err, "inconsistent record %zu in batch", i);
+			node__set_error(err, "inconsistent record %zu in batch", i);
 			return CSB_EPROTO;
 		}
 	}
@@ -111,7 +113,7 @@ static csb_err chunk_add(struct chunked *ck, const Csb__Record *r, char *err)
 		free(ck->buf);
 		memset(ck, 0, sizeof(*ck));
 		if (r->value_len > CSB_VALUE_MAX || r->key.len > CSB_KEY_MAX) {
-			agent__set_error(err, "chunked value of %llu bytes is over the limit",
+			node__set_error(err, "chunked value of %llu bytes is over the limit",
 			                 (unsigned long long)r->value_len);
 			return CSB_ETOOBIG;
 		}
@@ -119,12 +121,12 @@ static csb_err chunk_add(struct chunked *ck, const Csb__Record *r, char *err)
 			return CSB_ENOMEM;
 		ck->len = r->value_len;
 		memcpy(ck->key_buf, r->key.data, r->key.len);
-		agent__record_from_pb(r, &ck->rec);
+		csb_pb_record_from_pb(r, &ck->rec);
 		ck->rec.key = ck->key_buf;
 	}
 	if (ck->buf == NULL || r->chunk_offset != ck->have || r->seq != ck->rec.seq ||
 	    r->value.len > ck->len - ck->have) {
-		agent__set_error(err, "chunk out of order at offset %llu",
+		node__set_error(err, "chunk out of order at offset %llu",
 		                 (unsigned long long)r->chunk_offset);
 		return CSB_EPROTO;
 	}
@@ -141,24 +143,31 @@ static void chunk_drop(struct chunked *ck)
 	memset(ck, 0, sizeof(*ck));
 }
 
-static void note_applied(struct agent *a, struct import_mod *im, const Csb__Batch *b,
-                         size_t records, size_t bytes)
+static bool stopped(const struct importer *im)
 {
-	pthread_mutex_lock(&a->mu);
-	im->state = IMPORT_NORMAL;
-	im->last_error[0] = '\0';
+	return atomic_load(&im->stop) || atomic_load(&im->n->stopping);
+}
+
+static void note_applied(struct importer *im, const Csb__Batch *b, size_t records, size_t bytes)
+{
+	struct csb_node *n = im->n;
+
+	pthread_mutex_lock(&im->mu);
 	im->last_import_ms = csb_now_ms();
 	im->source_high_seq = b->high_seq;
 	im->records_applied += records;
 	im->bytes_applied += bytes;
-	if (im == &a->cms_imp && records > 0)
-		a->settings_dirty = true; /* the ticker reloads what the replica says */
-	pthread_cond_broadcast(&a->changed);
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&im->mu);
+	if (strcmp(im->module, CSB_MODULE_CMS) == 0 && records > 0) {
+		pthread_mutex_lock(&n->imu);
+		n->replica_dirty = true; /* the tick tells the role what the replica says now */
+		pthread_mutex_unlock(&n->imu);
+		node__kick(n);
+	}
 }
 
 /* Applies a complete batch (or the completed chunked record) with its cursor. */
-static csb_err apply(struct agent *a, struct import_mod *im, const Csb__Batch *b,
+static csb_err apply(struct importer *im, const Csb__Batch *b,
                      const struct chunked *ck, bool have_cursor, char *err)
 {
 	csb_batch_hdr hdr = {.after_seq = b->after_seq, .last_seq = b->last_seq};
@@ -177,36 +186,36 @@ static csb_err apply(struct agent *a, struct import_mod *im, const Csb__Batch *b
 		recs[0] = ck->rec;
 	else
 		for (size_t i = 0; i < n; i++)
-			agent__record_from_pb(b->records[i], &recs[i]);
+			csb_pb_record_from_pb(b->records[i], &recs[i]);
 	for (size_t i = 0; i < n; i++)
 		bytes += recs[i].key_len + recs[i].value_len;
-	rv = csb_store_apply(a->store, im->source, im->module, &hdr, recs, n, &cur);
+	rv = csb_store_apply(im->n->store, im->source, im->module, &hdr, recs, n, &cur);
 	free(recs);
 	if (rv != CSB_OK) {
-		agent__set_error(err, "apply after seq %llu: %s", (unsigned long long)b->after_seq,
+		node__set_error(err, "apply after seq %llu: %s", (unsigned long long)b->after_seq,
 		                 csb_strerror(rv));
 		return rv;
 	}
-	note_applied(a, im, b, n, bytes);
+	note_applied(im, b, n, bytes);
 out_check:
 	if (b->last_seq != b->high_seq || b->digest == NULL)
 		return CSB_OK;
-	if ((rv = csb_store_cursor_get(a->store, im->source, im->module, &cur)) != CSB_OK)
+	if ((rv = csb_store_cursor_get(im->n->store, im->source, im->module, &cur)) != CSB_OK)
 		return rv;
-	agent__digest_from_pb(b->digest, &src);
+	csb_pb_digest_from_pb(b->digest, &src);
 	if (cur.applied_seq == b->high_seq && (cur.digest.lo != src.lo || cur.digest.hi != src.hi)) {
-		agent__set_error(err, "backup copy differs from %s at seq %llu", im->source,
+		node__set_error(err, "backup copy differs from %s at seq %llu", im->source,
 		                 (unsigned long long)b->high_seq);
 		return CSB_ECORRUPT;
 	}
 	if (n == 0)
-		note_applied(a, im, b, 0, 0);
+		note_applied(im, b, 0, 0);
 	return CSB_OK;
 }
 
 static void *prefetch_main(void *arg)
 {
-	struct import_mod *im = arg;
+	struct importer *im = arg;
 	struct prefetch *pf = im->pf;
 	struct pull_args args;
 	Csb__Batch *b;
@@ -223,7 +232,7 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_unlock(&pf->mu);
 		b = NULL;
 		err[0] = '\0';
-		rv = pull(im->agent, im, &args, NULL, &b, err);
+		rv = pull(im, &args, NULL, &b, err);
 		pthread_mutex_lock(&pf->mu);
 		pf->batch = b;
 		pf->rv = rv;
@@ -275,7 +284,7 @@ static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__
 }
 
 /* One pull and its apply (all chunks of a chunked value count as one step). */
-static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
+static csb_err import_step(struct importer *im, char *err)
 {
 	struct chunked ck = {0};
 	struct pull_args pa = {0};
@@ -284,7 +293,7 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 	bool have;
 	csb_err rv;
 
-	rv = csb_store_cursor_get(a->store, im->source, im->module, &cur);
+	rv = csb_store_cursor_get(im->n->store, im->source, im->module, &cur);
 	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
 		return rv;
 	have = rv == CSB_OK;
@@ -292,7 +301,7 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 		pa = (struct pull_args){true, cur.lineage, cur.applied_seq, false, 0};
 	for (;;) {
 		if (ck.buf != NULL || !prefetch_take(im->pf, &pa, &b, &rv, err))
-			rv = pull(a, im, &pa, ck.buf ? &ck : NULL, &b, err);
+			rv = pull(im, &pa, ck.buf ? &ck : NULL, &b, err);
 		if (rv != CSB_OK)
 			goto out_drop;
 		if ((rv = check_batch(b, have ? cur.applied_seq : 0, ck.buf != NULL, err)) != CSB_OK)
@@ -309,7 +318,7 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 			break; /* the last chunk */
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 		b = NULL;
-		if (atomic_load(&a->stopping)) {
+		if (stopped(im)) {
 			rv = CSB_ECLOSED;
 			goto out_drop;
 		}
@@ -321,7 +330,7 @@ static csb_err import_step(struct agent *a, struct import_mod *im, char *err)
 		memcpy(next.lineage.b, b->lineage.data, CSB_LINEAGE_LEN);
 		prefetch_start(im->pf, &next);
 	}
-	rv = apply(a, im, b, ck.buf ? &ck : NULL, have, err);
+	rv = apply(im, b, ck.buf ? &ck : NULL, have, err);
 out_free_batch:
 	if (b != NULL)
 		protobuf_c_message_free_unpacked(&b->base, NULL);
@@ -330,53 +339,131 @@ out_drop:
 	return rv;
 }
 
-static void set_import_error(struct agent *a, struct import_mod *im, csb_err rv, const char *err)
+/* What a changed lineage means. A source that came back with a store nobody has seen
+ * (lost disk, deleted folder, an old file copy) is never followed: following it would
+ * delete the only surviving copy (DESIGN.md §4a). Only a copy that holds nothing may start
+ * over from it. Returns CSB_OK to re-seed, or CSB_ELINEAGE with the reason in err. */
+static csb_err lineage_changed(struct importer *im, char *err)
 {
-	bool changed;
+	struct csb_node *n = im->n;
+	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
+	Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
+	Csb__DigestReply *out = NULL;
+	csb_node_lost_source ls = {.source = im->source, .module = im->module};
+	csb_cursor cur;
+	char lin[2 * CSB_LINEAGE_LEN + 1], why[CSB_RPC_ERROR_MAX];
+	bool report;
+	csb_err rv;
 
-	pthread_mutex_lock(&a->mu);
-	changed = im->state != IMPORT_ERROR || strcmp(im->last_error, err) != 0;
-	im->state = IMPORT_ERROR;
-	agent__set_error(im->last_error, "%s", err[0] ? err : csb_strerror(rv));
-	pthread_mutex_unlock(&a->mu);
-	if (changed)
-		csb_warn("import", "import failed pool=%s source=%s module=%s err=%s detail=\"%s\"",
-		         a->pool, im->source, im->module, csb_err_name(rv), err);
+	if (csb_store_cursor_get(n->store, im->source, im->module, &cur) != CSB_OK ||
+	    (cur.applied_seq == 0 && cur.count == 0))
+		return CSB_OK; /* nothing to lose */
+	all.lo_open = all.hi_open = true;
+	dr.source = im->source;
+	dr.module = (char *)im->module;
+	dr.n_ranges = 1;
+	dr.ranges = &allp;
+	rv = csb_rpc_call_msg(im->peer->cli, "csb.Sync/DigestRanges", &dr.base,
+	                      &csb__digest_reply__descriptor, 10000, (ProtobufCMessage **)&out, why);
+	if (rv != CSB_OK) {
+		node__set_error(err, "%s changed its lineage and could not be asked how: %s",
+		                im->source, why[0] ? why : csb_strerror(rv));
+		return CSB_ELINEAGE;
+	}
+	if (out->lineage.len == CSB_LINEAGE_LEN)
+		memcpy(ls.lineage.b, out->lineage.data, CSB_LINEAGE_LEN);
+	ls.source_records = out->n_counts == 1 ? out->counts[0] : 0;
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	ls.records_kept = cur.count;
+	for (int i = 0; i < CSB_LINEAGE_LEN; i++)
+		snprintf(lin + 2 * i, 3, "%02x", ls.lineage.b[i]);
+	if (ls.source_records == 0)
+		node__set_error(err, "%s came back with a new, empty store (lineage %.8s…); keeping "
+		                "this copy of %llu records", im->source, lin,
+		                (unsigned long long)ls.records_kept);
+	else
+		node__set_error(err, "%s came back with a store nobody has seen (lineage %.8s…, %llu "
+		                "records); keeping this copy of %llu records", im->source, lin,
+		                (unsigned long long)ls.source_records, (unsigned long long)ls.records_kept);
+	ls.reason = err;
+	pthread_mutex_lock(&im->mu);
+	report = !im->lost_reported || memcmp(&im->lost_lineage, &ls.lineage, sizeof(ls.lineage));
+	im->lost_source = true;
+	im->lost_lineage = ls.lineage;
+	pthread_mutex_unlock(&im->mu);
+	if (report && n->hooks.source_lost != NULL) {
+		csb_warn("import", "lost source pool=%s source=%s module=%s lineage=%s records_kept=%llu "
+		         "source_records=%llu", n->name, im->source, im->module, lin,
+		         (unsigned long long)ls.records_kept, (unsigned long long)ls.source_records);
+		report = n->hooks.source_lost(n->hooks.ctx, &ls);
+		pthread_mutex_lock(&im->mu);
+		im->lost_reported = report;
+		pthread_mutex_unlock(&im->mu);
+	}
+	return CSB_ELINEAGE;
 }
 
-static void *import_main(void *arg)
+/* Sleeps ms, returning early when the importer is told to stop. */
+static void importer_sleep(struct importer *im, uint64_t ms)
 {
-	struct import_mod *im = arg;
-	struct agent *a = im->agent;
+	uint64_t until = csb_mono_ms() + ms;
+
+	while (!stopped(im) && csb_mono_ms() < until)
+		csb_sleep_ms(until - csb_mono_ms() < 50 ? until - csb_mono_ms() : 50);
+}
+
+void *node__import_main(void *arg)
+{
+	struct importer *im = arg;
+	struct csb_node *n = im->n;
 	csb_retry_policy pol = {UINT32_MAX, 50, 200, 2000};
 	char err[CSB_RPC_ERROR_MAX];
 	csb_retry r;
 	uint64_t wait;
+	bool reseed;
 	csb_err rv;
 
 	csb_retry_start(&r, &pol);
-	while (!atomic_load(&a->stopping)) {
+	while (!stopped(im)) {
 		err[0] = '\0';
-		rv = import_step(a, im, err);
-		if (rv == CSB_ELINEAGE || rv == CSB_ELOGGONE || rv == CSB_ECORRUPT) {
-			csb_info("import", "re-seed pool=%s source=%s module=%s reason=%s", a->pool,
-			         im->source, im->module, csb_err_name(rv));
-			rv = agent__reseed(a, im, err, sizeof(err));
+		rv = import_step(im, err);
+		/* A pruned log, or a copy that disagrees at the same seq: the source is
+		 * authoritative and the copy is repaired by digests. A new lineage only when the
+		 * copy holds nothing to lose. */
+		reseed = rv == CSB_ELOGGONE || rv == CSB_ECORRUPT;
+		if (rv == CSB_ELINEAGE) {
+			rv = lineage_changed(im, err);
+			reseed = rv == CSB_OK;
+		} else if (rv == CSB_OK) {
+			pthread_mutex_lock(&im->mu);
+			im->lost_source = false; /* it came back as it was */
+			pthread_mutex_unlock(&im->mu);
 		}
+		if (reseed) {
+			csb_info("import", "re-seed pool=%s source=%s module=%s reason=%s", n->name,
+			         im->source, im->module, csb_err_name(rv));
+			err[0] = '\0';
+			rv = node__reseed(im, err);
+		}
+		if (stopped(im))
+			break;
+		node__import_advance(im, rv, err);
 		if (rv == CSB_OK) {
 			csb_retry_start(&r, &pol);
 			continue;
 		}
-		if (atomic_load(&a->stopping))
-			break;
-		set_import_error(a, im, rv, err);
 		csb_retry_next(&r, &wait);
-		agent__sleep(a, wait);
+		importer_sleep(im, wait);
 	}
+	atomic_store(&im->exited, true);
+	node__kick(n); /* the tick reaps it */
+	node__importer_rele(im);
 	return NULL;
 }
 
-static void prefetch_free(struct import_mod *im)
+/* ---- The importer object ---------------------------------------------------------- */
+
+static void prefetch_free(struct importer *im)
 {
 	struct prefetch *pf = im->pf;
 
@@ -395,69 +482,109 @@ static void prefetch_free(struct import_mod *im)
 	im->pf = NULL;
 }
 
-static csb_err import_run(struct agent *a, struct import_mod *im, const char *source,
-                          csb_rpc_client *cli)
+static csb_err prefetch_new(struct importer *im)
 {
 	struct prefetch *pf = calloc(1, sizeof(*pf));
 
 	if (pf == NULL)
 		return CSB_ENOMEM;
-	snprintf(im->source, sizeof(im->source), "%s", source);
-	im->cli = cli;
-	im->agent = a;
 	pthread_mutex_init(&pf->mu, NULL);
 	pthread_cond_init(&pf->cv, NULL);
 	im->pf = pf;
 	if (pthread_create(&pf->thread, NULL, prefetch_main, im) != 0) {
+		pthread_mutex_destroy(&pf->mu);
+		pthread_cond_destroy(&pf->cv);
 		free(pf);
 		im->pf = NULL;
 		return CSB_ENOMEM;
 	}
-	if (pthread_create(&im->thread, NULL, import_main, im) != 0) {
-		prefetch_free(im);
-		return CSB_ENOMEM;
-	}
-	im->started = true;
 	return CSB_OK;
 }
 
-static void import_join(struct import_mod *im)
+csb_err node__importer_start(struct csb_node *n, struct peer *peer, const char *source,
+                             const char *module, struct importer **out)
 {
-	if (im->started) {
-		pthread_join(im->thread, NULL);
-		prefetch_free(im); /* its pull ends at once: the client is shut down */
-		im->started = false;
-	}
-}
-
-csb_err agent__import_start(struct agent *a)
-{
+	struct importer *im = calloc(1, sizeof(*im));
+	csb_cursor cur;
 	csb_err rv;
 
-	if (a->partner_cli == NULL)
-		return CSB_OK;
-	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-		if (a->imp[i].module != NULL &&
-		    (rv = import_run(a, &a->imp[i], a->partner, a->partner_cli)) != CSB_OK)
-			return rv;
+	if (im == NULL)
+		return CSB_ENOMEM;
+	atomic_init(&im->refs, 2); /* the caller's table and the thread */
+	im->n = n;
+	im->peer = node__peer_ref(peer);
+	im->module = module;
+	snprintf(im->source, sizeof(im->source), "%s", source);
+	pthread_mutex_init(&im->mu, NULL);
+	/* A copy kept from an earlier run is a NormalState import until a pull says more. */
+	if (csb_store_cursor_get(n->store, source, module, &cur) == CSB_OK)
+		im->state = IMPORT_NORMAL;
+	if ((rv = prefetch_new(im)) != CSB_OK)
+		goto out_free;
+	if (pthread_create(&im->thread, NULL, node__import_main, im) != 0) {
+		rv = CSB_ENOMEM;
+		goto out_free_prefetch;
+	}
+	im->started = true;
+	*out = im;
 	return CSB_OK;
+out_free_prefetch:
+	prefetch_free(im);
+out_free:
+	node__peer_rele(im->peer);
+	pthread_mutex_destroy(&im->mu);
+	free(im);
+	return rv;
 }
 
-void agent__import_stop(struct agent *a)
+struct importer *node__importer_ref(struct importer *im)
 {
-	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-		import_join(&a->imp[i]);
+	if (im != NULL)
+		atomic_fetch_add(&im->refs, 1);
+	return im;
 }
 
-csb_err agent__cms_import_start(struct agent *a)
+void node__importer_rele(struct importer *im)
 {
-	if (a->coord_cli == NULL)
-		return CSB_OK;
-	a->cms_imp.module = CSB_MODULE_CMS;
-	return import_run(a, &a->cms_imp, CSB_COORDINATOR_NAME, a->coord_cli);
+	if (im == NULL || atomic_fetch_sub(&im->refs, 1) != 1)
+		return;
+	node__peer_rele(im->peer);
+	pthread_mutex_destroy(&im->mu);
+	free(im);
 }
 
-void agent__cms_import_stop(struct agent *a)
+void node__importer_close(struct importer *im)
 {
-	import_join(&a->cms_imp);
+	atomic_store(&im->stop, true);
+	/* Its pull in flight ends when the tick shuts the peer's client down; a pull through
+	 * a peer that stays (the CMS) ends with its long poll, within a second. */
+}
+
+bool node__importer_reap(struct importer *im)
+{
+	if (!atomic_load(&im->exited))
+		return false;
+	node__importer_join(im);
+	return true;
+}
+
+void node__importer_join(struct importer *im)
+{
+	if (!im->started)
+		return;
+	pthread_join(im->thread, NULL);
+	prefetch_free(im); /* its pull ends at once: the client is shut down or answers */
+	im->started = false;
+}
+
+struct importer *node__import_ref(struct csb_node *n, const char *module)
+{
+	struct importer *im = NULL;
+
+	pthread_mutex_lock(&n->imu);
+	for (size_t i = 0; i < CSB_MODULE_COUNT && im == NULL; i++)
+		if (n->imp[i] != NULL && strcasecmp(n->imp[i]->module, module) == 0)
+			im = node__importer_ref(n->imp[i]);
+	pthread_mutex_unlock(&n->imu);
+	return im;
 }

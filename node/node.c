@@ -1,6 +1,8 @@
 /* The node's lifetime: open the store, load what the export side persisted, start the
- * services, the CMS replica and the partner's imports, and the 1 Hz tick; stop them in
- * reverse order. Also the small shared helpers of the package. */
+ * Sync service (and the role's extra methods), the CMS replica's importer, the writer and
+ * the 1 Hz tick; stop them in reverse order. The tick is the one place that moves the
+ * partner: csb_node_set_partner() only records what is wanted (as Redis's
+ * replicationSetMaster sets a state and lets replicationCron act). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -11,15 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/internal/agent.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "coordinator/rbac.h"
-#include "coordinator/topology.h"
+#include "node/internal/node.h"
 
-#define AGENT_MAX_MSG (112u << 20) /* a 100 MiB conference file in one write, and room */
+#define NODE_MAX_MSG (112u << 20) /* a 100 MiB conference file in one write, and room */
 
-void agent__set_error(char *dst, const char *fmt, ...)
+void node__set_error(char *dst, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -28,7 +28,17 @@ void agent__set_error(char *dst, const char *fmt, ...)
 	va_end(ap);
 }
 
-void agent__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, uint64_t deadline_mono_ms)
+void node__cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void node__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, uint64_t deadline_mono_ms)
 {
 	struct timespec ts = {.tv_sec = (time_t)(deadline_mono_ms / 1000),
 	                      .tv_nsec = (long)(deadline_mono_ms % 1000) * 1000000L};
@@ -36,356 +46,460 @@ void agent__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, uint64_t dea
 	pthread_cond_timedwait(c, mu, &ts);
 }
 
-void agent__sleep(struct agent *a, uint64_t ms)
+void node__kick(struct csb_node *n)
 {
-	uint64_t until = csb_mono_ms() + ms;
-
-	pthread_mutex_lock(&a->mu);
-	while (!atomic_load(&a->stopping) && csb_mono_ms() < until)
-		agent__cond_wait_until(&a->changed, &a->mu, until);
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_lock(&n->tmu);
+	n->tick_now = true;
+	pthread_cond_broadcast(&n->tcond);
+	pthread_mutex_unlock(&n->tmu);
 }
 
-struct export_mod *agent__export(struct agent *a, const char *module)
+struct export_mod *node__export(struct csb_node *n, const char *module)
 {
+	if (module == NULL)
+		return NULL;
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-		if (a->exp[i].module != NULL && strcasecmp(a->exp[i].module, module) == 0)
-			return &a->exp[i];
+		if (n->exp[i].module != NULL && strcasecmp(n->exp[i].module, module) == 0)
+			return &n->exp[i];
 	return NULL;
 }
 
-struct import_mod *agent__import(struct agent *a, const char *module)
+bool node__is_admin(struct csb_node *n, const char *principal)
 {
-	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-		if (a->imp[i].module != NULL && strcasecmp(a->imp[i].module, module) == 0)
-			return &a->imp[i];
-	return NULL;
-}
-
-bool agent__is_admin(struct agent *a, const char *principal)
-{
-	bool yes = false;
-
 	if (principal[0] == '\0')
 		return false;
 	/* The coordinator forwards administrators' status, sync and verify calls to pools. */
-	if (a->role == CSB_NODE_POOL && strcmp(principal, CSB_COORDINATOR_NAME) == 0)
+	if (n->role == CSB_NODE_POOL && strcmp(principal, CSB_COORDINATOR_NAME) == 0)
 		return true;
-	for (unsigned i = 0; i < a->n_admins; i++)
-		if (strcmp(a->admins[i], principal) == 0)
-			return true;
-	if (a->hooks.is_admin != NULL)
-		return a->hooks.is_admin(a->hooks.ctx, principal);
-	pthread_mutex_lock(&a->mu);
-	yes = csb_rbac_is_admin(a->topo, principal, a->builtin_admin[0] ? a->builtin_admin : NULL);
-	pthread_mutex_unlock(&a->mu);
-	return yes;
+	return n->hooks.is_admin != NULL && n->hooks.is_admin(n->hooks.ctx, principal);
 }
 
-csb_err agent__check_admin(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep,
-                           bool or_self)
-{
-	if ((a->insecure && req->principal[0] == '\0') || agent__is_admin(a, req->principal) ||
-	    (or_self && strcmp(req->principal, a->pool) == 0))
-		return CSB_OK;
-	agent__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method, a->pool);
-	return CSB_EDENIED;
-}
-
-bool agent__is_partner(struct agent *a, const char *principal)
+bool node__is_partner(struct csb_node *n, const char *principal)
 {
 	bool yes;
 
-	pthread_rwlock_rdlock(&a->plock);
-	yes = a->partner[0] != '\0' && strcmp(a->partner, principal) == 0;
-	pthread_rwlock_unlock(&a->plock);
+	pthread_mutex_lock(&n->imu);
+	yes = n->partner != NULL && strcasecmp(n->partner->name, principal) == 0;
+	pthread_mutex_unlock(&n->imu);
 	return yes;
 }
 
-void agent__partner(struct agent *a, char *out)
+bool node__is_importer(struct csb_node *n, const char *principal)
 {
-	pthread_rwlock_rdlock(&a->plock);
-	memcpy(out, a->partner, AGENT_NAME_MAX);
-	pthread_rwlock_unlock(&a->plock);
+	if (n->hooks.is_importer != NULL)
+		return n->hooks.is_importer(n->hooks.ctx, principal);
+	return node__is_partner(n, principal);
 }
 
-/* The export side's totals and acknowledgement survive restarts. */
-static void load_export(struct agent *a, struct export_mod *em)
+/* ---- Public small accessors ---------------------------------------------------------- */
+
+const char *csb_node_name(const csb_node *n)
+{
+	return n->name;
+}
+
+csb_node_config csb_node_cfg(csb_node *n)
+{
+	csb_node_config c;
+
+	pthread_mutex_lock(&n->cfg_mu);
+	c = n->cfg;
+	pthread_mutex_unlock(&n->cfg_mu);
+	return c;
+}
+
+void csb_node_set_sync_interval(csb_node *n, uint64_t ms)
+{
+	pthread_mutex_lock(&n->cfg_mu);
+	if (n->cfg.sync_interval_ms != ms)
+		csb_info("node", "setting pool=%s SyncInterval=%" PRIu64, n->name, ms);
+	n->cfg.sync_interval_ms = ms;
+	pthread_mutex_unlock(&n->cfg_mu);
+}
+
+bool csb_node_exports(csb_node *n, const char *module)
+{
+	return node__export(n, module) != NULL;
+}
+
+void csb_node_set_read_only(csb_node *n, const char *why)
+{
+	bool was;
+
+	pthread_mutex_lock(&n->cfg_mu);
+	was = n->read_only;
+	n->read_only = why != NULL;
+	node__set_error(n->read_only_why, "%s", why ? why : "");
+	pthread_mutex_unlock(&n->cfg_mu);
+	if (was != (why != NULL))
+		csb_info("node", "%s pool=%s why=\"%s\"", why ? "read-only" : "writable", n->name,
+		         why ? why : "");
+}
+
+bool csb_node_read_only(csb_node *n, char *why)
+{
+	bool ro;
+
+	pthread_mutex_lock(&n->cfg_mu);
+	ro = n->read_only;
+	if (ro && why != NULL)
+		memcpy(why, n->read_only_why, CSB_RPC_ERROR_MAX);
+	pthread_mutex_unlock(&n->cfg_mu);
+	return ro;
+}
+
+void csb_node_set_partner(csb_node *n, const char *fqdn, const char *url)
+{
+	pthread_mutex_lock(&n->imu);
+	snprintf(n->want_partner, sizeof(n->want_partner), "%s", fqdn);
+	snprintf(n->want_url, sizeof(n->want_url), "%s", url);
+	n->want_set = true;
+	pthread_mutex_unlock(&n->imu);
+	node__kick(n);
+}
+
+void csb_node_partner(csb_node *n, char *out)
+{
+	pthread_mutex_lock(&n->imu);
+	snprintf(out, CSB_NODE_NAME_MAX, "%s", n->partner ? n->partner->name : "");
+	pthread_mutex_unlock(&n->imu);
+}
+
+/* ---- The export side's persisted totals ---------------------------------------------- */
+
+/* The export side's totals and acknowledgement survive restarts; the acknowledgement is
+ * stored with the partner that gave it (seq, then the name). */
+static void load_export(struct csb_node *n, struct export_mod *em)
 {
 	char name[96];
 	void *v;
 	size_t len;
 
 	snprintf(name, sizeof(name), "export.records:%s", em->module);
-	(void)csb_store_counter_get(a->store, name, &em->records_total);
+	(void)csb_store_counter_get(n->store, name, &em->records_total);
 	snprintf(name, sizeof(name), "export.bytes:%s", em->module);
-	(void)csb_store_counter_get(a->store, name, &em->bytes_total);
+	(void)csb_store_counter_get(n->store, name, &em->bytes_total);
 	em->records_saved = em->records_total;
 	em->bytes_saved = em->bytes_total;
 	snprintf(name, sizeof(name), "export.acked:%s", em->module);
-	if (csb_store_meta_get(a->store, name, &v, &len) == CSB_OK) {
-		if (len == sizeof(uint64_t))
+	if (csb_store_meta_get(n->store, name, &v, &len) == CSB_OK) {
+		if (len >= sizeof(uint64_t) && len < sizeof(uint64_t) + sizeof(em->acked_by)) {
 			memcpy(&em->acked_seq, v, sizeof(uint64_t));
+			memcpy(em->acked_by, (char *)v + sizeof(uint64_t), len - sizeof(uint64_t));
+			em->acked_by[len - sizeof(uint64_t)] = '\0';
+		}
 		free(v);
 	}
 	em->acked_saved = em->acked_seq;
 }
 
-static csb_err parse_partner(struct agent *a, const char *spec)
-{
-	const char *eq = strchr(spec, '=');
+/* ---- The tick: the one place that moves importers ------------------------------------ */
 
-	if (eq == NULL || eq == spec || (size_t)(eq - spec) >= sizeof(a->partner) ||
-	    strlen(eq + 1) >= sizeof(a->partner_url) || eq[1] == '\0')
-		return CSB_EINVAL;
-	memcpy(a->partner, spec, (size_t)(eq - spec));
-	a->partner[eq - spec] = '\0';
-	strcpy(a->partner_url, eq + 1);
-	a->partner_fixed = true;
-	return CSB_OK;
+/* Starts the partner's importers (imu held). */
+static void partner_start_importers(struct csb_node *n)
+{
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
+		if (n->exp[i].module == NULL || n->role != CSB_NODE_POOL)
+			continue;
+		if (node__importer_start(n, n->partner, n->partner->name, n->exp[i].module,
+		                         &n->imp[i]) != CSB_OK)
+			csb_error("node", "cannot start importer pool=%s source=%s module=%s", n->name,
+			          n->partner->name, n->exp[i].module);
+	}
 }
 
-/* A client to the partner or the coordinator. Every call through it (Pull, DigestRanges,
- * Split, RangeRead) is idempotent, so a request lost with a connection that died (the peer
- * restarted) is sent again instead of waiting out its timeout. */
-static csb_err client_open(struct agent *a, const char *name, const char *url,
-                           csb_rpc_client **out)
+/* Tells im to stop and lists it for reaping (imu held). */
+static void retire(struct csb_node *n, struct importer **slot)
 {
-	csb_rpc_client_opts co = {
-		.url = url,
-		.server_name = name,
-		.tls = a->tls,
-		.max_msg = AGENT_MAX_MSG,
-		.resend_ms = a->cfg.long_poll_ms + 4000,
-	};
+	struct importer *im = *slot;
 
-	return csb_rpc_client_open(&co, out);
-}
-
-void agent__partner_move(struct agent *a, const char *fqdn, const char *url)
-{
-	csb_rpc_client *old, *cli = NULL;
-	csb_err rv;
-
-	if (url[0] != '\0' && (rv = client_open(a, fqdn, url, &cli)) != CSB_OK) {
-		csb_error("agent", "cannot reach partner pool=%s partner=%s url=%s err=%s", a->pool,
-		          fqdn, url, csb_err_name(rv));
+	if (im == NULL)
+		return;
+	*slot = NULL;
+	node__importer_close(im);
+	if (n->n_retiring < NODE_RETIRING_MAX) {
+		n->retiring[n->n_retiring++] = im;
 		return;
 	}
-	csb_rpc_client_shutdown(a->partner_cli); /* imports and handlers in calls return now */
-	agent__import_stop(a);
-	pthread_rwlock_wrlock(&a->plock);
-	old = a->partner_cli;
-	a->partner_cli = cli;
-	snprintf(a->partner, sizeof(a->partner), "%s", fqdn);
-	snprintf(a->partner_url, sizeof(a->partner_url), "%s", url);
-	pthread_rwlock_unlock(&a->plock);
-	csb_rpc_client_close(old);
-	csb_info("agent", "partner pool=%s partner=%s url=%s", a->pool, fqdn[0] ? fqdn : "-",
-	         url[0] ? url : "-");
-	if (!atomic_load(&a->stopping))
-		(void)agent__import_start(a);
+	node__importer_join(im); /* never reached in practice: 64 moves within one tick */
+	node__importer_rele(im);
+}
+
+/* Joins the retired importers that have exited; never waits for one (imu held). */
+static void reap(struct csb_node *n)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < n->n_retiring; i++) {
+		if (node__importer_reap(n->retiring[i]))
+			node__importer_rele(n->retiring[i]);
+		else
+			n->retiring[kept++] = n->retiring[i];
+	}
+	n->n_retiring = kept;
+}
+
+/* The partner state machine's advance: from what is wanted to what runs. */
+static void partner_advance(struct csb_node *n)
+{
+	struct peer *p = NULL, *old;
+	char role[CSB_NODE_NAME_MAX + 32];
+	bool moved;
+
+	pthread_mutex_lock(&n->imu);
+	reap(n);
+	moved = n->want_set &&
+	        (n->partner == NULL ? n->want_partner[0] != '\0'
+	                            : strcasecmp(n->partner->name, n->want_partner) != 0 ||
+	                                  strcmp(n->partner->url, n->want_url) != 0);
+	n->want_set = false;
+	if (!moved) {
+		pthread_mutex_unlock(&n->imu);
+		return;
+	}
+	snprintf(role, sizeof(role), "backup pool of %s", n->name);
+	if (n->want_partner[0] != '\0' && n->want_url[0] != '\0' &&
+	    node__peer_open(n, n->want_partner, n->want_url, role, &p) != CSB_OK)
+		csb_error("node", "cannot use partner pool=%s partner=%s url=%s", n->name,
+		          n->want_partner, n->want_url);
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		retire(n, &n->imp[i]);
+	old = n->partner;
+	n->partner = p;
+	if (old != NULL)
+		csb_rpc_client_shutdown(old->cli); /* its importers' pulls end now */
+	csb_info("node", "partner pool=%s partner=%s url=%s was=%s", n->name,
+	         p ? p->name : "-", p ? p->url : "-", old ? old->name : "-");
+	if (p != NULL)
+		partner_start_importers(n);
+	pthread_mutex_unlock(&n->imu);
+	node__peer_rele(old);
+	node__export_reset(n, p ? p->name : "");
+}
+
+static void replica_advance(struct csb_node *n)
+{
+	bool dirty;
+
+	pthread_mutex_lock(&n->imu);
+	dirty = n->replica_dirty;
+	n->replica_dirty = false;
+	pthread_mutex_unlock(&n->imu);
+	if (dirty && n->hooks.replica_changed != NULL)
+		n->hooks.replica_changed(n->hooks.ctx);
 }
 
 static void *ticker_main(void *arg)
 {
-	struct agent *a = arg;
+	struct csb_node *n = arg;
 	uint64_t next = 0;
-	bool reload;
 
-	while (!atomic_load(&a->stopping)) {
-		pthread_mutex_lock(&a->mu);
-		while (!atomic_load(&a->stopping) && !a->settings_dirty && csb_mono_ms() < next)
-			agent__cond_wait_until(&a->changed, &a->mu, next);
-		reload = a->settings_dirty;
-		a->settings_dirty = false;
-		pthread_mutex_unlock(&a->mu);
-		if (atomic_load(&a->stopping))
+	while (!atomic_load(&n->stopping)) {
+		pthread_mutex_lock(&n->tmu);
+		while (!atomic_load(&n->stopping) && !n->tick_now && csb_mono_ms() < next)
+			node__cond_wait_until(&n->tcond, &n->tmu, next);
+		n->tick_now = false;
+		pthread_mutex_unlock(&n->tmu);
+		if (atomic_load(&n->stopping))
 			break;
-		if (reload)
-			agent__settings_load(a);
+		replica_advance(n);
+		partner_advance(n);
 		if (csb_mono_ms() >= next) {
-			agent__tick(a);
+			node__tick(n);
 			next = csb_mono_ms() + 1000;
 		}
 	}
-	agent__tick(a); /* persist the last totals */
+	node__tick(n); /* persist the last totals */
 	return NULL;
 }
 
-static csb_err start_server(struct agent *a)
+/* ---- Start and stop ------------------------------------------------------------------- */
+
+static csb_err start_server(struct csb_node *n)
 {
-	csb_rpc_method methods[32];
-	size_t n = 0;
+	csb_rpc_method methods[48];
+	size_t k = 0;
 	csb_rpc_server_opts so = {
-		.url = a->listen_url,
-		.name = a->pool,
-		.tls = a->tls,
+		.url = n->listen_url,
+		.name = n->name,
+		.tls = n->tls,
 		.workers = 128, /* long polls hold one each; concurrent writers share commits */
-		.max_msg = AGENT_MAX_MSG,
+		.max_msg = NODE_MAX_MSG,
 	};
 
-	n += agent__sync_methods(a, methods + n);
-	if (a->role == CSB_NODE_POOL) {
-		n += agent__data_methods(a, methods + n);
-		n += agent__control_methods(a, methods + n);
-		n += agent__replica_methods(a, methods + n);
-	}
-	for (size_t i = 0; i < a->n_extra && n < 32; i++)
-		methods[n++] = a->extra[i];
-	return csb_rpc_server_start(&so, methods, n, &a->srv);
+	k += node__sync_methods(n, methods + k);
+	for (size_t i = 0; i < n->n_extra && k < 48; i++)
+		methods[k++] = n->extra[i];
+	return csb_rpc_server_start(&so, methods, k, &n->srv);
 }
 
-static struct agent *agent_alloc(const csb_node_opts *o)
+static struct csb_node *node_alloc(const csb_node_opts *o)
 {
-	struct agent *a = calloc(1, sizeof(*a));
-	pthread_condattr_t ca;
+	struct csb_node *n = calloc(1, sizeof(*n));
 
-	if (a == NULL)
+	if (n == NULL)
 		return NULL;
-	a->role = o->role;
-	snprintf(a->pool, sizeof(a->pool), "%s", o->name);
-	snprintf(a->listen_url, sizeof(a->listen_url), "%s", o->listen_url);
-	snprintf(a->coord_url, sizeof(a->coord_url), "%s", o->coordinator_url ? o->coordinator_url : "");
-	for (unsigned i = 0; i < o->n_admins && i < 8; i++)
-		snprintf(a->admins[a->n_admins++], AGENT_NAME_MAX, "%s", o->admins[i]);
-	a->tls = o->tls;
-	a->cfg = o->cfg;
-	a->hooks = o->hooks;
-	a->extra = o->extra;
-	a->n_extra = o->n_extra;
-	pthread_mutex_init(&a->mu, NULL);
-	pthread_mutex_init(&a->wmu, NULL);
-	pthread_rwlock_init(&a->plock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->changed, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&a->wcond, NULL);
-	pthread_cond_init(&a->wdone, NULL);
+	n->role = o->role;
+	snprintf(n->name, sizeof(n->name), "%s", o->name);
+	snprintf(n->listen_url, sizeof(n->listen_url), "%s", o->listen_url);
+	snprintf(n->coord_url, sizeof(n->coord_url), "%s", o->coordinator_url ? o->coordinator_url : "");
+	n->tls = o->tls;
+	n->cfg = o->cfg;
+	n->hooks = o->hooks;
+	n->extra = o->extra;
+	n->n_extra = o->n_extra;
+	pthread_mutex_init(&n->cfg_mu, NULL);
+	pthread_mutex_init(&n->imu, NULL);
+	pthread_mutex_init(&n->wmu, NULL);
+	pthread_mutex_init(&n->tmu, NULL);
+	node__cond_init(&n->tcond);
+	pthread_cond_init(&n->wcond, NULL);
+	pthread_cond_init(&n->wdone, NULL);
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
 		bool cms = csb_modules[i].category == CSB_CAT_CMS;
 
-		/* A pool exports and imports its data modules; the coordinator exports the CMS,
-		 * which pools import as their local replica (cms_imp). */
+		/* A pool exports its data modules; the coordinator exports the CMS, which pools
+		 * import as their local replica. */
 		if (cms != (o->role == CSB_NODE_COORDINATOR))
 			continue;
-		a->exp[i].module = csb_modules[i].name;
-		if (!cms)
-			a->imp[i].module = csb_modules[i].name;
+		n->exp[i].module = csb_modules[i].name;
+		pthread_mutex_init(&n->exp[i].mu, NULL);
+		node__cond_init(&n->exp[i].cv);
 	}
-	return a;
+	return n;
 }
 
-static void agent_free(struct agent *a)
+static void node_free(struct csb_node *n)
 {
-	csb_rpc_client_close(a->partner_cli);
-	csb_rpc_client_close(a->coord_cli);
-	agent__settings_free(a);
-	csb_store_close(a->store);
-	pthread_mutex_destroy(&a->mu);
-	pthread_mutex_destroy(&a->wmu);
-	pthread_rwlock_destroy(&a->plock);
-	pthread_cond_destroy(&a->changed);
-	pthread_cond_destroy(&a->wcond);
-	pthread_cond_destroy(&a->wdone);
-	free(a);
+	node__peer_rele(n->partner);
+	node__peer_rele(n->coord);
+	csb_store_close(n->store);
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
+		if (n->exp[i].module == NULL)
+			continue;
+		pthread_mutex_destroy(&n->exp[i].mu);
+		pthread_cond_destroy(&n->exp[i].cv);
+	}
+	pthread_mutex_destroy(&n->cfg_mu);
+	pthread_mutex_destroy(&n->imu);
+	pthread_mutex_destroy(&n->wmu);
+	pthread_mutex_destroy(&n->tmu);
+	pthread_cond_destroy(&n->tcond);
+	pthread_cond_destroy(&n->wcond);
+	pthread_cond_destroy(&n->wdone);
+	free(n);
 }
 
-static void stop_threads(struct agent *a)
+/* Wakes every waiter (long polls, sync waits, the tick) and stops every importer. */
+static void stop_threads(struct csb_node *n)
 {
-	atomic_store(&a->stopping, true);
-	pthread_mutex_lock(&a->mu);
-	pthread_cond_broadcast(&a->changed);
-	pthread_mutex_unlock(&a->mu);
-	/* Imports blocked in a pull return now. */
-	csb_rpc_client_shutdown(a->partner_cli);
-	csb_rpc_client_shutdown(a->coord_cli);
-	agent__import_stop(a);
-	agent__cms_import_stop(a);
+	atomic_store(&n->stopping, true);
+	node__kick(n);
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
+		struct export_mod *em = &n->exp[i];
+
+		if (em->module == NULL)
+			continue;
+		pthread_mutex_lock(&em->mu);
+		pthread_cond_broadcast(&em->cv);
+		pthread_mutex_unlock(&em->mu);
+	}
+	pthread_mutex_lock(&n->imu);
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		retire(n, &n->imp[i]);
+	retire(n, &n->cms_imp);
+	if (n->partner != NULL)
+		csb_rpc_client_shutdown(n->partner->cli);
+	if (n->coord != NULL)
+		csb_rpc_client_shutdown(n->coord->cli);
+	pthread_mutex_unlock(&n->imu);
 }
 
-/* Opens the clients: the coordinator's (the CMS replica) and, when known, the partner's —
- * from --partner, or from a replica kept from an earlier run. */
-static csb_err start_clients(struct agent *a)
+/* Joins every importer (they were told to stop). */
+static void join_importers(struct csb_node *n)
+{
+	pthread_mutex_lock(&n->imu);
+	for (unsigned i = 0; i < n->n_retiring; i++) {
+		node__importer_join(n->retiring[i]);
+		node__importer_rele(n->retiring[i]);
+	}
+	n->n_retiring = 0;
+	pthread_mutex_unlock(&n->imu);
+}
+
+static csb_err start_cms_import(struct csb_node *n)
 {
 	csb_err rv;
 
-	if (a->coord_url[0] != '\0' &&
-	    (rv = client_open(a, CSB_COORDINATOR_NAME, a->coord_url, &a->coord_cli)) != CSB_OK) {
-		csb_error("agent", "bad coordinator url=%s err=%s", a->coord_url, csb_strerror(rv));
+	if (n->coord_url[0] == '\0')
+		return CSB_OK;
+	if ((rv = node__peer_open(n, CSB_COORDINATOR_NAME, n->coord_url, "the coordinator",
+	                          &n->coord)) != CSB_OK) {
+		csb_error("node", "bad coordinator url=%s err=%s", n->coord_url, csb_strerror(rv));
 		return rv;
 	}
-	if (a->role == CSB_NODE_POOL && !a->partner_fixed)
-		agent__settings_load(a); /* works on from the replica while the coordinator is away */
-	if (a->partner_cli == NULL && a->partner_url[0] != '\0' &&
-	    (rv = client_open(a, a->partner, a->partner_url, &a->partner_cli)) != CSB_OK) {
-		csb_error("agent", "bad partner url=%s err=%s", a->partner_url, csb_strerror(rv));
-		return rv;
-	}
-	return CSB_OK;
+	pthread_mutex_lock(&n->imu);
+	rv = node__importer_start(n, n->coord, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &n->cms_imp);
+	pthread_mutex_unlock(&n->imu);
+	return rv;
 }
 
 csb_err csb_node_start(const csb_node_opts *o, csb_node **out)
 {
 	csb_store_opts so = {.map_size = o->map_size};
-	struct agent *a = agent_alloc(o);
+	struct csb_node *n = node_alloc(o);
+	csb_module_info mi;
 	csb_err rv;
 
-	if (a == NULL)
+	if (n == NULL)
 		return CSB_ENOMEM;
-	if (o->partner != NULL && (rv = parse_partner(a, o->partner)) != CSB_OK) {
-		csb_error("agent", "bad --partner value=\"%s\" (want FQDN=URL)", o->partner);
+	if ((rv = csb_store_open(o->state_dir, &so, &n->store)) != CSB_OK) {
+		csb_error("node", "cannot open store dir=%s err=%s", o->state_dir, csb_strerror(rv));
 		goto out_free;
 	}
-	if ((rv = csb_store_open(o->state_dir, &so, &a->store)) != CSB_OK) {
-		csb_error("agent", "cannot open store dir=%s err=%s", o->state_dir, csb_strerror(rv));
-		goto out_free;
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
+		if (n->exp[i].module == NULL)
+			continue;
+		load_export(n, &n->exp[i]);
+		if (csb_store_module_info(n->store, NULL, n->exp[i].module, &mi) == CSB_OK)
+			n->exp[i].committed = mi.high_seq;
+		n->exp[i].contact_ms = csb_now_ms();
 	}
-	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-		if (a->exp[i].module != NULL)
-			load_export(a, &a->exp[i]);
-	if ((rv = agent__writer_start(a)) != CSB_OK)
+	if ((rv = node__writer_start(n)) != CSB_OK)
 		goto out_free;
-	if ((rv = start_server(a)) != CSB_OK) {
-		csb_error("agent", "cannot listen url=%s err=%s", a->listen_url, csb_strerror(rv));
+	if ((rv = start_server(n)) != CSB_OK) {
+		csb_error("node", "cannot listen url=%s err=%s", n->listen_url, csb_strerror(rv));
 		goto out_stop_writer;
 	}
-	if ((rv = start_clients(a)) != CSB_OK)
-		goto out_close_server;
-	if ((rv = agent__cms_import_start(a)) != CSB_OK ||
-	    (rv = agent__import_start(a)) != CSB_OK)
+	if ((rv = start_cms_import(n)) != CSB_OK)
 		goto out_stop_threads;
-	a->running = true;
-	if (pthread_create(&a->ticker, NULL, ticker_main, a) != 0) {
+	if (pthread_create(&n->ticker, NULL, ticker_main, n) != 0) {
 		rv = CSB_ENOMEM;
 		goto out_stop_threads;
 	}
-	csb_info("agent", "started pool=%s listen=%s port=%d partner=%s coordinator=%s", a->pool,
-	         a->listen_url, csb_rpc_server_port(a->srv), a->partner[0] ? a->partner : "-",
-	         a->coord_url[0] ? a->coord_url : "-");
-	*out = a;
+	csb_info("node", "started pool=%s listen=%s port=%d coordinator=%s", n->name, n->listen_url,
+	         csb_rpc_server_port(n->srv), n->coord_url[0] ? n->coord_url : "-");
+	*out = n;
 	return CSB_OK;
 
 out_stop_threads:
-	stop_threads(a);
-out_close_server:
-	atomic_store(&a->stopping, true);
-	csb_rpc_server_close(a->srv);
+	stop_threads(n);
+	join_importers(n);
+	csb_rpc_server_close(n->srv);
 out_stop_writer:
-	atomic_store(&a->stopping, true);
-	agent__writer_stop(a);
+	atomic_store(&n->stopping, true);
+	node__writer_stop(n);
 out_free:
-	agent_free(a);
+	node_free(n);
 	return rv;
 }
 
-int csb_node_port(const csb_node *a)
+int csb_node_port(const csb_node *n)
 {
-	return csb_rpc_server_port(a->srv);
+	return csb_rpc_server_port(n->srv);
 }
 
-csb_err csb_node_url_file(const csb_node *a, const char *path)
+csb_err csb_node_url_file(const csb_node *n, const char *path)
 {
 	char tmp[4200];
 	FILE *f;
@@ -393,7 +507,7 @@ csb_err csb_node_url_file(const csb_node *a, const char *path)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")) == NULL)
 		return CSB_EIO;
-	fprintf(f, "tls+tcp://127.0.0.1:%d\n", csb_node_port(a));
+	fprintf(f, "tls+tcp://127.0.0.1:%d\n", csb_node_port(n));
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return CSB_EIO;
@@ -401,56 +515,45 @@ csb_err csb_node_url_file(const csb_node *a, const char *path)
 	return CSB_OK;
 }
 
-csb_store *csb_node_store(csb_node *a)
+csb_store *csb_node_store(csb_node *n)
 {
-	return a->store;
+	return n->store;
 }
 
-csb_err csb_node_write(csb_node *a, const char *module, const csb_write *w, size_t count,
+csb_err csb_node_write(csb_node *n, const char *module, const csb_write *w, size_t count,
                        uint64_t *last_seq)
 {
-	return agent__write(a, module, w, count, last_seq);
+	if (csb_node_read_only(n, NULL))
+		return CSB_EREADONLY;
+	return node__write(n, module, w, count, last_seq);
 }
 
-size_t csb_node_importers(csb_node *a, const char *module, csb_node_importer *out, size_t max)
+void csb_node_quiesce(csb_node *n)
 {
-	struct export_mod *em = agent__export(a, module);
-	size_t n;
-
-	if (em == NULL)
-		return 0;
-	pthread_mutex_lock(&a->mu);
-	n = em->n_acks;
-	memcpy(out, em->acks, (n < max ? n : max) * sizeof(*out));
-	pthread_mutex_unlock(&a->mu);
-	return n;
-}
-
-void csb_node_quiesce(csb_node *a)
-{
-	if (a->quiesced)
+	if (n->quiesced)
 		return;
-	stop_threads(a);
-	pthread_join(a->ticker, NULL);
-	agent__writer_stop(a);
-	a->quiesced = true;
+	stop_threads(n);
+	pthread_join(n->ticker, NULL);
+	join_importers(n);
+	node__writer_stop(n);
+	n->quiesced = true;
 }
 
-void csb_node_exit(csb_node *a)
+void csb_node_exit(csb_node *n)
 {
-	csb_node_quiesce(a);
-	csb_rpc_server_stop(a->srv);
-	csb_store_close(a->store);
-	a->store = NULL;
-	csb_info("agent", "stopped pool=%s", a->pool);
+	csb_node_quiesce(n);
+	csb_rpc_server_stop(n->srv);
+	csb_store_close(n->store);
+	n->store = NULL;
+	csb_info("node", "stopped pool=%s", n->name);
 }
 
-void csb_node_stop(csb_node *a)
+void csb_node_stop(csb_node *n)
 {
 	/* Every store write ends before the sockets close: closing nng sockets can hang in
 	 * nng 1.5.2 (common/deadline.h). */
-	csb_node_quiesce(a);
-	csb_rpc_server_close(a->srv);
-	csb_info("agent", "stopped pool=%s", a->pool);
-	agent_free(a);
+	csb_node_quiesce(n);
+	csb_rpc_server_close(n->srv);
+	csb_info("node", "stopped pool=%s", n->name);
+	node_free(n);
 }

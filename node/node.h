@@ -1,10 +1,12 @@
 /* csb_node: one replication node — a store, its RPC server, the export side (the Sync
- * service) and the import loops. csb-agent runs one as a pool (exports the pool's modules
- * to its backup pool, imports the partner's modules and the coordinator's CMS as its local
- * replica); csb-coordinator runs one as the coordinator (exports CentralMgmt.CMSMaster to
- * every agent) and adds its Admin service to the same server. */
-#ifndef CSB_AGENT_NODE_H
-#define CSB_AGENT_NODE_H
+ * service), importer objects for a partner's modules and for the CMS replica, and a 1 Hz
+ * tick that advances their states. csb-agent runs one as a pool (agent/ adds the Data and
+ * Control services and tells the node its partner from the CMS replica); csb-coordinator
+ * runs one as the coordinator (exports CentralMgmt.CMSMaster to every agent) and adds its
+ * Admin service to the same server. Policy comes in through hooks; the node decides
+ * nothing about the topology itself. */
+#ifndef CSB_NODE_NODE_H
+#define CSB_NODE_NODE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,19 +14,13 @@
 
 #include "common/err.h"
 #include "common/rpc.h"
+#include "model/cms.h"
 #include "storage/store.h"
 
-/* The coordinator's principal: its certificate CN, the source name of every agent's CMS
- * replica, and the server name agents expect when they dial it. */
-#define CSB_COORDINATOR_NAME "csb-coordinator"
+#define CSB_NODE_NAME_MAX 256
+#define CSB_NODE_URL_MAX 512
 
-/* Keys of the CMS module (CentralMgmt.CMSMaster), JSON values. */
-#define CSB_CMS_KEY_TOPOLOGY "topology"
-#define CSB_CMS_KEY_CONFIG "config/Global"
-#define CSB_CMS_KEY_ADMIN "rbac/builtin-admin"   /* the deployment's admin principal */
-#define CSB_CMS_KEY_POOLSTATE "poolstate/"      /* + pool FQDN */
-
-typedef struct agent csb_node;
+typedef struct csb_node csb_node;
 
 typedef enum csb_node_role {
 	CSB_NODE_POOL,        /* csb-agent */
@@ -42,11 +38,33 @@ typedef struct csb_node_config {
 /* The defaults: 20,000 records or 4 MiB a batch, 1 MiB chunks, 1 s long poll, 2 min. */
 #define CSB_NODE_CONFIG_DEFAULT {20000, 4u << 20, 1u << 20, 1000, 120000}
 
-/* Policy of a coordinator node: who may pull the CMS, who is an administrator. Called on
- * RPC worker threads; must be thread-safe. */
+/* What the node found out about a source it imports from: it came back with a store whose
+ * lineage the copy has never seen (DESIGN.md §4a). The copy is kept. */
+typedef struct csb_node_lost_source {
+	const char *source;     /* the pool FQDN */
+	const char *module;
+	csb_lineage lineage;    /* the new store's */
+	uint64_t records_kept;  /* live records of the copy */
+	uint64_t source_records; /* live records the new store holds */
+	const char *reason;     /* the LastError line */
+} csb_node_lost_source;
+
+/* Policy. Every hook may be NULL; all are called on RPC worker or node threads and must be
+ * thread-safe and quick. */
 typedef struct csb_node_hooks {
+	/* Whether principal may pull module (NULL: any Sync read). NULL hook: only the
+	 * partner's agent. */
 	bool (*may_pull)(void *ctx, const char *principal, const char *module);
+	/* Whether principal is an administrator (may read digests, call Control methods). */
 	bool (*is_admin)(void *ctx, const char *principal);
+	/* Whether principal's pulls are an importer's acknowledgements. NULL hook: only the
+	 * partner's. An administrator's Pull never moves what counts as acknowledged. */
+	bool (*is_importer)(void *ctx, const char *principal);
+	/* The CMS replica applied new records (pools). Called on the tick thread. */
+	void (*replica_changed)(void *ctx);
+	/* A source came back with a lineage never seen; called on the importer's thread until
+	 * it returns true (reported), once per (source, module, lineage) after that. */
+	bool (*source_lost)(void *ctx, const csb_node_lost_source *ls);
 	void *ctx;
 } csb_node_hooks;
 
@@ -56,24 +74,22 @@ typedef struct csb_node_opts {
 	const char *state_dir;
 	const char *listen_url;
 	const char *coordinator_url; /* pools: where the CMS comes from (may be NULL) */
-	const char *partner;         /* pools: "FQDN=URL", overriding the topology (tests) */
-	const char *admins[8];       /* principals that are administrators besides the CMS's */
-	unsigned n_admins;
 	csb_tls_files tls;
 	uint64_t map_size;
 	csb_node_config cfg;
-	csb_node_hooks hooks;        /* coordinator only */
-	const csb_rpc_method *extra; /* more methods on the same server (the Admin service) */
+	csb_node_hooks hooks;
+	const csb_rpc_method *extra; /* more methods on the same server (Admin, Data, Control) */
 	size_t n_extra;
 } csb_node_opts;
 
-/* Opens the store, starts the services, the import loops and the 1 Hz tick. Errors are
- * logged. Returns CSB_OK, or the first failure (CSB_EBUSY: the store or the address is in
- * use; CSB_ETLS; CSB_EIO; CSB_EINVAL for a bad option). */
+/* Opens the store, starts the Sync service and the extra methods, the CMS replica's
+ * importer (pools with a coordinator), the group-commit writer and the 1 Hz tick. Errors
+ * are logged. Returns CSB_OK, or the first failure (CSB_EBUSY: the store or the address is
+ * in use; CSB_ETLS; CSB_EIO; CSB_EINVAL for a bad option). */
 csb_err csb_node_start(const csb_node_opts *o, csb_node **out);
 
-/* Ends every store write: the import loops, the tick (which persists the export totals)
- * and the group-commit writer (pending writes commit; later ones get CSB_ECLOSED). The RPC
+/* Ends every store write: the importers, the tick (which persists the export totals) and
+ * the group-commit writer (pending writes commit; later ones get CSB_ECLOSED). The RPC
  * server still answers reads. Idempotent. */
 void csb_node_quiesce(csb_node *n);
 
@@ -94,22 +110,98 @@ int csb_node_port(const csb_node *n);
  * rename), for launchers that started the node on port 0. CSB_OK or CSB_EIO. */
 csb_err csb_node_url_file(const csb_node *n, const char *path);
 
+/* The node's name (pool FQDN or CSB_COORDINATOR_NAME), valid as long as n. */
+const char *csb_node_name(const csb_node *n);
+
 /* The node's store, for reads; valid until csb_node_stop(). */
 csb_store *csb_node_store(csb_node *n);
 
-/* Writes through the node's group commit, so that waiting pulls wake at once. */
+/* The node's configuration as it is now (SyncInterval may change). */
+csb_node_config csb_node_cfg(csb_node *n);
+
+/* Sets the SyncInterval (ms) that the export states are judged by. */
+void csb_node_set_sync_interval(csb_node *n, uint64_t ms);
+
+/* Whether module is one this node exports (its own data). */
+bool csb_node_exports(csb_node *n, const char *module);
+
+/* Writes through the node's group commit, so that waiting pulls wake at once.
+ * CSB_EREADONLY while the node is read-only (csb_node_set_read_only()); other errors as
+ * csb_store_write(); CSB_ECLOSED once quiesced. */
 csb_err csb_node_write(csb_node *n, const char *module, const csb_write *w, size_t count,
                        uint64_t *last_seq);
+
+/* Makes the node refuse writes (why: the line writers get, CSB_RPC_ERROR_MAX bytes) or
+ * accept them again (why NULL). Logged once per change. */
+void csb_node_set_read_only(csb_node *n, const char *why);
+
+/* Whether writes are refused; why (CSB_RPC_ERROR_MAX bytes, may be NULL) gets the line. */
+bool csb_node_read_only(csb_node *n, char *why);
+
+/* ---- The partner (pools) ------------------------------------------------------------ */
+
+/* Asks the node to replicate with partner fqdn at url ("" and "": none). The tick moves
+ * the importers at once (within a tick, never blocking on the old ones): the old partner's
+ * importers are told to stop and reaped once they have, the new partner's start from
+ * their cursors (an initial copy when there is none), and the export side forgets the old
+ * partner's acknowledgements. The copies held for an old partner stay in the store. */
+void csb_node_set_partner(csb_node *n, const char *fqdn, const char *url);
+
+/* Copies the current partner's FQDN into out (CSB_NODE_NAME_MAX bytes); "" when none. */
+void csb_node_partner(csb_node *n, char *out);
+
+/* One call to the partner's agent. The error line names it and why:
+ * "pool02.csb.test (backup pool of pool01.csb.test) at tls+tcp://…: connection refused".
+ * CSB_ENOTFOUND when there is no partner; otherwise as csb_rpc_call_msg(). */
+csb_err csb_node_partner_call(csb_node *n, const char *method, const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *reply_desc, uint32_t timeout_ms,
+                              ProtobufCMessage **reply, char err[CSB_RPC_ERROR_MAX]);
+
+/* ---- The export side ---------------------------------------------------------------- */
+
+/* Waits until the importer of module (the partner; for the coordinator any importer) has
+ * acknowledged seq, or the monotonic deadline. While it waits, an importer that has stopped
+ * pulling is probed, so that a partner that refuses connections fails the wait within
+ * seconds. CSB_OK; CSB_ETIMEDOUT, CSB_EUNREACH (err names the partner and why),
+ * CSB_ENOTFOUND (no partner), CSB_ECLOSED (stopping). */
+csb_err csb_node_wait_acked(csb_node *n, const char *module, uint64_t seq, uint64_t deadline,
+                            char err[CSB_RPC_ERROR_MAX]);
+
+/* Waits until importer principal has acknowledged seq of module, or the deadline.
+ * CSB_OK, CSB_ETIMEDOUT, CSB_ECLOSED. */
+csb_err csb_node_wait_importer(csb_node *n, const char *module, const char *principal,
+                               uint64_t seq, uint64_t deadline);
 
 /* One importer of an exported module, as the exporter knows it from its pulls. */
 typedef struct csb_node_importer {
 	char principal[256];
-	uint64_t acked_seq;   /* applied up to here */
-	uint64_t last_ack_ms; /* wall time of its last pull */
+	uint64_t acked_seq;       /* applied up to here */
+	uint64_t last_ack_ms;     /* wall time of its last pull */
 	uint64_t acked_change_ms; /* wall time when acked_seq last moved */
 } csb_node_importer;
 
-/* Copies up to max importers of module into out; returns how many there are. */
-size_t csb_node_importers(csb_node *n, const char *module, csb_node_importer *out, size_t max);
+/* Principal's entry for module. False when it never pulled since start. */
+bool csb_node_importer_get(csb_node *n, const char *module, const char *principal,
+                           csb_node_importer *out);
+
+/* Totals of module's export: records and wire bytes ever sent, and the acknowledged seq. */
+void csb_node_export_totals(csb_node *n, const char *module, uint64_t *records,
+                            uint64_t *bytes, uint64_t *acked);
+
+/* ---- Status ------------------------------------------------------------------------- */
+
+struct Csb__ModuleStatus;
+
+/* Fills the export fields of ms for module as exported to principal (NULL: the partner)
+ * with the same rule as the node's own status: the coordinator's CMS row uses it.
+ * False when principal never pulled (ms then says NotInitialized). */
+bool csb_node_export_row(csb_node *n, const char *module, const char *principal,
+                         struct Csb__ModuleStatus *ms);
+
+/* The status document (a packed csb.PoolStatus) of the modules in category (NULL or "":
+ * all). cms_standby: this pool holds the standby copy of the CMS, shown as its import.
+ * CSB_OK, CSB_EINVAL (unknown category), CSB_ENOMEM. */
+csb_err csb_node_status_pack(csb_node *n, const char *category, bool cms_standby,
+                             uint8_t **buf, size_t *len);
 
 #endif

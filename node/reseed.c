@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/internal/agent.h"
-#include "agent/internal/convert.h"
+#include "node/convert.h"
+#include "node/internal/node.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "proto/sync.pb-c.h"
@@ -17,9 +17,14 @@
 #define RESEED_LEAF 512     /* partner records in a range fetched without splitting */
 #define RESEED_TIMEOUT_MS 30000
 
+static bool stopped(const struct importer *im)
+{
+	return atomic_load(&im->stop) || atomic_load(&im->n->stopping);
+}
+
 struct reseed {
-	struct agent *a;
-	struct import_mod *im;
+	struct csb_node *a;
+	struct importer *im;
 	csb_batch_hdr keep;  /* applies repairs without moving the cursor */
 	uint64_t fetched, deleted, ranges;
 	char *err;
@@ -62,12 +67,12 @@ static csb_err split_remote(struct reseed *rs, const struct owned_range *o, Csb_
 	csb_range r;
 
 	range_of(o, &r);
-	agent__range_to_pb(&r, &kr);
+	csb_pb_range_to_pb(&r, &kr);
 	sr.source = rs->im->source;
 	sr.module = (char *)rs->im->module;
 	sr.range = &kr;
 	sr.parts = RESEED_FANOUT;
-	return csb_rpc_call_msg(rs->im->cli, "csb.Sync/Split", &sr.base,
+	return csb_rpc_call_msg(rs->im->peer->cli, "csb.Sync/Split", &sr.base,
 	                        &csb__split_reply__descriptor, RESEED_TIMEOUT_MS,
 	                        (ProtobufCMessage **)out, rs->err);
 }
@@ -128,7 +133,7 @@ static size_t merge_page(const Csb__RangeReadReply *page, const struct local_set
 		                                             lr->key_len);
 
 		if (c < 0) { /* only the partner has it */
-			agent__record_from_pb(rr, &fix[n++]);
+			csb_pb_record_from_pb(rr, &fix[n++]);
 			ri++;
 		} else if (c > 0) { /* only we have it: an extra */
 			fix[n] = (csb_record){.key = lr->key, .key_len = lr->key_len, .tombstone = true};
@@ -137,7 +142,7 @@ static size_t merge_page(const Csb__RangeReadReply *page, const struct local_set
 		} else {
 			if (rr->value.len != lr->value_len ||
 			    (lr->value_len && memcmp(rr->value.data, lr->value, lr->value_len)))
-				agent__record_from_pb(rr, &fix[n++]);
+				csb_pb_record_from_pb(rr, &fix[n++]);
 			ri++;
 			(*li)++;
 		}
@@ -151,13 +156,13 @@ static csb_err range_read(struct reseed *rs, const csb_range *r, const uint8_t *
 	Csb__RangeReadRequest rq = CSB__RANGE_READ_REQUEST__INIT;
 	Csb__KeyRange kr;
 
-	agent__range_to_pb(r, &kr);
+	csb_pb_range_to_pb(r, &kr);
 	rq.source = rs->im->source;
 	rq.module = (char *)rs->im->module;
 	rq.range = &kr;
 	rq.after.data = (uint8_t *)after;
 	rq.after.len = after_len;
-	return csb_rpc_call_msg(rs->im->cli, "csb.Sync/RangeRead", &rq.base,
+	return csb_rpc_call_msg(rs->im->peer->cli, "csb.Sync/RangeRead", &rq.base,
 	                        &csb__range_read_reply__descriptor, RESEED_TIMEOUT_MS,
 	                        (ProtobufCMessage **)out, rs->err);
 }
@@ -165,7 +170,7 @@ static csb_err range_read(struct reseed *rs, const csb_range *r, const uint8_t *
 /* Makes the copy's records in range equal to the partner's, page by page. */
 static csb_err repair_range(struct reseed *rs, const struct owned_range *o)
 {
-	struct agent *a = rs->a;
+	struct csb_node *a = rs->a;
 	struct local_set ls = {0};
 	Csb__RangeReadReply *page = NULL;
 	uint8_t after[CSB_KEY_MAX];
@@ -185,7 +190,7 @@ static csb_err repair_range(struct reseed *rs, const struct owned_range *o)
 		if ((rv = range_read(rs, &r, after_len ? after : NULL, after_len, &page)) != CSB_OK)
 			goto out_free;
 		if (page->more && page->n_records == 0) {
-			agent__set_error(rs->err, "partner sent an empty page with more to come");
+			node__set_error(rs->err, "partner sent an empty page with more to come");
 			rv = CSB_EPROTO;
 			goto out_free;
 		}
@@ -226,7 +231,7 @@ static csb_err repair_range(struct reseed *rs, const struct owned_range *o)
 			break;
 		protobuf_c_message_free_unpacked(&page->base, NULL);
 		page = NULL;
-	} while (!atomic_load(&a->stopping));
+	} while (!stopped(rs->im));
 out_free:
 	free(fix);
 	if (page != NULL)
@@ -264,11 +269,11 @@ static csb_err reseed_range(struct reseed *rs, const struct owned_range *o, unsi
 	                             sp->n_parts, dg, counts);
 	if (rv != CSB_OK)
 		goto out_free;
-	for (size_t i = 0; i < sp->n_parts && rv == CSB_OK && !atomic_load(&rs->a->stopping); i++) {
+	for (size_t i = 0; i < sp->n_parts && rv == CSB_OK && !stopped(rs->im); i++) {
 		const Csb__SplitPart *p = sp->parts[i];
 		csb_digest theirs;
 
-		agent__digest_from_pb(p->digest, &theirs);
+		csb_pb_digest_from_pb(p->digest, &theirs);
 		if (theirs.lo == dg[i].lo && theirs.hi == dg[i].hi && p->count == counts[i])
 			continue;
 		if (p->count <= RESEED_LEAF || sp->n_parts == 1 || depth >= 12)
@@ -285,8 +290,9 @@ out_free:
 	return rv;
 }
 
-csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t errlen)
+csb_err node__reseed(struct importer *im, char *err)
 {
+	struct csb_node *a = im->n;
 	struct reseed rs = {.a = a, .im = im, .err = err};
 	struct owned_range all;
 	Csb__SplitReply *top = NULL;
@@ -294,7 +300,6 @@ csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t 
 	csb_cursor cur = {0};
 	csb_err rv;
 
-	(void)errlen;
 	if ((rv = csb_store_cursor_get(a->store, im->source, im->module, &cur)) == CSB_OK) {
 		rs.keep = (csb_batch_hdr){cur.lineage, cur.applied_seq, cur.applied_seq, true};
 	} else if (rv != CSB_ENOTFOUND) {
@@ -307,25 +312,29 @@ csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t 
 		return rv;
 	if (top->lineage.len != CSB_LINEAGE_LEN) {
 		protobuf_c_message_free_unpacked(&top->base, NULL);
-		agent__set_error(err, "partner sent no lineage");
+		node__set_error(err, "%s sent no lineage", im->source);
 		return CSB_EPROTO;
 	}
 	memcpy(done.lineage.b, top->lineage.data, CSB_LINEAGE_LEN);
 	done.last_seq = top->high_seq;
 	protobuf_c_message_free_unpacked(&top->base, NULL);
-	if (rv == CSB_OK && cur.applied_seq == 0 && !rs.keep.reseed)
+	if (cur.applied_seq == 0 && !rs.keep.reseed)
 		rs.keep = (csb_batch_hdr){done.lineage, 0, 0, true};
-	if ((rv = reseed_range(&rs, &all, 0)) != CSB_OK)
+	rv = reseed_range(&rs, &all, 0);
+	pthread_mutex_lock(&im->mu);
+	im->reseed_records += rs.fetched + rs.deleted;
+	pthread_mutex_unlock(&im->mu);
+	if (rv != CSB_OK)
 		return rv;
-	if (atomic_load(&a->stopping))
+	if (stopped(im))
 		return CSB_ECLOSED;
 	if ((rv = csb_store_apply(a->store, im->source, im->module, &done, NULL, 0, NULL)) != CSB_OK)
 		return rv;
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&im->mu);
 	im->reseeds++;
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&im->mu);
 	csb_info("import", "re-seeded pool=%s source=%s module=%s seq=%llu ranges=%llu fetched=%llu "
-	         "deleted=%llu", a->pool, im->source, im->module, (unsigned long long)done.last_seq,
+	         "deleted=%llu", a->name, im->source, im->module, (unsigned long long)done.last_seq,
 	         (unsigned long long)rs.ranges, (unsigned long long)rs.fetched,
 	         (unsigned long long)rs.deleted);
 	return CSB_OK;

@@ -1,17 +1,19 @@
-/* Export and import states (DESIGN.md §3), the 1 Hz tick that advances them, persists the
- * export totals and prunes acknowledged tombstones, and the status document. */
+/* Export and import states (DESIGN.md §3) and the only functions that assign them:
+ * node__export_advance() and node__import_advance(), each deciding from facts and logging
+ * every change once. The 1 Hz tick advances the exports, persists their totals and prunes
+ * acknowledged tombstones; the status document reads the same facts. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "agent/internal/agent.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
-#include "coordinator/topology.h"
+#include "node/internal/node.h"
 #include "proto/status.pb-c.h"
+#include "proto/sync.pb-c.h"
 
 static const char *const export_names[] = {
 	[EXPORT_NOT_INITIALIZED] = "NotInitialized", [EXPORT_NON_STEADY] = "NonSteadyState",
@@ -25,177 +27,417 @@ static const char *const import_names[] = {
 	[IMPORT_ERROR] = "ErrorState",
 };
 
-const char *agent__export_state_name(enum export_state s)
+const char *node__export_state_name(enum export_state s)
 {
 	return export_names[s];
 }
 
-const char *agent__import_state_name(enum import_state s)
+const char *node__import_state_name(enum import_state s)
 {
 	return import_names[s];
 }
 
-/* Wall time of the oldest change the importer has not acknowledged; 0 when none is known. */
-static uint64_t oldest_pending_ms(const struct export_mod *em)
+/* ---- Export ------------------------------------------------------------------------- */
+
+/* The facts one export state is decided from. */
+struct export_facts {
+	bool serving_failed;  /* the last Pull could not be served */
+	bool stale;           /* the importer stopped calling */
+	bool ever;            /* pulled since start, or sent anything ever */
+	bool read_only;
+	uint64_t lag_records;
+	uint64_t lag_ms;      /* age of the oldest change not acknowledged */
+	uint64_t batch_records;
+	uint64_t interval_ms;
+};
+
+/* The rule of DESIGN.md §3, for the node's own rows and the coordinator's CMS row. */
+static enum export_state export_decide(const struct export_facts *f)
+{
+	if (f->serving_failed || f->stale)
+		return EXPORT_ERROR;
+	if (!f->ever)
+		return EXPORT_NOT_INITIALIZED;
+	if (f->lag_records == 0)
+		return f->read_only ? EXPORT_FINAL : EXPORT_STEADY;
+	if (f->lag_records <= f->batch_records && f->lag_ms < f->interval_ms)
+		return EXPORT_STEADY;
+	return EXPORT_NON_STEADY;
+}
+
+/* Wall time of the oldest change above acked; 0 when none is known. em->mu held. */
+static uint64_t oldest_pending_ms(const struct export_mod *em, uint64_t acked)
 {
 	for (unsigned i = 0; i < em->ring_len; i++) {
-		const struct lag_mark *m = &em->ring[(em->ring_head + i) % AGENT_LAG_RING];
+		const struct lag_mark *m = &em->ring[(em->ring_head + i) % NODE_LAG_RING];
 
-		if (m->seq > em->acked_seq)
+		if (m->seq > acked)
 			return m->wall_ms;
 	}
 	return 0;
 }
 
-static uint64_t lag_ms(const struct export_mod *em, uint64_t high, uint64_t now_ms)
+static uint64_t lag_ms(const struct export_mod *em, uint64_t acked, uint64_t now_ms)
 {
 	uint64_t since;
 
-	if (high <= em->acked_seq)
+	if (em->committed <= acked)
 		return 0;
-	since = oldest_pending_ms(em);
+	since = oldest_pending_ms(em, acked);
 	if (since == 0)
 		since = em->last_export_ms;
 	return since != 0 && now_ms > since ? now_ms - since : 0;
 }
 
-/* a->mu held. One function decides the state from the facts; every change is logged. */
-void agent__export_advance(struct agent *a, struct export_mod *em, uint64_t high_seq,
-                           uint64_t now_ms)
+/* Whether the partner has stopped calling (pools with a partner only). em->mu held. */
+static bool partner_stale(struct csb_node *n, struct export_mod *em, const char *partner,
+                          uint64_t now_ms, char *why)
 {
-	uint64_t lag = high_seq > em->acked_seq ? high_seq - em->acked_seq : 0;
-	enum export_state next;
+	uint64_t quiet;
 
-	if (em->last_error[0] != '\0')
-		next = EXPORT_ERROR;
-	else if (!em->pulled && em->records_total == 0)
-		next = EXPORT_NOT_INITIALIZED;
-	else if (lag == 0 && a->read_only)
-		next = EXPORT_FINAL;
-	else if (lag == 0)
-		next = EXPORT_STEADY;
-	else if (lag <= a->cfg.max_records && lag_ms(em, high_seq, now_ms) < a->cfg.sync_interval_ms)
-		next = EXPORT_STEADY;
-	else
-		next = EXPORT_NON_STEADY;
-	if (next != em->state)
-		csb_info("export", "state pool=%s module=%s from=%s to=%s high=%" PRIu64 " acked=%" PRIu64,
-		         a->pool, em->module, export_names[em->state], export_names[next], high_seq,
-		         em->acked_seq);
-	em->state = next;
+	if (n->role != CSB_NODE_POOL || partner[0] == '\0')
+		return false;
+	quiet = now_ms > em->contact_ms ? now_ms - em->contact_ms : 0;
+	if (quiet <= n->cfg.long_poll_ms + NODE_STALE_EXTRA_MS)
+		return false;
+	node__set_error(why, "%s (backup pool) has not pulled %s for %" PRIu64 " s", partner,
+	                em->module, quiet / 1000);
+	return true;
 }
 
-/* Persists what changed of one module's totals and acknowledgement. a->mu not held. */
-static void persist_export(struct agent *a, struct export_mod *em)
+void node__export_advance(struct csb_node *n, struct export_mod *em, uint64_t now_ms)
+{
+	char partner[CSB_NODE_NAME_MAX], why[CSB_RPC_ERROR_MAX] = "";
+	csb_node_config cfg = csb_node_cfg(n);
+	struct export_facts f = {.read_only = csb_node_read_only(n, NULL),
+	                         .batch_records = cfg.max_records,
+	                         .interval_ms = cfg.sync_interval_ms};
+	enum export_state next;
+
+	csb_node_partner(n, partner);
+	pthread_mutex_lock(&em->mu);
+	f.serving_failed = em->last_error[0] != '\0';
+	f.stale = partner_stale(n, em, partner, now_ms, why);
+	f.ever = em->pulled || em->records_total > 0;
+	f.lag_records = em->committed > em->acked_seq ? em->committed - em->acked_seq : 0;
+	f.lag_ms = lag_ms(em, em->acked_seq, now_ms);
+	next = export_decide(&f);
+	memcpy(em->stale_error, why, sizeof(why));
+	if (next != em->state)
+		csb_info("export", "state pool=%s module=%s from=%s to=%s high=%" PRIu64 " acked=%" PRIu64
+		         " why=\"%s\"", n->name, em->module, export_names[em->state], export_names[next],
+		         em->committed, em->acked_seq, em->last_error[0] ? em->last_error : why);
+	em->state = next;
+	pthread_mutex_unlock(&em->mu);
+}
+
+/* ---- Import ------------------------------------------------------------------------- */
+
+void node__import_advance(struct importer *im, csb_err step_rv, const char *err)
+{
+	enum import_state next;
+	bool changed;
+	csb_cursor cur;
+	bool have = csb_store_cursor_get(im->n->store, im->source, im->module, &cur) == CSB_OK;
+
+	pthread_mutex_lock(&im->mu);
+	im->last_rv = step_rv;
+	if (step_rv != CSB_OK)
+		next = IMPORT_ERROR;
+	else if (have || im->records_applied > 0)
+		next = IMPORT_NORMAL;
+	else
+		next = IMPORT_NOT_INITIALIZED;
+	changed = next != im->state ||
+	          (next == IMPORT_ERROR && strcmp(im->last_error, err[0] ? err : csb_strerror(step_rv)));
+	if (next == IMPORT_ERROR)
+		node__set_error(im->last_error, "%s", err[0] ? err : csb_strerror(step_rv));
+	else
+		im->last_error[0] = '\0';
+	if (changed)
+		csb_log(next == IMPORT_ERROR ? CSB_LOG_WARN : CSB_LOG_INFO, "import",
+		        "state pool=%s source=%s module=%s from=%s to=%s err=%s detail=\"%s\"",
+		        im->n->name, im->source, im->module, import_names[im->state], import_names[next],
+		        csb_err_name(step_rv), im->last_error);
+	im->state = next;
+	pthread_mutex_unlock(&im->mu);
+}
+
+/* ---- The tick ----------------------------------------------------------------------- */
+
+/* Persists what changed of one module's totals and acknowledgement. */
+static void persist_export(struct csb_node *n, struct export_mod *em)
 {
 	char name[96];
+	uint8_t ack[sizeof(uint64_t) + CSB_NODE_NAME_MAX];
 	uint64_t dr, db, acked;
+	size_t who;
 
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&em->mu);
 	dr = em->records_total - em->records_saved;
 	db = em->bytes_total - em->bytes_saved;
 	acked = em->acked_seq;
-	pthread_mutex_unlock(&a->mu);
+	who = strlen(em->acked_by);
+	memcpy(ack, &acked, sizeof(acked));
+	memcpy(ack + sizeof(acked), em->acked_by, who);
+	pthread_mutex_unlock(&em->mu);
 	if (dr != 0) {
 		snprintf(name, sizeof(name), "export.records:%s", em->module);
-		if (csb_store_counter_add(a->store, name, dr) == CSB_OK)
+		if (csb_store_counter_add(n->store, name, dr) == CSB_OK)
 			em->records_saved += dr;
 	}
 	if (db != 0) {
 		snprintf(name, sizeof(name), "export.bytes:%s", em->module);
-		if (csb_store_counter_add(a->store, name, db) == CSB_OK)
+		if (csb_store_counter_add(n->store, name, db) == CSB_OK)
 			em->bytes_saved += db;
 	}
 	if (acked != em->acked_saved) {
 		snprintf(name, sizeof(name), "export.acked:%s", em->module);
-		if (csb_store_meta_put(a->store, name, &acked, sizeof(acked)) == CSB_OK)
+		if (csb_store_meta_put(n->store, name, ack, sizeof(acked) + who) == CSB_OK)
 			em->acked_saved = acked;
 	}
 }
 
 /* Tombstones every importer has acknowledged are no longer needed. */
-static void prune_acked(struct agent *a, struct export_mod *em, const csb_module_info *mi)
+static void prune_acked(struct csb_node *n, struct export_mod *em, const csb_module_info *mi)
 {
-	uint64_t pruned = 0;
+	uint64_t pruned = 0, acked;
+	bool pulled;
 
-	if (!em->pulled || em->acked_seq <= mi->horizon || em->acked_seq > mi->high_seq)
+	pthread_mutex_lock(&em->mu);
+	acked = em->acked_seq;
+	pulled = em->pulled;
+	pthread_mutex_unlock(&em->mu);
+	if (!pulled || acked <= mi->horizon || acked > mi->high_seq)
 		return;
-	if (csb_store_prune(a->store, em->module, em->acked_seq, &pruned) == CSB_OK && pruned > 0)
+	if (csb_store_prune(n->store, em->module, acked, &pruned) == CSB_OK && pruned > 0)
 		csb_debug("export", "pruned pool=%s module=%s tombstones=%" PRIu64 " upto=%" PRIu64,
-		          a->pool, em->module, pruned, em->acked_seq);
+		          n->name, em->module, pruned, acked);
 }
 
-void agent__tick(struct agent *a)
+void node__tick(struct csb_node *n)
 {
 	uint64_t now = csb_now_ms();
 	csb_module_info mi;
 
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
-		struct export_mod *em = &a->exp[i];
+		struct export_mod *em = &n->exp[i];
 
-		if (em->module == NULL || csb_store_module_info(a->store, NULL, em->module, &mi))
+		if (em->module == NULL)
 			continue;
-		pthread_mutex_lock(&a->mu);
-		agent__export_advance(a, em, mi.high_seq, now);
-		pthread_mutex_unlock(&a->mu);
-		persist_export(a, em);
-		prune_acked(a, em, &mi);
+		node__export_advance(n, em, now);
+		persist_export(n, em);
+		if (csb_store_module_info(n->store, NULL, em->module, &mi) == CSB_OK)
+			prune_acked(n, em, &mi);
 	}
 }
 
-static void fill_export(struct agent *a, struct export_mod *em, Csb__ModuleStatus *ms,
+/* ---- Waiting for acknowledgements ---------------------------------------------------- */
+
+csb_err csb_node_wait_importer(csb_node *n, const char *module, const char *principal,
+                               uint64_t seq, uint64_t deadline)
+{
+	struct export_mod *em = node__export(n, module);
+	csb_err rv = CSB_OK;
+
+	if (em == NULL)
+		return CSB_ENOTFOUND;
+	pthread_mutex_lock(&em->mu);
+	for (;;) {
+		bool done = false;
+
+		for (unsigned i = 0; i < em->n_acks; i++)
+			if (strcasecmp(em->acks[i].principal, principal) == 0)
+				done = em->acks[i].acked_seq >= seq;
+		if (done)
+			break;
+		if (atomic_load(&n->stopping)) {
+			rv = CSB_ECLOSED;
+			break;
+		}
+		if (csb_mono_ms() >= deadline) {
+			rv = CSB_ETIMEDOUT;
+			break;
+		}
+		node__cond_wait_until(&em->cv, &em->mu, deadline);
+	}
+	pthread_mutex_unlock(&em->mu);
+	return rv;
+}
+
+/* Asks the partner's agent for anything (a digest of nothing): a partner that refuses
+ * connections is found out at once, with the reason. */
+static csb_err probe_partner(struct csb_node *n, const char *module, char *err)
+{
+	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+	csb_err rv;
+
+	dr.source = n->name;
+	dr.module = (char *)module;
+	dr.from_copy = true;
+	rv = csb_node_partner_call(n, "csb.Sync/DigestRanges", &dr.base,
+	                           &csb__digest_reply__descriptor, 3000, &out, err);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return rv;
+}
+
+csb_err csb_node_wait_acked(csb_node *n, const char *module, uint64_t seq, uint64_t deadline,
+                            char err[CSB_RPC_ERROR_MAX])
+{
+	struct export_mod *em = node__export(n, module);
+	char partner[CSB_NODE_NAME_MAX];
+	uint64_t probed = 0, quiet, grace = n->cfg.long_poll_ms + 2000;
+	csb_err rv = CSB_OK;
+
+	if (em == NULL)
+		return CSB_ENOTFOUND;
+	csb_node_partner(n, partner);
+	if (n->role == CSB_NODE_POOL && partner[0] == '\0') {
+		node__set_error(err, "%s has no backup pool", n->name);
+		return CSB_ENOTFOUND;
+	}
+	pthread_mutex_lock(&em->mu);
+	while (!(em->pulled && em->acked_seq >= seq)) {
+		if (atomic_load(&n->stopping)) {
+			rv = CSB_ECLOSED;
+			break;
+		}
+		if (csb_mono_ms() >= deadline) {
+			rv = CSB_ETIMEDOUT;
+			break;
+		}
+		quiet = csb_now_ms() - (em->contact_ms < csb_now_ms() ? em->contact_ms : csb_now_ms());
+		if (n->role == CSB_NODE_POOL && quiet > grace && csb_mono_ms() >= probed + 2000) {
+			pthread_mutex_unlock(&em->mu);
+			rv = probe_partner(n, module, err);
+			probed = csb_mono_ms();
+			pthread_mutex_lock(&em->mu);
+			if (rv == CSB_ENOTCONN || rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH ||
+			    rv == CSB_ETLS) {
+				rv = CSB_EUNREACH;
+				break;
+			}
+			rv = CSB_OK;
+			continue;
+		}
+		node__cond_wait_until(&em->cv, &em->mu,
+		                      deadline < csb_mono_ms() + 500 ? deadline : csb_mono_ms() + 500);
+	}
+	pthread_mutex_unlock(&em->mu);
+	if (rv == CSB_ETIMEDOUT)
+		node__set_error(err, "%s (backup pool of %s) has not imported %s up to seq %" PRIu64,
+		                partner[0] ? partner : "the importer", n->name, module, seq);
+	return rv;
+}
+
+bool csb_node_importer_get(csb_node *n, const char *module, const char *principal,
+                           csb_node_importer *out)
+{
+	struct export_mod *em = node__export(n, module);
+	bool found = false;
+
+	if (em == NULL)
+		return false;
+	pthread_mutex_lock(&em->mu);
+	for (unsigned i = 0; i < em->n_acks && !found; i++)
+		if (strcasecmp(em->acks[i].principal, principal) == 0) {
+			*out = em->acks[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&em->mu);
+	return found;
+}
+
+void csb_node_export_totals(csb_node *n, const char *module, uint64_t *records,
+                            uint64_t *bytes, uint64_t *acked)
+{
+	struct export_mod *em = node__export(n, module);
+
+	*records = *bytes = *acked = 0;
+	if (em == NULL)
+		return;
+	pthread_mutex_lock(&em->mu);
+	*records = em->records_total;
+	*bytes = em->bytes_total;
+	*acked = em->acked_seq;
+	pthread_mutex_unlock(&em->mu);
+}
+
+/* ---- The status document ------------------------------------------------------------- */
+
+static void fill_export(struct csb_node *n, struct export_mod *em, Csb__ModuleStatus *ms,
                         uint64_t now)
 {
 	csb_module_info mi = {0};
 
-	(void)csb_store_module_info(a->store, NULL, em->module, &mi);
-	pthread_mutex_lock(&a->mu);
-	agent__export_advance(a, em, mi.high_seq, now);
+	(void)csb_store_module_info(n->store, NULL, em->module, &mi);
+	node__export_advance(n, em, now);
+	pthread_mutex_lock(&em->mu);
 	ms->export_status = (Csb__ExportState)em->state;
 	ms->high_seq = mi.high_seq;
 	ms->exported_seq = em->acked_seq;
 	ms->lag_records = mi.high_seq > em->acked_seq ? mi.high_seq - em->acked_seq : 0;
-	ms->lag_seconds = (double)lag_ms(em, mi.high_seq, now) / 1000.0;
+	ms->lag_seconds = (double)lag_ms(em, em->acked_seq, now) / 1000.0;
 	ms->last_export_time_ms = em->last_export_ms;
 	ms->exported_records_total = em->records_total;
 	ms->exported_bytes_total = em->bytes_total;
 	ms->exported_batches_total = em->batches_total;
 	if (em->last_error[0] != '\0')
 		ms->last_error = strdup(em->last_error);
-	pthread_mutex_unlock(&a->mu);
+	else if (em->stale_error[0] != '\0')
+		ms->last_error = strdup(em->stale_error);
+	pthread_mutex_unlock(&em->mu);
 }
 
-static void fill_import(struct agent *a, struct import_mod *im, const char *partner,
-                        Csb__ModuleStatus *ms)
+bool csb_node_export_row(csb_node *n, const char *module, const char *principal,
+                         struct Csb__ModuleStatus *ms)
+{
+	struct export_mod *em = node__export(n, module);
+	csb_node_importer imp;
+	struct export_facts f;
+	csb_node_config cfg = csb_node_cfg(n);
+	uint64_t now = csb_now_ms();
+
+	if (em == NULL || !csb_node_importer_get(n, module, principal, &imp)) {
+		ms->export_status = CSB__EXPORT_STATE__EXPORT_NOT_INITIALIZED;
+		return false;
+	}
+	pthread_mutex_lock(&em->mu);
+	f = (struct export_facts){.ever = true,
+	                          .read_only = csb_node_read_only(n, NULL),
+	                          .lag_records = em->committed > imp.acked_seq
+	                                             ? em->committed - imp.acked_seq : 0,
+	                          .lag_ms = lag_ms(em, imp.acked_seq, now),
+	                          .batch_records = cfg.max_records,
+	                          .interval_ms = cfg.sync_interval_ms};
+	ms->high_seq = em->committed;
+	pthread_mutex_unlock(&em->mu);
+	ms->exported_seq = imp.acked_seq;
+	ms->lag_records = f.lag_records;
+	ms->lag_seconds = (double)f.lag_ms / 1000.0;
+	ms->last_export_time_ms = imp.last_ack_ms;
+	ms->export_status = (Csb__ExportState)export_decide(&f);
+	return true;
+}
+
+static void fill_import(struct csb_node *n, struct importer *im, Csb__ModuleStatus *ms)
 {
 	csb_cursor cur;
-	bool have = partner[0] != '\0' &&
-	            csb_store_cursor_get(a->store, partner, im->module, &cur) == CSB_OK;
+	bool have = csb_store_cursor_get(n->store, im->source, im->module, &cur) == CSB_OK;
 
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&im->mu);
 	ms->imported_seq = have ? cur.applied_seq : 0;
 	ms->imported_records_total = have ? cur.applied_records : 0;
-	ms->import_status = (Csb__ImportState)(im->state == IMPORT_NOT_INITIALIZED && have
-	                                           ? IMPORT_NORMAL
-	                                           : im->state);
+	ms->backup_records = have ? cur.count : 0;
+	ms->import_status = (Csb__ImportState)im->state;
 	ms->last_import_time_ms = im->last_import_ms;
-	if (ms->last_error[0] == '\0' && im->last_error[0] != '\0')
+	ms->reseeds = im->reseeds;
+	ms->reseed_records = im->reseed_records;
+	if (ms->last_error == protobuf_c_empty_string && im->last_error[0] != '\0')
 		ms->last_error = strdup(im->last_error);
-	pthread_mutex_unlock(&a->mu);
-}
-
-/* Whether this pool is the backup pool of the pool hosting the CMS: its replica is then the
- * standby copy that status shows as the CMS import (DESIGN.md §2, flow 3). */
-static bool is_cms_standby(struct agent *a)
-{
-	const csb_topo_pool *host;
-	bool yes = false;
-
-	pthread_mutex_lock(&a->mu);
-	if (a->topo != NULL && (host = csb_topology_cms_host(a->topo)) != NULL)
-		yes = strcasecmp(host->backup, a->pool) == 0;
-	pthread_mutex_unlock(&a->mu);
-	return yes;
+	pthread_mutex_unlock(&im->mu);
 }
 
 static void free_status(Csb__PoolStatus *ps)
@@ -209,10 +451,11 @@ static void free_status(Csb__PoolStatus *ps)
 	free(ps->backup_modules);
 }
 
-csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf, size_t *len)
+csb_err csb_node_status_pack(csb_node *n, const char *category, bool cms_standby,
+                             uint8_t **buf, size_t *len)
 {
 	Csb__PoolStatus ps = CSB__POOL_STATUS__INIT;
-	char partner[AGENT_NAME_MAX];
+	char partner[CSB_NODE_NAME_MAX];
 	csb_category cat;
 	bool filter = category != NULL && category[0] != '\0';
 	uint64_t now = csb_now_ms();
@@ -220,14 +463,15 @@ csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf,
 
 	if (filter && !csb_category_parse(category, &cat))
 		return CSB_EINVAL;
-	agent__partner(a, partner);
-	ps.pool_fqdn = a->pool;
+	csb_node_partner(n, partner);
+	ps.pool_fqdn = n->name;
 	ps.backup_pool_fqdn = partner;
 	ps.backup_modules = calloc(CSB_MODULE_COUNT, sizeof(*ps.backup_modules));
 	if (ps.backup_modules == NULL)
 		return CSB_ENOMEM;
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
 		Csb__ModuleStatus *ms;
+		struct importer *im = NULL;
 
 		if (filter && csb_modules[i].category != cat)
 			continue;
@@ -238,13 +482,17 @@ csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf,
 		csb__module_status__init(ms);
 		ms->identity = (char *)csb_modules[i].name;
 		ps.backup_modules[ps.n_backup_modules++] = ms;
-		if (a->exp[i].module != NULL)
-			fill_export(a, &a->exp[i], ms, now);
-		if (a->imp[i].module != NULL)
-			fill_import(a, &a->imp[i], partner, ms);
-		else if (csb_modules[i].category == CSB_CAT_CMS && a->cms_imp.module != NULL &&
-		         is_cms_standby(a))
-			fill_import(a, &a->cms_imp, CSB_COORDINATOR_NAME, ms);
+		if (n->exp[i].module != NULL)
+			fill_export(n, &n->exp[i], ms, now);
+		pthread_mutex_lock(&n->imu);
+		if (csb_modules[i].category != CSB_CAT_CMS)
+			im = node__importer_ref(n->imp[i]);
+		else if (cms_standby)
+			im = node__importer_ref(n->cms_imp);
+		pthread_mutex_unlock(&n->imu);
+		if (im != NULL)
+			fill_import(n, im, ms);
+		node__importer_rele(im);
 	}
 	rv = csb_wire_pack(&ps.base, buf, len);
 out_free:

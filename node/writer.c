@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/internal/agent.h"
+#include "node/internal/node.h"
 #include "common/log.h"
 
 /* Commits the queued requests of one module (those in list with that module) as one
  * transaction; if it fails for a reason tied to one request's content, retries each alone
  * so that one bad request cannot fail its neighbours. */
-static void commit_module(struct agent *a, struct write_req *list, const char *module)
+static void commit_module(struct csb_node *a, struct write_req *list, const char *module)
 {
 	size_t total = 0, off = 0;
 	csb_write *all;
@@ -38,14 +38,14 @@ static void commit_module(struct agent *a, struct write_req *list, const char *m
 				r->rv = csb_store_write(a->store, module, r->items, r->n, &r->last_seq);
 				r->done = true;
 				if (r->rv == CSB_OK)
-					agent__export_note_commit(a, module, r->last_seq);
+					node__export_note_commit(a, module, r->last_seq);
 			}
 		return;
 	}
 	if (rv == CSB_OK)
-		agent__export_note_commit(a, module, seq);
+		node__export_note_commit(a, module, seq);
 	else
-		csb_error("writer", "commit failed pool=%s module=%s records=%zu err=%s", a->pool,
+		csb_error("writer", "commit failed pool=%s module=%s records=%zu err=%s", a->name,
 		          module, total, csb_err_name(rv));
 out_finish:
 	for (struct write_req *r = list; r; r = r->next)
@@ -58,7 +58,7 @@ out_finish:
 
 static void *writer_main(void *arg)
 {
-	struct agent *a = arg;
+	struct csb_node *a = arg;
 	struct write_req *list;
 
 	pthread_mutex_lock(&a->wmu);
@@ -80,14 +80,14 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-csb_err agent__writer_start(struct agent *a)
+csb_err node__writer_start(struct csb_node *a)
 {
 	if (pthread_create(&a->writer, NULL, writer_main, a) != 0)
 		return CSB_ENOMEM;
 	return CSB_OK;
 }
 
-void agent__writer_stop(struct agent *a)
+void node__writer_stop(struct csb_node *a)
 {
 	pthread_mutex_lock(&a->wmu);
 	pthread_cond_broadcast(&a->wcond);
@@ -95,7 +95,7 @@ void agent__writer_stop(struct agent *a)
 	pthread_join(a->writer, NULL);
 }
 
-csb_err agent__write(struct agent *a, const char *module, const csb_write *items, size_t n,
+csb_err node__write(struct csb_node *a, const char *module, const csb_write *items, size_t n,
                      uint64_t *last_seq)
 {
 	struct write_req r = {.module = module, .items = items, .n = n};

@@ -7,16 +7,22 @@
 #define CSB_COORDINATOR_INTERNAL_COORD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
-#include "agent/node.h"
 #include "common/rpc.h"
-#include "coordinator/config.h"
-#include "coordinator/topology.h"
+#include "model/cms.h"
+#include "model/config.h"
+#include "model/topology.h"
+#include "node/node.h"
 
 #define COORD_CLIENTS_MAX 1000
 
+/* A client to one pool's agent. Reference counted: the table holds one reference, every
+ * caller one while it calls; a topology change drops the table's, and the last release
+ * closes the client (nng's nni_pipe_find()/nni_pipe_rele() are the model). */
 struct agent_client {
+	atomic_uint refs;
 	char fqdn[254];
 	char url[256];
 	csb_rpc_client *cli;
@@ -30,7 +36,7 @@ struct coord {
 	pthread_mutex_t mu;     /* guards the parsed copies and the client table */
 	csb_topology *topo;     /* NULL until a topology is published */
 	csb_backup_config cfg;
-	struct agent_client clients[COORD_CLIENTS_MAX];
+	struct agent_client *clients[COORD_CLIENTS_MAX];
 	size_t n_clients;
 
 	csb_rpc_method methods[32]; /* the Admin service, registered on the node's server */
@@ -54,7 +60,7 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
                      uint64_t map_size);
 void coord__stop(struct coord *c);
 /* For the process's exit: stops the web part and the node's workers and closes the store,
- * leaving sockets to the kernel (agent/node.h csb_node_exit()). */
+ * leaving sockets to the kernel (node/node.h csb_node_exit()). */
 void coord__exit(struct coord *c);
 bool coord__is_admin(struct coord *c, const char *principal);
 bool coord__may_read_status(struct coord *c, const char *principal);
@@ -63,11 +69,12 @@ bool coord__may_read_status(struct coord *c, const char *principal);
  * parsed copies. */
 csb_err coord__put(struct coord *c, const char *const *keys, const char *const *values, size_t n);
 
-/* The agent client of pool fqdn (opened on first use, kept); *backup (AGENT? 254 bytes, may
- * be NULL) gets its backup pool. CSB_ENOTFOUND when the pool is not in the topology. The
- * client stays valid until coord__stop(). */
-csb_err coord__agent(struct coord *c, const char *fqdn, csb_rpc_client **cli, char *backup,
-                     char *err);
+/* The agent client of pool fqdn (opened on first use, kept), with a reference the caller
+ * releases with coord__agent_rele(); *backup (254 bytes, may be NULL) gets its backup pool.
+ * CSB_ENOTFOUND when the pool is not in the topology. */
+csb_err coord__agent(struct coord *c, const char *fqdn, struct agent_client **out,
+                     char *backup, char *err);
+void coord__agent_rele(struct agent_client *ac);
 
 /* admin.c and forward.c: the Admin service; out has room for 16 methods. */
 size_t coord__admin_methods(struct coord *c, csb_rpc_method *out);

@@ -1,42 +1,42 @@
-/* The agent's shared state: one per pool. agent.c owns its lifetime; writer.c (group commit
- * of data writes), export.c (Sync service: Pull with long poll, digests), import.c (one
- * loop per partner module), reseed.c (differential re-seed), state.c (export/import states
- * and the status document), data.c and control.c (RPC handlers) work on it. */
-#ifndef CSB_AGENT_INTERNAL_AGENT_H
-#define CSB_AGENT_INTERNAL_AGENT_H
+/* The node's internals: one struct csb_node per process. node.c owns its lifetime and the
+ * tick; writer.c (group commit), export.c (the Sync service: Pull with long poll, digests),
+ * peer.c (a reference-counted client to the partner), importer.c and import.c (importer
+ * objects: one thread each, pulling and applying), reseed.c (differential re-seed) and
+ * state.c (the advance functions and the status document) work on it. */
+#ifndef CSB_NODE_INTERNAL_NODE_H
+#define CSB_NODE_INTERNAL_NODE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/node.h"
 #include "common/err.h"
 #include "common/modules.h"
 #include "common/rpc.h"
+#include "node/node.h"
 #include "storage/store.h"
 
-struct csb_topology;
+#define NODE_LAG_RING 1024
+#define NODE_IMPORTERS_MAX 64
+#define NODE_RETIRING_MAX 64
+/* An importer that has not pulled for this long (beyond its long poll) is gone. */
+#define NODE_STALE_EXTRA_MS 4000
 
-#define AGENT_NAME_MAX 256
-#define AGENT_URL_MAX 512
-#define AGENT_LAG_RING 1024
-#define AGENT_IMPORTERS_MAX 64
-
-/* Export state of one module of this pool towards the backup pool (DESIGN.md §3). */
+/* Export state of one module of this node towards its importer (DESIGN.md §3). */
 enum export_state {
-	EXPORT_NOT_INITIALIZED, /* the backup pool never pulled this module */
+	EXPORT_NOT_INITIALIZED, /* the importer never pulled this module */
 	EXPORT_NON_STEADY,      /* backlog larger than one batch or older than SyncInterval */
 	EXPORT_STEADY,          /* everything produced is imported within the interval */
-	EXPORT_FINAL,           /* the pool is read-only and the importer has the last seq */
-	EXPORT_ERROR,           /* the last export attempt failed; detail in last_error */
+	EXPORT_FINAL,           /* the node is read-only and the importer has the last seq */
+	EXPORT_ERROR,           /* serving failed, or the importer stopped pulling */
 };
 
-/* Import state of one module of the partner into this pool's backup copy. */
+/* Import state of one module of a source into this node's copy. */
 enum import_state {
 	IMPORT_NOT_INITIALIZED, /* nothing imported yet */
 	IMPORT_NORMAL,          /* the last pull was applied */
-	IMPORT_ERROR,           /* the last import attempt failed; detail in last_error */
+	IMPORT_ERROR,           /* the last attempt failed, or the source is not trusted */
 };
 
 /* Commit times of recent writes, for the export lag in seconds. */
@@ -45,42 +45,72 @@ struct lag_mark {
 	uint64_t wall_ms;
 };
 
+/* One exported module. Its own lock and condition: the long poll waits on the committed
+ * seq (the watermark), sync waits on the acknowledged seq; a commit or an acknowledgement
+ * of another module wakes nobody here. */
 struct export_mod {
 	const char *module;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;        /* committed or acked moved, or stopping */
+	uint64_t committed;       /* the module's high seq: the watermark */
 	enum export_state state;
-	char last_error[CSB_RPC_ERROR_MAX];
-	bool pulled;             /* an importer has pulled since start (acked_seq valid) */
-	uint64_t acked_seq;      /* the lowest cursor among the importers (a pool has one:
-	                          * its backup pool), from their last Pulls */
-	csb_node_importer acks[AGENT_IMPORTERS_MAX];
+	char last_error[CSB_RPC_ERROR_MAX]; /* serving failed (cleared by the next served pull) */
+	char stale_error[CSB_RPC_ERROR_MAX]; /* the importer is gone (from the advance) */
+	bool pulled;              /* the importer pulled since start or since the partner moved */
+	uint64_t acked_seq;       /* the lowest cursor among the importers */
+	char acked_by[CSB_NODE_NAME_MAX]; /* whose acknowledgement acked_seq is (persisted) */
+	csb_node_importer acks[NODE_IMPORTERS_MAX];
 	unsigned n_acks;
-	uint64_t last_export_ms; /* wall time of the last batch served */
-	uint64_t served_at_ack;  /* high seq when the importer last acknowledged */
-	uint64_t records_total;  /* ever sent (persisted as counters by the tick) */
+	uint64_t contact_ms;      /* wall time of the partner's last Sync call (or its set-up) */
+	uint64_t last_export_ms;  /* wall time of the last batch served */
+	uint64_t records_total;   /* ever sent (persisted as counters by the tick) */
 	uint64_t bytes_total;
-	uint64_t batches_total;  /* since start */
-	uint64_t records_saved;  /* the totals and ack as last persisted */
+	uint64_t batches_total;   /* since start */
+	uint64_t records_saved;   /* the totals and ack as last persisted */
 	uint64_t bytes_saved;
 	uint64_t acked_saved;
-	struct lag_mark ring[AGENT_LAG_RING];
+	struct lag_mark ring[NODE_LAG_RING];
 	unsigned ring_head, ring_len;
 };
 
-struct import_mod {
+/* A reference-counted client to a peer (the partner's agent or the coordinator): whoever
+ * holds a reference may call through it; the last release closes the client. */
+struct peer {
+	atomic_uint refs;
+	char name[CSB_NODE_NAME_MAX];
+	char url[CSB_NODE_URL_MAX];
+	char role[CSB_NODE_NAME_MAX + 32]; /* how errors name it: "(backup pool of …)" */
+	csb_rpc_client *cli;
+};
+
+/* An importer object: one thread pulling one module of one source into the copy, with its
+ * own stop flag. Reference counted: the node's table holds one reference, the thread one,
+ * status readers take one while they look. */
+struct importer {
+	atomic_uint refs;
+	struct csb_node *n;
+	struct peer *peer;          /* a reference */
 	const char *module;
-	char source[AGENT_NAME_MAX]; /* whose module: the partner pool or the coordinator */
-	csb_rpc_client *cli;         /* borrowed: a->partner_cli or a->coord_cli */
-	struct prefetch *pf;         /* import.c: the pull sent ahead */
-	struct agent *agent;
+	char source[CSB_NODE_NAME_MAX];
 	pthread_t thread;
 	bool started;
-	enum import_state state;
+	atomic_bool stop;           /* told to stop: its pulls end at once */
+	atomic_bool exited;         /* its thread has returned: joinable without waiting */
+	struct prefetch *pf;        /* import.c: the pull sent ahead */
+
+	pthread_mutex_t mu;         /* the facts and the state below */
+	enum import_state state;    /* assigned by import_advance() only */
+	csb_err last_rv;            /* the last step's result (a fact) */
 	char last_error[CSB_RPC_ERROR_MAX];
-	uint64_t last_import_ms; /* wall time of the last applied batch */
-	uint64_t source_high_seq; /* the partner's high seq at the last batch */
-	uint64_t records_applied; /* since start, for the sync report */
+	bool lost_source;           /* the source's lineage was never seen: keep the copy */
+	csb_lineage lost_lineage;   /* reported once per lineage */
+	bool lost_reported;
+	uint64_t last_import_ms;    /* wall time of the last applied batch */
+	uint64_t source_high_seq;   /* the source's high seq at the last batch */
+	uint64_t records_applied;   /* since start, for the sync report */
 	uint64_t bytes_applied;
 	uint64_t reseeds;
+	uint64_t reseed_records;    /* fetched + deleted by re-seeds */
 };
 
 /* Pending data writes, committed together (group commit). */
@@ -94,42 +124,37 @@ struct write_req {
 	struct write_req *next;
 };
 
-struct agent {
+struct csb_node {
 	csb_node_role role;
-	char pool[AGENT_NAME_MAX];        /* the pool FQDN, or CSB_COORDINATOR_NAME */
-	char listen_url[AGENT_URL_MAX];
-	char coord_url[AGENT_URL_MAX];
-	char admins[8][AGENT_NAME_MAX];   /* administrators named on the command line */
-	unsigned n_admins;
+	char name[CSB_NODE_NAME_MAX];     /* the pool FQDN, or CSB_COORDINATOR_NAME */
+	char listen_url[CSB_NODE_URL_MAX];
+	char coord_url[CSB_NODE_URL_MAX];
 	csb_tls_files tls;
-	bool insecure;
-	csb_node_config cfg;
 	csb_node_hooks hooks;
 	const csb_rpc_method *extra;
 	size_t n_extra;
 
+	pthread_mutex_t cfg_mu;           /* cfg.sync_interval_ms, read_only */
+	csb_node_config cfg;
+	bool read_only;
+	char read_only_why[CSB_RPC_ERROR_MAX];
+
 	csb_store *store;
 	csb_rpc_server *srv;
-	csb_rpc_client *coord_cli;        /* pools with a coordinator: the CMS replica */
-	struct import_mod cms_imp;
-
-	/* The partner: read under plock shared (handlers calling through partner_cli hold it
-	 * for the call); the ticker moves it with plock exclusive, after shutting the old
-	 * client down and joining the imports. */
-	pthread_rwlock_t plock;
-	char partner[AGENT_NAME_MAX];     /* the backup pool; "" while unknown */
-	char partner_url[AGENT_URL_MAX];
-	bool partner_fixed;               /* from --partner: the topology does not move it */
-	csb_rpc_client *partner_cli;
-
-	pthread_mutex_t mu;       /* guards everything below and the per-module state */
-	pthread_cond_t changed;   /* a write committed, an import applied, or stopping */
-	struct csb_topology *topo;        /* the replica's topology (pools), or NULL */
-	char builtin_admin[AGENT_NAME_MAX]; /* from the replica */
-	bool settings_dirty;              /* the replica changed: the ticker reloads */
 	struct export_mod exp[CSB_MODULE_COUNT];
-	struct import_mod imp[CSB_MODULE_COUNT];
-	bool read_only;
+
+	/* Importers. imu guards the tables and the partner; the tick alone changes them. */
+	pthread_mutex_t imu;
+	struct peer *partner;             /* a reference, or NULL */
+	struct peer *coord;               /* the CMS replica's source, or NULL */
+	char want_partner[CSB_NODE_NAME_MAX];
+	char want_url[CSB_NODE_URL_MAX];
+	bool want_set;                    /* csb_node_set_partner() since the last tick */
+	struct importer *imp[CSB_MODULE_COUNT]; /* the partner's modules */
+	struct importer *cms_imp;         /* the CMS replica */
+	struct importer *retiring[NODE_RETIRING_MAX]; /* told to stop, not yet reaped */
+	unsigned n_retiring;
+	bool replica_dirty;               /* the CMS replica applied records */
 
 	/* group commit */
 	pthread_mutex_t wmu;
@@ -138,68 +163,74 @@ struct agent {
 	struct write_req *wqueue;
 	pthread_t writer;
 
+	pthread_mutex_t tmu;      /* the tick's wake-up */
+	pthread_cond_t tcond;
+	bool tick_now;
 	pthread_t ticker;
-	bool running;             /* started: the ticker owns partner moves from now on */
 	bool quiesced;            /* csb_node_quiesce() ran: no store write any more */
 	atomic_bool stopping;
 };
 
-/* agent.c */
-struct export_mod *agent__export(struct agent *a, const char *module);
-struct import_mod *agent__import(struct agent *a, const char *module);
-bool agent__is_admin(struct agent *a, const char *principal);
-/* Handler preamble: CSB_OK for an administrator (or, with or_self, the pool's own services,
- * whose certificate names the pool); else CSB_EDENIED with the reason in rep. */
-csb_err agent__check_admin(struct agent *a, const csb_rpc_request *req, csb_rpc_reply *rep,
-                           bool or_self);
-/* Whether principal is this pool's backup pool (its agent). */
-bool agent__is_partner(struct agent *a, const char *principal);
-/* Copies the partner's FQDN into out (AGENT_NAME_MAX bytes); "" when none. */
-void agent__partner(struct agent *a, char *out);
-/* Moves the partner (ticker only): stops the imports, swaps the client, starts them. */
-void agent__partner_move(struct agent *a, const char *fqdn, const char *url);
+/* node.c */
+struct export_mod *node__export(struct csb_node *n, const char *module);
+bool node__is_admin(struct csb_node *n, const char *principal);
+/* Whether principal's pulls count as acknowledgements (the partner, or the hook's). */
+bool node__is_importer(struct csb_node *n, const char *principal);
+/* Whether principal is the partner's agent. */
+bool node__is_partner(struct csb_node *n, const char *principal);
 /* Formats a one-line error into dst (CSB_RPC_ERROR_MAX bytes). */
-void agent__set_error(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* pthread_cond_timedwait until the monotonic deadline (ms); mu must be held. */
-void agent__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, uint64_t deadline_mono_ms);
-/* Sleeps ms, returning early when the agent stops. */
-void agent__sleep(struct agent *a, uint64_t ms);
+void node__set_error(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pthread_cond_timedwait until the monotonic deadline (ms); the condition must use
+ * CLOCK_MONOTONIC (node__cond_init()). */
+void node__cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, uint64_t deadline_mono_ms);
+void node__cond_init(pthread_cond_t *c);
+/* Wakes the tick at once (a partner to move, a replica to reload). */
+void node__kick(struct csb_node *n);
+
+/* peer.c */
+csb_err node__peer_open(struct csb_node *n, const char *name, const char *url,
+                        const char *role, struct peer **out);
+struct peer *node__peer_ref(struct peer *p);
+void node__peer_rele(struct peer *p);
+/* The partner with a reference (release with node__peer_rele()), or NULL. */
+struct peer *node__partner_ref(struct csb_node *n);
 
 /* writer.c: group commit of data writes */
-csb_err agent__writer_start(struct agent *a);
-void agent__writer_stop(struct agent *a);
-csb_err agent__write(struct agent *a, const char *module, const csb_write *items, size_t n,
-                     uint64_t *last_seq);
-
-/* The services: each fills out[] (room for 8) with its methods, ctx = a; returns count. */
-size_t agent__sync_methods(struct agent *a, csb_rpc_method *out);   /* export.c */
-size_t agent__data_methods(struct agent *a, csb_rpc_method *out);   /* data.c */
-size_t agent__control_methods(struct agent *a, csb_rpc_method *out); /* control.c */
-size_t agent__replica_methods(struct agent *a, csb_rpc_method *out); /* replica.c */
+csb_err node__writer_start(struct csb_node *n);
+void node__writer_stop(struct csb_node *n);
+csb_err node__write(struct csb_node *n, const char *module, const csb_write *items, size_t cnt,
+                    uint64_t *last_seq);
 
 /* export.c */
-void agent__export_note_commit(struct agent *a, const char *module, uint64_t seq);
+size_t node__sync_methods(struct csb_node *n, csb_rpc_method *out);
+/* A commit of module landed at seq: moves the watermark and wakes its long polls. */
+void node__export_note_commit(struct csb_node *n, const char *module, uint64_t seq);
+/* The partner moved: its acknowledgements are the new partner's to give. */
+void node__export_reset(struct csb_node *n, const char *partner);
 
-/* import.c: the partner's modules (stopped and started again when the partner moves) and
- * the CMS replica */
-csb_err agent__import_start(struct agent *a);
-void agent__import_stop(struct agent *a);
-csb_err agent__cms_import_start(struct agent *a);
-void agent__cms_import_stop(struct agent *a);
+/* importer.c: the objects; import.c: what their thread does */
+csb_err node__importer_start(struct csb_node *n, struct peer *peer, const char *source,
+                             const char *module, struct importer **out);
+struct importer *node__importer_ref(struct importer *im);
+void node__importer_rele(struct importer *im);
+/* Tells im to stop (its pulls end at once); never waits. */
+void node__importer_close(struct importer *im);
+/* Joins im's thread if it has exited (true), else returns false at once. */
+bool node__importer_reap(struct importer *im);
+/* Joins im's thread, however long it takes (stopping the node). */
+void node__importer_join(struct importer *im);
+void *node__import_main(void *arg);
+/* The importer's current partner-module slot, referenced (NULL when none). */
+struct importer *node__import_ref(struct csb_node *n, const char *module);
 
-/* settings.c: what a pool learns from its CMS replica */
-void agent__settings_load(struct agent *a);
-void agent__settings_free(struct agent *a);
+/* reseed.c: bring the copy of im's module equal to the source's data by range digests */
+csb_err node__reseed(struct importer *im, char *err);
 
-/* reseed.c: bring the copy of module equal to the partner's data by range digests */
-csb_err agent__reseed(struct agent *a, struct import_mod *im, char *err, size_t errlen);
-
-/* state.c */
-void agent__export_advance(struct agent *a, struct export_mod *em, uint64_t high_seq,
-                           uint64_t now_ms);
-const char *agent__export_state_name(enum export_state s);
-const char *agent__import_state_name(enum import_state s);
-csb_err agent__status_pack(struct agent *a, const char *category, uint8_t **buf, size_t *len);
-void agent__tick(struct agent *a);
+/* state.c: the advance functions (only they assign states) and the status document */
+void node__export_advance(struct csb_node *n, struct export_mod *em, uint64_t now_ms);
+void node__import_advance(struct importer *im, csb_err step_rv, const char *err);
+const char *node__export_state_name(enum export_state s);
+const char *node__import_state_name(enum import_state s);
+void node__tick(struct csb_node *n);
 
 #endif

@@ -1,0 +1,62 @@
+/* The pool role of csb-agent: a replication node (node/) plus what only a pool has — the
+ * Data service its own services write through, the Control service (status, sync, verify),
+ * the -LocalStore methods on its CMS replica, and what it learns from that replica (its
+ * partner, the SyncInterval, the administrators, its own pool state). pool.c owns the
+ * lifetime; data.c, control.c and replica.c hold the handlers. */
+#ifndef CSB_AGENT_INTERNAL_POOL_H
+#define CSB_AGENT_INTERNAL_POOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "common/rpc.h"
+#include "model/cms.h"
+#include "model/topology.h"
+#include "node/node.h"
+
+#define POOL_ADMINS_MAX 8
+
+typedef struct csb_pool_opts {
+	csb_node_opts node;          /* role, name, dirs, URLs, TLS, cfg (hooks and extra: ours) */
+	const char *partner;         /* "FQDN=URL", overriding the topology (tests), or NULL */
+	const char *admins[POOL_ADMINS_MAX]; /* administrators besides the CMS's */
+	unsigned n_admins;
+} csb_pool_opts;
+
+struct pool {
+	csb_node *node;
+	char name[CSB_NODE_NAME_MAX];
+	char admins[POOL_ADMINS_MAX][CSB_NODE_NAME_MAX];
+	unsigned n_admins;
+	bool partner_fixed;          /* from --partner: the topology does not move it */
+	char fixed_partner[CSB_NODE_NAME_MAX], fixed_url[CSB_NODE_URL_MAX];
+	csb_rpc_client *coord;       /* for reports to the coordinator; NULL without one */
+	csb_rpc_method methods[16];  /* Data, Control and replica methods */
+	size_t n_methods;
+
+	pthread_mutex_t mu;          /* what the replica says: */
+	csb_topology *topo;          /* NULL until the replica holds one */
+	char builtin_admin[CSB_NODE_NAME_MAX];
+};
+
+/* pool.c */
+csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out);
+/* For the process's exit (node/node.h csb_node_exit()); frees what is not shared. */
+void csb_pool_exit(struct pool *p);
+bool pool__is_admin(struct pool *p, const char *principal);
+/* Handler preamble: CSB_OK for an administrator (or, with or_self, the pool's own services,
+ * whose certificate names the pool); else CSB_EDENIED with the reason in rep. */
+csb_err pool__check_admin(struct pool *p, const csb_rpc_request *req, csb_rpc_reply *rep,
+                          bool or_self);
+/* Whether this pool is the backup pool of the pool hosting the CMS (its replica is the
+ * standby copy, shown as its CMS import). */
+bool pool__is_cms_standby(struct pool *p);
+/* Re-reads the replica (after -LocalStore seeded it). */
+void pool__replica_changed(void *ctx);
+
+/* The services: each fills out[] with its methods (ctx = p); returns the count. */
+size_t pool__data_methods(struct pool *p, csb_rpc_method *out);    /* data.c */
+size_t pool__control_methods(struct pool *p, csb_rpc_method *out); /* control.c */
+size_t pool__replica_methods(struct pool *p, csb_rpc_method *out); /* replica.c */
+
+#endif
