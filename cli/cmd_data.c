@@ -66,8 +66,7 @@ static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **i
 		    "%s is %s and read-only; its users are served by %s, and this version "
 		    "cannot write their data there",
 		    pool, state, served);
-	else
-		say(err, "%s is %s and read-only", pool, state);
+	/* Otherwise the agent's own line says why (e.g. it needs a restore). */
 	return rv;
 }
 

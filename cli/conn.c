@@ -165,7 +165,7 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	if (rv == CSB_ENOTCONN) /* why: "csb-coordinator at <url>: <reason>" */
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s: %s", c->coord_url,
 		         strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
-	else if (rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED)
+	else if ((rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) && why[0] == '\0')
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s did not answer (%s)",
 		         c->coord_url, csb_strerror(rv));
 	else if (rv != CSB_OK)

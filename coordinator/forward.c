@@ -47,11 +47,13 @@ static csb_err call_agent(struct coord *c, const char *pool, const char *method,
 
 	if ((rv = coord__agent(c, pool, &ac, backup, err)) != CSB_OK)
 		return rv;
+	why[0] = '\0';
 	rv = csb_rpc_call_msg(ac->cli, method, msg, desc, timeout_ms, out, why);
 	if (rv == CSB_ENOTCONN) { /* why: "<pool> at <url>: <reason>" */
 		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %.240s", why);
 		rv = CSB_EUNREACH;
-	} else if (rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) {
+	} else if ((rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) &&
+	           why[0] == '\0') { /* no answer at all (an agent's own EUNREACH has a text) */
 		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %.100s at %.100s did not answer (%s)", pool,
 		         ac->url, csb_strerror(rv));
 		rv = CSB_EUNREACH;

@@ -277,7 +277,7 @@ static csb_err probe_partner(struct csb_node *n, const char *module, char *err)
 	dr.module = (char *)module;
 	dr.from_copy = true;
 	rv = csb_node_partner_call(n, "csb.Sync/DigestRanges", &dr.base,
-	                           &csb__digest_reply__descriptor, 3000, &out, err);
+	                           &csb__digest_reply__descriptor, 1000, &out, err);
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
 	return rv;
@@ -288,7 +288,7 @@ csb_err csb_node_wait_acked(csb_node *n, const char *module, uint64_t seq, uint6
 {
 	struct export_mod *em = node__export(n, module);
 	char partner[CSB_NODE_NAME_MAX];
-	uint64_t probed = 0, quiet, grace = n->cfg.long_poll_ms + 2000;
+	uint64_t probed = 0, quiet, grace = n->cfg.long_poll_ms + 1000;
 	csb_err rv = CSB_OK;
 
 	if (em == NULL)

@@ -1,0 +1,420 @@
+/* The replication runtime against the situations that used to lose or stall the backup
+ * (issue 9), on real clusters through the real CLI: a pool that comes back with an empty
+ * store never wipes its backup; re-pairing with Publish-CsTopology takes effect without a
+ * restart; an administrator's Pull does not move the acknowledgement; an unreachable backup
+ * pool is named as such; an export whose backup pool is gone is ErrorState; and the paths
+ * into a differential re-seed move exactly the records that differ. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/rpc.h"
+#include "proto/status.pb-c.h"
+#include "proto/sync.pb-c.h"
+#include "tests/cli_harness.h"
+#include "tests/harness.h"
+
+#define PRESENCE "UserServices.PresenceFocus"
+#define P1 "pool01.csb.test"
+#define P2 "pool02.csb.test"
+#define P3 "pool03.csb.test"
+
+static int up(void **state, const char *pools)
+{
+	struct ch_cluster *cl = ch_cluster_new();
+	struct ch_result r;
+
+	*state = cl;
+	ch_ok(cl, 0, &r, "cluster", "up", "--dir", cl->dir, "--pools", pools, NULL);
+	ch_result_free(&r);
+	cl->up = true;
+	return 0;
+}
+
+static int up2(void **state)
+{
+	return up(state, "2");
+}
+
+static int up4(void **state)
+{
+	return up(state, "4");
+}
+
+static int down(void **state)
+{
+	ch_cluster_down(*state);
+	return 0;
+}
+
+/* A client to pool k's agent (1-based) as the cluster's admin. */
+static csb_rpc_client *agent(struct ch_cluster *f, unsigned k)
+{
+	char path[CH_PATH + 32], pool[32], crt[CH_PATH + 32], key[CH_PATH + 32], ca[CH_PATH + 32];
+	json_t *cl;
+	csb_rpc_client *c = NULL;
+	csb_rpc_client_opts o = {.server_name = pool, .tls = {crt, key, ca}};
+
+	snprintf(path, sizeof(path), "%s/cluster.json", f->dir);
+	assert_non_null(cl = json_load_file(path, 0, NULL));
+	snprintf(pool, sizeof(pool), "pool%02u.csb.test", k);
+	o.url = json_string_value(json_object_get(json_array_get(json_object_get(cl, "pools"), k - 1),
+	                                          "agent"));
+	snprintf(crt, sizeof(crt), "%s/pki/admin.crt", f->dir);
+	snprintf(key, sizeof(key), "%s/pki/admin.key", f->dir);
+	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", f->dir);
+	assert_int_equal(csb_rpc_client_open(&o, &c), CSB_OK);
+	json_decref(cl);
+	return c;
+}
+
+static void node_cmd(struct ch_cluster *f, const char *verb, const char *node)
+{
+	struct ch_result r;
+
+	ch_ok(f, 0, &r, "cluster", verb, "--dir", f->dir, "--node", node, NULL);
+	ch_result_free(&r);
+}
+
+/* The presence row of a pool's status as the CLI prints it (--json); json_decref() it. */
+static json_t *status_row(struct ch_cluster *f, const char *pool)
+{
+	struct ch_result r;
+	json_t *doc, *mods, *m, *row = NULL;
+	size_t i;
+
+	ch_ok(f, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", pool, "--json", NULL);
+	doc = ch_json(&r);
+	ch_result_free(&r);
+	mods = json_object_get(doc, "BackupModules");
+	json_array_foreach(mods, i, m)
+		if (strcmp(json_string_value(json_object_get(m, "Identity")), PRESENCE) == 0)
+			row = json_incref(m);
+	assert_non_null(row);
+	json_object_set_new(row, "BackupPoolFqdn",
+	                    json_incref(json_object_get(doc, "BackupPoolFqdn")));
+	json_decref(doc);
+	return row;
+}
+
+static const char *str(json_t *row, const char *key)
+{
+	const char *s = json_string_value(json_object_get(row, key));
+
+	return s ? s : "";
+}
+
+/* Waits until pool's presence row has field == want (strings), or 20 s. */
+static bool wait_field(struct ch_cluster *f, const char *pool, const char *field, const char *want)
+{
+	uint64_t until = csb_mono_ms() + 20000;
+
+	do {
+		json_t *row = status_row(f, pool);
+		bool ok = strcmp(str(row, field), want) == 0;
+
+		json_decref(row);
+		if (ok)
+			return true;
+		csb_sleep_ms(100);
+	} while (csb_mono_ms() < until);
+	return false;
+}
+
+static void load(struct ch_cluster *f, const char *pool, const char *count)
+{
+	struct ch_result r;
+
+	ch_ok(f, 0, &r, "data", "load", "-PoolFqdn", pool, "-Module", PRESENCE, "-Count", count,
+	      "-ValueSize", "64", NULL);
+	ch_result_free(&r);
+}
+
+static void sync_ok(struct ch_cluster *f, const char *pool)
+{
+	struct ch_result r;
+
+	ch_ok(f, 0, &r, "Invoke-CsBackupServiceSync", "-PoolFqdn", pool, "-BackupModule", PRESENCE,
+	      NULL);
+	ch_result_free(&r);
+}
+
+/* The import row of module at the agent behind c (its copy of the partner's data). */
+static Csb__ModuleStatus *import_row(csb_rpc_client *c, Csb__PoolStatus **ps)
+{
+	return (Csb__ModuleStatus *)h_status(c, PRESENCE, ps);
+}
+
+/* 1. A pool whose store is lost must not wipe its own backup (DESIGN.md §4a). */
+static void test_lost_store_keeps_the_backup(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	char cmd[CH_PATH * 2];
+	csb_rpc_client *p2;
+	Csb__PoolStatus *ps;
+	const Csb__ModuleStatus *ms;
+	json_t *row, *doc;
+
+	load(f, P1, "10000");
+	sync_ok(f, P1);
+	node_cmd(f, "kill", P1);
+	snprintf(cmd, sizeof(cmd), "rm -f %s/" P1 "/*.mdb", f->dir);
+	assert_int_equal(system(cmd), 0);
+	node_cmd(f, "start", P1);
+
+	assert_true(wait_field(f, P2, "ImportStatus", "ErrorState"));
+	row = status_row(f, P2);
+	assert_non_null(strstr(str(row, "LastError"), P1 " came back with a new, empty store (lineage "));
+	assert_non_null(strstr(str(row, "LastError"), "); keeping this copy of 10000 records"));
+	json_decref(row);
+
+	/* Every record is still in the backup copy, and nothing was re-seeded. */
+	p2 = agent(f, 2);
+	ms = import_row(p2, &ps);
+	assert_int_equal(ms->backup_records, 10000);
+	assert_int_equal(ms->imported_seq, 10000);
+	assert_int_equal(ms->reseeds, 0);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	csb_rpc_client_close(p2);
+
+	/* The coordinator records the pool as needing a restore; its agent refuses writes. */
+	ch_ok(f, 0, &r, "Get-CsPoolState", "-PoolFqdn", P1, "--json", NULL);
+	doc = ch_json(&r);
+	assert_string_equal(json_string_value(json_object_get(doc, "State")), "NeedsRestore");
+	json_decref(doc);
+	ch_result_free(&r);
+	for (int i = 0; i < 100; i++) { /* the replica learns it within milliseconds */
+		ch_run(f, NULL, &r, "data", "put", "-PoolFqdn", P1, "-Module", PRESENCE, "-Key", "k",
+		       "-Value", "v", NULL);
+		if (r.code != 0)
+			break;
+		ch_result_free(&r);
+		csb_sleep_ms(100);
+	}
+	assert_int_equal(r.code, 1);
+	assert_non_null(strstr(r.err, P1 " needs a restore (its backup pool " P2 " keeps its data)"));
+	ch_result_free(&r);
+}
+
+/* Rewrites the published topology so that pool k backs up to pair[k]. */
+static void publish_pairs(struct ch_cluster *f, const char *const pairs[][2], size_t n)
+{
+	struct ch_result r;
+	char path[CH_PATH + 32];
+	json_t *t, *p;
+	size_t i;
+
+	ch_ok(f, 0, &r, "Get-CsTopology", "--json", NULL);
+	t = ch_json(&r);
+	ch_result_free(&r);
+	json_array_foreach(json_object_get(t, "pools"), i, p)
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(json_string_value(json_object_get(p, "fqdn")), pairs[k][0]) == 0)
+				json_object_set_new(p, "backup", json_string(pairs[k][1]));
+	snprintf(path, sizeof(path), "%s/repaired.json", f->work);
+	assert_int_equal(json_dump_file(t, path, 0), 0);
+	json_decref(t);
+	ch_ok(f, 0, &r, "Publish-CsTopology", "-FileName", path, NULL);
+	ch_result_free(&r);
+}
+
+/* 2. Re-pairing takes effect without a restart; the old copy stays. */
+static void test_repairing_applies_live(void **state)
+{
+	static const char *const pairs[][2] = {
+		{P1, P3}, {P3, P1}, {P2, "pool04.csb.test"}, {"pool04.csb.test", P2}};
+	struct ch_cluster *f = *state;
+	csb_rpc_client *p2, *p3;
+	Csb__PoolStatus *ps;
+	const Csb__ModuleStatus *ms;
+
+	load(f, P1, "1000");
+	sync_ok(f, P1);
+	publish_pairs(f, pairs, 4);
+	assert_true(wait_field(f, P1, "BackupPoolFqdn", P3));
+	load(f, P1, "500");
+	sync_ok(f, P1); /* the new backup pool has the initial copy and the deltas */
+	p3 = agent(f, 3);
+	ms = import_row(p3, &ps);
+	assert_int_equal(ms->imported_seq, 1500);
+	assert_int_equal(ms->backup_records, 1500);
+	assert_int_equal(ms->import_status, CSB__IMPORT_STATE__IMPORT_NORMAL);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	csb_rpc_client_close(p3);
+	/* pool02 now imports pool04 (nothing yet); the copy of pool01 it held is kept. */
+	p2 = agent(f, 2);
+	{
+		Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
+		Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
+		Csb__DigestReply *out = NULL;
+		char err[CSB_RPC_ERROR_MAX];
+
+		all.lo_open = all.hi_open = true;
+		dr.source = P1;
+		dr.module = PRESENCE;
+		dr.from_copy = true;
+		dr.n_ranges = 1;
+		dr.ranges = &allp;
+		assert_int_equal(csb_rpc_call_msg(p2, "csb.Sync/DigestRanges", &dr.base,
+		                                  &csb__digest_reply__descriptor, 10000,
+		                                  (ProtobufCMessage **)&out, err),
+		                 CSB_OK);
+		assert_int_equal(out->counts[0], 1000);
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+	}
+	csb_rpc_client_close(p2);
+	sync_ok(f, P2);
+}
+
+/* 3. Only the partner's import moves what the exporter counts as acknowledged. */
+static void test_admin_pull_does_not_acknowledge(void **state)
+{
+	struct ch_cluster *f = *state;
+	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_rpc_client *p1;
+	json_t *row;
+
+	load(f, P1, "100");
+	sync_ok(f, P1);
+	p1 = agent(f, 1);
+	pr.source = P1;
+	pr.module = PRESENCE;
+	assert_int_equal(csb_rpc_call_msg(p1, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
+	                                  5000, &out, err),
+	                 CSB_OK);
+	protobuf_c_message_free_unpacked(out, NULL);
+	csb_rpc_client_close(p1);
+	row = status_row(f, P1);
+	assert_int_equal(json_integer_value(json_object_get(row, "ExportedSeq")), 100);
+	assert_string_equal(str(row, "ExportStatus"), "SteadyState");
+	json_decref(row);
+	sync_ok(f, P1);
+}
+
+/* 4 and 5. A backup pool that is down is named, at once; the export says it is gone. */
+static void test_unreachable_backup_pool_is_named(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	uint64_t t0;
+	json_t *row;
+
+	load(f, P1, "100");
+	sync_ok(f, P1);
+	node_cmd(f, "kill", P2);
+	load(f, P1, "20000");
+	t0 = csb_mono_ms();
+	ch_run(f, NULL, &r, "Invoke-CsBackupServiceSync", "-PoolFqdn", P1, NULL);
+	printf("sync against a dead backup pool answered in %llu ms: %s",
+	       (unsigned long long)(csb_mono_ms() - t0), r.err);
+	assert_int_equal(r.code, 4);
+	assert_non_null(strstr(r.err, "csb: Invoke-CsBackupServiceSync: " P1 ": " P2
+	                              " (backup pool of " P1 ") at tls+tcp://127.0.0.1:"));
+	assert_non_null(strstr(r.err, ": connection refused\n"));
+	ch_result_free(&r);
+	ch_run(f, NULL, &r, "Test-CsBackupData", "-PoolFqdn", P1, "-BackupModule", PRESENCE, NULL);
+	assert_int_equal(r.code, 4);
+	assert_non_null(strstr(r.err, P2 " (backup pool of " P1 ") at tls+tcp://127.0.0.1:"));
+	assert_non_null(strstr(r.err, ": connection refused\n"));
+	ch_result_free(&r);
+
+	assert_true(wait_field(f, P1, "ExportStatus", "ErrorState"));
+	row = status_row(f, P1);
+	assert_non_null(strstr(str(row, "LastError"), P2 " (backup pool) has not pulled " PRESENCE
+	                                              " for "));
+	assert_int_equal(json_integer_value(json_object_get(row, "LagRecords")), 20000);
+	json_decref(row);
+
+	node_cmd(f, "start", P2); /* it catches up, and the state recovers by itself */
+	sync_ok(f, P1);
+	assert_true(wait_field(f, P1, "ExportStatus", "SteadyState"));
+}
+
+/* A log pruned past the importer's cursor: a re-seed moves exactly what differs. */
+static void test_pruned_log_reseeds_the_difference(void **state)
+{
+	struct ch_cluster *f = *state;
+	char cmd[CH_PATH * 6];
+	csb_rpc_client *p1, *p2;
+	Csb__PoolStatus *ps;
+	const Csb__ModuleStatus *ms;
+
+	p1 = agent(f, 1);
+	h_put_range(p1, PRESENCE, "user", 0, 1000, 64, 1, 1000);
+	sync_ok(f, P1);
+	/* An old file copy of pool02's store, with its cursor at seq 1000. */
+	node_cmd(f, "kill", P2);
+	snprintf(cmd, sizeof(cmd), "cp -a %s/" P2 " %s/old-" P2, f->dir, f->work);
+	assert_int_equal(system(cmd), 0);
+	node_cmd(f, "start", P2);
+	h_put_range(p1, PRESENCE, "user", 0, 50, 64, 2, 50);  /* 50 changed */
+	h_delete_range(p1, PRESENCE, "user", 900, 100);       /* 100 deleted */
+	sync_ok(f, P1);
+	csb_sleep_ms(2500); /* the tick prunes the acknowledged tombstones */
+	node_cmd(f, "kill", P2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/" P2 " && mv %s/old-" P2 " %s/" P2, f->dir, f->work,
+	         f->dir);
+	assert_int_equal(system(cmd), 0);
+	node_cmd(f, "start", P2);
+	sync_ok(f, P1);
+	p2 = agent(f, 2);
+	ms = import_row(p2, &ps);
+	assert_int_equal(ms->reseeds, 1);
+	assert_int_equal(ms->reseed_records, 150);
+	assert_int_equal(ms->backup_records, 900);
+	assert_int_equal(ms->imported_seq, 1150);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	assert_true(h_verify(p1, PRESENCE, NULL, NULL));
+	csb_rpc_client_close(p1);
+	csb_rpc_client_close(p2);
+}
+
+/* The importer's own copy lost: it copies everything again, from seq 0, no re-seed. */
+static void test_lost_copy_is_copied_again(void **state)
+{
+	struct ch_cluster *f = *state;
+	char cmd[CH_PATH * 2];
+	csb_rpc_client *p2;
+	Csb__PoolStatus *ps;
+	const Csb__ModuleStatus *ms;
+
+	load(f, P1, "2000");
+	sync_ok(f, P1);
+	node_cmd(f, "kill", P2);
+	snprintf(cmd, sizeof(cmd), "rm -f %s/" P2 "/*.mdb", f->dir);
+	assert_int_equal(system(cmd), 0);
+	node_cmd(f, "start", P2);
+	sync_ok(f, P1);
+	p2 = agent(f, 2);
+	ms = import_row(p2, &ps);
+	assert_int_equal(ms->imported_records_total, 2000);
+	assert_int_equal(ms->backup_records, 2000);
+	assert_int_equal(ms->reseeds, 0);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	csb_rpc_client_close(p2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lost_store_keeps_the_backup, up2, down),
+		cmocka_unit_test_setup_teardown(test_repairing_applies_live, up4, down),
+		cmocka_unit_test_setup_teardown(test_admin_pull_does_not_acknowledge, up2, down),
+		cmocka_unit_test_setup_teardown(test_unreachable_backup_pool_is_named, up2, down),
+		cmocka_unit_test_setup_teardown(test_pruned_log_reseeds_the_difference, up2, down),
+		cmocka_unit_test_setup_teardown(test_lost_copy_is_copied_again, up2, down),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
