@@ -220,7 +220,8 @@ static void test_verify_finds_a_changed_backup_record(void **state)
 	ch_result_free(&r);
 }
 
-/* The coordinator stopped: exit 4 once the retries are spent (3 attempts of at most 3 s). */
+/* The coordinator stopped: exit 4 once the retries are spent (3 attempts, each waiting at
+ * most 3 s for a connection; nothing is sent), with the reason a dial found. */
 static void test_unreachable_coordinator_exits_4(void **state)
 {
 	struct ch_cluster *cl = *state;
@@ -229,8 +230,8 @@ static void test_unreachable_coordinator_exits_4(void **state)
 
 	ch_ok(cl, 0, &r, "cluster", "kill", "--dir", cl->dir, "--node", "coordinator", NULL);
 	ch_result_free(&r);
-	snprintf(want, sizeof(want), "csb: Get-CsPoolState: the coordinator at %s did not answer "
-	                             "(timed out)\n", ch_coordinator_url(cl));
+	snprintf(want, sizeof(want), "csb: Get-CsPoolState: the coordinator at %s: connection "
+	                             "refused\n", ch_coordinator_url(cl));
 	ch_ok(cl, 4, &r, "Get-CsPoolState", "-PoolFqdn", P1, NULL);
 	assert_string_equal(r.err, want);
 	assert_int_equal(r.out_len, 0);
