@@ -16,7 +16,8 @@
 
 /* Decodes len bytes of buf as a desc message into *out (free with
  * protobuf_c_message_free_unpacked(*out, NULL)), then validates it.
- * Returns CSB_OK; CSB_EPROTO for undecodable or truncated input and unknown enum values;
+ * Returns CSB_OK; CSB_EPROTO for undecodable or truncated input, unknown enum values and
+ * string fields holding a NUL byte;
  * CSB_ETOOBIG for a field over its bound; CSB_EINVAL for NULL arguments. On error *out is
  * NULL and nothing needs freeing. If err is not NULL, it receives a one-line reason naming
  * the field ("csb.Record.key: 600 bytes, at most 480"). */
