@@ -176,6 +176,7 @@ static void test_bad_topologies_change_nothing(void **state)
 		 "$.pools[0].fqdn: 'pool_1.test' is not a valid FQDN (only letters, digits, '-' and '.' "
 		 "are allowed)"},
 		{"{\"sites\":[{\"name\":\"s\"}],\n \"pools\": [", "line 2, column 11:"},
+		{"", "the file is empty"},
 	};
 	struct ch_result before, r, after;
 	char want[CH_PATH + 512];
