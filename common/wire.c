@@ -17,7 +17,8 @@ struct field_bound {
 };
 
 /* Bounds that differ from the defaults. Keys follow storage's CSB_KEY_MAX (480); names of
- * modules and pools follow CSB_MODULE_MAX (64) and the 255 bytes of an FQDN. */
+ * modules and pools follow CSB_MODULE_MAX (64) and the 255 bytes of an FQDN; JSON documents
+ * the largest topology (wire.h). */
 static const struct field_bound bounds[] = {
 	{"csb.Record", "key", 480},
 	{"csb.WriteItem", "key", 480},
@@ -41,6 +42,7 @@ static const struct field_bound bounds[] = {
 	{"csb.Auth", "signature", 1024},
 	{"csb.Auth", "audience", 255},
 	{"csb.DigestRequest", "ranges", 4096},
+	{"csb.JsonDoc", "json", CSB_WIRE_JSON_DOC_MAX},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)

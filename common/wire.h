@@ -13,6 +13,11 @@
 
 #define CSB_WIRE_STRING_MAX 1024     /* bytes of any string field without its own bound */
 #define CSB_WIRE_REPEATED_MAX 1000000 /* elements of any repeated field */
+/* Bytes of csb.JsonDoc.json, the topology and configuration documents of the Admin service.
+ * The largest topology the coordinator accepts (1000 sites, 1000 pools, 1000 principals of
+ * 32 groups, every name at its longest and groups of characters JSON escapes) is written
+ * in 5,599,057 bytes (tests/topology_size_test.c); this leaves a tenth for growth. */
+#define CSB_WIRE_JSON_DOC_MAX (6u << 20)
 
 /* Decodes len bytes of buf as a desc message into *out (free with
  * protobuf_c_message_free_unpacked(*out, NULL)), then validates it.

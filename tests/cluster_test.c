@@ -2,7 +2,8 @@
  * with its published relationships; a configuration change reaching every agent's replica;
  * bad topologies refused with the path of the problem and nothing published; agents going
  * on while the coordinator is down, -LocalStore answering, status catching up; export,
- * reset and import of the configuration, corrupt ZIPs refused; access denied. */
+ * reset and import of the configuration, corrupt ZIPs refused; access denied; a failed
+ * `cluster up` and a restart of six pools. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +48,11 @@ static int up2(void **state)
 static int up4(void **state)
 {
 	return up(state, "4");
+}
+
+static int up6(void **state)
+{
+	return up(state, "6");
 }
 
 static int down(void **state)
@@ -458,6 +464,25 @@ static void test_failed_up_stops_what_it_started(void **state)
 	ch_result_free(&r);
 }
 
+/* A stopped cluster of six pools starts again: its topology (1,221 bytes) comes back from
+ * the coordinator whole. */
+static void test_six_pools_restart(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	json_t *j;
+
+	ch_ok(f, 0, &r, "cluster", "down", "--dir", f->dir, NULL);
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "cluster", "up", "--dir", f->dir, NULL);
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "Get-CsTopology", "--json", NULL);
+	j = ch_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "pools")), 6);
+	json_decref(j);
+	ch_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +492,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_reset_import_and_bad_zips, up2, down),
 		cmocka_unit_test_setup_teardown(test_outsider_is_denied, up2, down),
 		cmocka_unit_test_setup_teardown(test_failed_up_stops_what_it_started, up2, down),
+		cmocka_unit_test_setup_teardown(test_six_pools_restart, up6, down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
