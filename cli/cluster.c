@@ -27,6 +27,7 @@
 #define NODE_COORDINATOR "coordinator"
 #define STOP_GRACE_MS 10000
 #define ANSWER_WAIT_MS 30000
+#define NODES_MAX 65 /* the coordinator and up to 64 pools */
 
 /* The binaries beside csb: bazel-bin/cli/csb → bazel-bin/{agent,coordinator}/…, or
  * $CSB_BIN_DIR/{agent,coordinator}/…. */
@@ -280,17 +281,55 @@ static bool answers(struct cli *c, const char *node, pid_t pid)
 	return false;
 }
 
-static int start_and_wait(struct cli *c, const char *node)
+static void wait_gone(pid_t pid, uint64_t until)
+{
+	while (kill(pid, 0) == 0 && csb_mono_ms() < until) {
+		waitpid(pid, NULL, WNOHANG);
+		csb_sleep_ms(20);
+	}
+}
+
+/* Stops the n nodes of list that run (SIGTERM in reverse order, SIGKILL after the grace
+ * time) and removes their pid files. */
+static void stop_nodes(struct cli *c, const char *const list[], size_t n)
+{
+	uint64_t until = csb_mono_ms() + STOP_GRACE_MS;
+	char path[CLI_PATH + 64];
+	pid_t pids[NODES_MAX];
+
+	for (size_t i = n; i-- > 0;)
+		if ((pids[i] = running(c->dir, list[i])) != 0)
+			kill(pids[i], SIGTERM);
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] != 0)
+			wait_gone(pids[i], until);
+	for (size_t i = 0; i < n; i++) {
+		if (pids[i] != 0 && kill(pids[i], 0) == 0) {
+			kill(pids[i], SIGKILL);
+			wait_gone(pids[i], csb_mono_ms() + 5000);
+		}
+		pid_path(c->dir, list[i], path, sizeof(path));
+		unlink(path);
+	}
+}
+
+/* Starts node unless it runs, and waits until it answers. *started tells whether this call
+ * started it; one that does not answer is stopped again. */
+static int start_and_wait(struct cli *c, const char *node, bool *started)
 {
 	pid_t pid;
 
+	*started = false;
 	if (running(c->dir, node) != 0)
 		return CLI_OK;
 	if ((pid = start_node(c, node)) <= 0)
 		return cli_fail(c, CSB_EINVAL, "%s is not a node of %s", node, c->dir);
-	if (!answers(c, node, pid))
+	if (!answers(c, node, pid)) {
+		stop_nodes(c, &node, 1);
 		return cli_fail(c, CSB_EUNREACH, "%s did not start (see %s/logs/%s.log)", node, c->dir,
 		                node);
+	}
+	*started = true;
 	return CLI_OK;
 }
 
@@ -357,11 +396,15 @@ static int load(struct cli *c, const char *dir)
 	return CLI_OK;
 }
 
+/* Starts what does not run yet. When a node fails, the nodes this call started are stopped
+ * again: a failed `up` leaves the folder as it found it. */
 static int cluster_up(struct cli *c)
 {
-	const char *dir = c->a->dir;
+	const char *dir = c->a->dir, *started[NODES_MAX];
 	char path[CLI_PATH + 32];
+	size_t n = 0;
 	struct stat st;
+	bool now;
 	json_t *p;
 	size_t i;
 	int rc;
@@ -372,64 +415,55 @@ static int cluster_up(struct cli *c)
 	if (stat(path, &st) != 0 &&
 	    (rc = create(c, dir, (unsigned)c->a->pools, (unsigned)c->a->base_port)) != CLI_OK)
 		return rc;
-	if ((rc = load(c, dir)) != CLI_OK || (rc = start_and_wait(c, NODE_COORDINATOR)) != CLI_OK ||
-	    (rc = publish_if_needed(c)) != CLI_OK)
+	if ((rc = load(c, dir)) != CLI_OK)
 		return rc;
-	json_array_foreach(json_object_get(c->cluster, "pools"), i, p)
-		if ((rc = start_and_wait(c, json_string_value(json_object_get(p, "fqdn")))) != CLI_OK)
-			return rc;
+	if ((rc = start_and_wait(c, NODE_COORDINATOR, &now)) != CLI_OK)
+		return rc;
+	if (now)
+		started[n++] = NODE_COORDINATOR;
+	if ((rc = publish_if_needed(c)) != CLI_OK)
+		goto out_stop_started;
+	json_array_foreach(json_object_get(c->cluster, "pools"), i, p) {
+		const char *fqdn = json_string_value(json_object_get(p, "fqdn"));
+
+		if (n == NODES_MAX) {
+			rc = cli_fail(c, CSB_EINVAL, "%s has more than %d nodes", dir, NODES_MAX);
+			goto out_stop_started;
+		}
+		if ((rc = start_and_wait(c, fqdn, &now)) != CLI_OK)
+			goto out_stop_started;
+		if (now)
+			started[n++] = fqdn;
+	}
 	print_summary(c);
 	return CLI_OK;
+out_stop_started:
+	stop_nodes(c, started, n);
+	return rc;
 }
 
 /* The nodes of the folder: the coordinator first, then the pools. */
-static size_t nodes(struct cli *c, const char *out[65])
+static size_t nodes(struct cli *c, const char *out[NODES_MAX])
 {
 	json_t *p;
 	size_t i, n = 0;
 
 	out[n++] = NODE_COORDINATOR;
 	json_array_foreach(json_object_get(c->cluster, "pools"), i, p)
-		if (n < 65)
+		if (n < NODES_MAX)
 			out[n++] = json_string_value(json_object_get(p, "fqdn"));
 	return n;
 }
 
-static void wait_gone(pid_t pid, uint64_t until)
-{
-	while (kill(pid, 0) == 0 && csb_mono_ms() < until) {
-		waitpid(pid, NULL, WNOHANG);
-		csb_sleep_ms(20);
-	}
-}
-
 static int cluster_down(struct cli *c)
 {
-	const char *list[65];
-	pid_t pids[65];
-	size_t n;
-	uint64_t until = csb_mono_ms() + STOP_GRACE_MS;
-	char path[CLI_PATH + 64];
+	const char *list[NODES_MAX];
 	int rc;
 
 	if ((rc = load(c, c->a->dir)) != CLI_OK)
 		return rc;
-	n = nodes(c, list);
 	/* Agents first, the coordinator last: nothing is left waiting on it. */
-	for (size_t i = n; i-- > 0;)
-		if ((pids[i] = running(c->dir, list[i])) != 0)
-			kill(pids[i], SIGTERM);
-	for (size_t i = 0; i < n; i++)
-		if (pids[i] != 0)
-			wait_gone(pids[i], until);
-	for (size_t i = 0; i < n; i++) {
-		if (pids[i] != 0 && kill(pids[i], 0) == 0) {
-			kill(pids[i], SIGKILL);
-			wait_gone(pids[i], csb_mono_ms() + 5000);
-		}
-		pid_path(c->dir, list[i], path, sizeof(path));
-		unlink(path);
-	}
+	stop_nodes(c, list, nodes(c, list));
 	if (!c->a->json)
 		printf("cluster %s is down\n", c->dir);
 	return CLI_OK;
@@ -437,7 +471,7 @@ static int cluster_down(struct cli *c)
 
 static bool is_node(struct cli *c, const char *node)
 {
-	const char *list[65];
+	const char *list[NODES_MAX];
 	size_t n = nodes(c, list);
 
 	for (size_t i = 0; i < n; i++)
@@ -467,13 +501,14 @@ static int cluster_kill(struct cli *c)
 
 static int cluster_start(struct cli *c)
 {
+	bool now;
 	int rc;
 
 	if ((rc = load(c, c->a->dir)) != CLI_OK)
 		return rc;
 	if (!is_node(c, c->a->node))
 		return cli_fail(c, CSB_EINVAL, "%s is not a node of %s", c->a->node, c->dir);
-	return start_and_wait(c, c->a->node);
+	return start_and_wait(c, c->a->node, &now);
 }
 
 static int cluster_issue_cert(struct cli *c)

@@ -11,7 +11,7 @@ static const struct {
 	[CSB_ENOTFOUND] = {"ENOTFOUND", "not found"},
 	[CSB_EEXIST] = {"EEXIST", "already exists"},
 	[CSB_EIO] = {"EIO", "input/output error"},
-	[CSB_ENOSPC] = {"ENOSPC", "no space left (disk or store map full)"},
+	[CSB_ENOSPC] = {"ENOSPC", "disk full"},
 	[CSB_ECORRUPT] = {"ECORRUPT", "data failed validation"},
 	[CSB_ELINEAGE] = {"ELINEAGE", "lineage does not match the import cursor"},
 	[CSB_ESEQ] = {"ESEQ", "sequence does not follow the import cursor"},

@@ -10,7 +10,7 @@ typedef enum csb_err {
 	CSB_ENOTFOUND,   /* no such key, module, pool or file */
 	CSB_EEXIST,      /* already exists */
 	CSB_EIO,         /* an I/O error from the disk or the OS */
-	CSB_ENOSPC,      /* the disk or the LMDB map is full and cannot grow */
+	CSB_ENOSPC,      /* the disk is full: the data, or the LMDB map grown for it, does not fit */
 	CSB_ECORRUPT,    /* stored or received data fails validation */
 	CSB_ELINEAGE,    /* a batch's lineage does not match the import cursor */
 	CSB_ESEQ,        /* a batch's starting seq does not match the import cursor */

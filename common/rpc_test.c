@@ -366,8 +366,10 @@ static void read_exact(int fd, uint8_t *buf, size_t len)
 	}
 }
 
-/* Sends a raw REQ frame and checks the reply: an Envelope with status CSB_EPROTO. */
-static void raw_junk_gets_eproto(int port, const uint8_t *frame, size_t len)
+/* Sends a raw REQ frame and checks the reply: an Envelope with status want and, when
+ * want_error is not NULL, that error text. */
+static void raw_frame_gets(int port, const uint8_t *frame, size_t len, csb_err want,
+                           const char *want_error)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	struct timeval tv = {.tv_sec = 3};
@@ -389,7 +391,9 @@ static void raw_junk_gets_eproto(int port, const uint8_t *frame, size_t len)
 	assert_int_equal(body[0] & 0x80, 0x80); /* the request id echoed back */
 	assert_int_equal(csb_wire_unpack(&csb__envelope__descriptor, body + 4, flen - 4, &m, NULL, 0),
 	                 CSB_OK);
-	assert_int_equal(((Csb__Envelope *)m)->status, CSB_EPROTO);
+	assert_int_equal(((Csb__Envelope *)m)->status, want);
+	if (want_error != NULL)
+		assert_string_equal(((Csb__Envelope *)m)->error, want_error);
 	assert_int_equal(((Csb__Envelope *)m)->request_id, 0);
 	protobuf_c_message_free_unpacked(m, NULL);
 	close(fd);
@@ -420,8 +424,24 @@ static void test_garbage_and_truncated_frames(void **state)
 	raw_send(port, huge, sizeof(huge), true);
 	echo_ok(f->cli, "survived", 8);
 	/* A well-formed frame that is no Envelope: the server replies CSB_EPROTO. */
-	raw_junk_gets_eproto(port, junk, sizeof(junk));
+	raw_frame_gets(port, junk, sizeof(junk), CSB_EPROTO, NULL);
 	echo_ok(f->cli, "survived again", 14);
+}
+
+/* A method name is compared whole: "test.Echo/Echo\0x" is not test.Echo/Echo. */
+static void test_method_with_nul(void **state)
+{
+	struct fix *f = *state;
+	/* SP header for REQ, a frame of 4 + 18 bytes: request id, then Envelope{method}. */
+	static const uint8_t frame[] = "\0SP\0\0\x30\0\0"
+	                               "\0\0\0\0\0\0\0\x16"
+	                               "\x80\0\0\x01"
+	                               "\x0a\x10"
+	                               "test.Echo/Echo\0x";
+
+	raw_frame_gets(csb_rpc_server_port(f->srv), frame, sizeof(frame) - 1, CSB_EPROTO,
+	               "csb.Envelope.method: a NUL byte at offset 14");
+	echo_ok(f->cli, "still serving", 13);
 }
 
 static void test_insecure_refused(void **state)
@@ -601,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_arguments, fix_tcp, fix_down),
 		cmocka_unit_test(test_oversize_request),
 		cmocka_unit_test_setup_teardown(test_garbage_and_truncated_frames, fix_tcp, fix_down),
+		cmocka_unit_test_setup_teardown(test_method_with_nul, fix_tcp, fix_down),
 		cmocka_unit_test(test_insecure_refused),
 		cmocka_unit_test_setup_teardown(test_address_in_use, fix_tcp, fix_down),
 		cmocka_unit_test(test_nothing_listens),

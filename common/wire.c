@@ -1,5 +1,7 @@
 /* csb_wire_unpack(): protobuf-c decoding plus the bounds and enum checks it lacks. One
- * table names the fields with a bound of their own; the rest get the defaults in wire.h. */
+ * table names the fields with a bound of their own; the rest get the defaults in wire.h.
+ * The encoding itself is walked once more for string fields, which protobuf-c turns into
+ * C strings: whatever follows an embedded NUL would silently disappear. */
 #include "common/wire.h"
 
 #include <stdarg.h>
@@ -15,7 +17,8 @@ struct field_bound {
 };
 
 /* Bounds that differ from the defaults. Keys follow storage's CSB_KEY_MAX (480); names of
- * modules and pools follow CSB_MODULE_MAX (64) and the 255 bytes of an FQDN. */
+ * modules and pools follow CSB_MODULE_MAX (64) and the 255 bytes of an FQDN; JSON documents
+ * the largest topology (wire.h). */
 static const struct field_bound bounds[] = {
 	{"csb.Record", "key", 480},
 	{"csb.WriteItem", "key", 480},
@@ -39,6 +42,7 @@ static const struct field_bound bounds[] = {
 	{"csb.Auth", "signature", 1024},
 	{"csb.Auth", "audience", 255},
 	{"csb.DigestRequest", "ranges", 4096},
+	{"csb.JsonDoc", "json", CSB_WIRE_JSON_DOC_MAX},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -54,6 +58,76 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
+
+/* ---- Strings as they are on the wire ------------------------------------------------- */
+
+static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Refuses a string field of md (or of a message inside it) holding a NUL byte: protobuf-c
+ * would hand over only what comes before it, so "csb.Admin/GetConfig\0x" would name
+ * GetConfig. Runs on bytes protobuf-c already decoded; deeper than 16 levels is left to
+ * check_message(), which refuses it. */
+static csb_err strings_check(const ProtobufCMessageDescriptor *md, const uint8_t *p, size_t len,
+                             unsigned depth, char *err, size_t errlen)
+{
+	const uint8_t *end = p + len, *nul;
+	const ProtobufCFieldDescriptor *fd;
+	uint64_t tag, n;
+	csb_err rv;
+
+	while (p < end) {
+		if (!varint_read(&p, end, &tag))
+			goto out_undecodable;
+		switch (tag & 7) {
+		case 0: /* varint */
+			if (!varint_read(&p, end, &n))
+				goto out_undecodable;
+			continue;
+		case 1: /* 64-bit */
+		case 5: /* 32-bit */
+			n = (tag & 7) == 1 ? 8 : 4;
+			break;
+		case 2: /* length-delimited */
+			if (!varint_read(&p, end, &n) || n > (uint64_t)(end - p))
+				goto out_undecodable;
+			fd = tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(
+			                                  md, (unsigned)(tag >> 3))
+			                            : NULL;
+			if (fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING &&
+			    (nul = memchr(p, 0, n)) != NULL) {
+				set_err(err, errlen, "%s.%s: a NUL byte at offset %zu", md->name, fd->name,
+				        (size_t)(nul - p));
+				return CSB_EPROTO;
+			}
+			if (fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE && depth < 16 &&
+			    (rv = strings_check(fd->descriptor, p, n, depth + 1, err, errlen)) != CSB_OK)
+				return rv;
+			break;
+		default:
+			goto out_undecodable;
+		}
+		if (n > (uint64_t)(end - p))
+			goto out_undecodable;
+		p += n;
+	}
+	return CSB_OK;
+out_undecodable:
+	set_err(err, errlen, "%s: undecodable", md->name);
+	return CSB_EPROTO;
+}
+
+/* ---- Bounds and enums of the decoded message ------------------------------------------ */
 
 static size_t bound_of(const ProtobufCMessageDescriptor *md, const ProtobufCFieldDescriptor *fd,
                        size_t dflt)
@@ -199,7 +273,8 @@ csb_err csb_wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *b
 		set_err(err, errlen, "%s: undecodable or truncated (%zu bytes)", desc->name, len);
 		return CSB_EPROTO;
 	}
-	if ((rv = check_message(msg, 0, err, errlen)) != CSB_OK) {
+	if ((rv = strings_check(desc, buf, len, 0, err, errlen)) != CSB_OK ||
+	    (rv = check_message(msg, 0, err, errlen)) != CSB_OK) {
 		protobuf_c_message_free_unpacked(msg, NULL);
 		return rv;
 	}

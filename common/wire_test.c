@@ -190,6 +190,41 @@ static void test_bad_arguments(void **state)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* Strings with a NUL inside: protobuf-c would cut them there, so they are refused. */
+static void test_nul_in_string_rejected(void **state)
+{
+	/* Envelope{method: "csb.Admin/GetConfig\0x"}, written by hand: protobuf-c packs C
+	 * strings only up to their NUL. */
+	static const uint8_t method[] = "\x0a\x15"
+	                                "csb.Admin/GetConfig\0x";
+	/* Envelope{request_id: 7, auth: Auth{audience: "pool\0"}}. */
+	static const uint8_t audience[] = {0x10, 0x07, 0x32, 0x07, 0x12, 0x05, 'p', 'o', 'o', 'l', 0};
+	/* Envelope{method: "csb.Admin/GetConfig", body: "a\0b"}: bytes may hold NULs. */
+	static const uint8_t body[] = "\x0a\x13"
+	                              "csb.Admin/GetConfig"
+	                              "\x2a\x03"
+	                              "a\0b";
+	ProtobufCMessage *m = (ProtobufCMessage *)1;
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(csb_wire_unpack(&csb__envelope__descriptor, method, sizeof(method) - 1, &m,
+	                                 err, sizeof(err)),
+	                 CSB_EPROTO);
+	assert_null(m);
+	assert_string_equal(err, "csb.Envelope.method: a NUL byte at offset 19");
+	assert_int_equal(csb_wire_unpack(&csb__envelope__descriptor, audience, sizeof(audience), &m,
+	                                 err, sizeof(err)),
+	                 CSB_EPROTO);
+	assert_string_equal(err, "csb.Auth.audience: a NUL byte at offset 4");
+	assert_int_equal(csb_wire_unpack(&csb__envelope__descriptor, body, sizeof(body) - 1, &m,
+	                                 err, sizeof(err)),
+	                 CSB_OK);
+	assert_string_equal(((Csb__Envelope *)m)->method, "csb.Admin/GetConfig");
+	assert_int_equal(((Csb__Envelope *)m)->body.len, 3);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_key_rejected),
 		cmocka_unit_test(test_oversized_string_rejected),
 		cmocka_unit_test(test_unknown_enum_rejected),
+		cmocka_unit_test(test_nul_in_string_rejected),
 		cmocka_unit_test(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -255,6 +255,10 @@ csb_err csb_topology_parse(const char *json, size_t len, csb_topology **out, cha
 	csb_err rv;
 
 	*out = NULL;
+	/* An empty file arrives as no bytes at all (NULL from an empty protobuf field), which
+	 * jansson can only call "wrong arguments". */
+	if (len == 0)
+		return csb__fail(err, errlen, "the file is empty");
 	if ((rv = csb__json_load(json, len, &root, err, errlen)) != CSB_OK)
 		return rv;
 	rv = csb__topology_from_json(root, out, err, errlen);

@@ -57,7 +57,8 @@ typedef struct csb_topology {
  * On success *out is a new topology for csb_topology_free(). On failure *out is NULL and
  * err (errlen bytes; may be NULL) holds one line that starts with the JSON path of the
  * problem ("$.pools[1].fqdn: must be a string") or, for malformed JSON, its place
- * ("line 3, column 5: ..."). Thread-safe.
+ * ("line 3, column 5: ..."), or "the file is empty" when len is 0 (json may then be
+ * NULL). Thread-safe.
  * Returns CSB_OK, CSB_EINVAL or CSB_ENOMEM. */
 csb_err csb_topology_parse(const char *json, size_t len, csb_topology **out, char *err,
                            size_t errlen);

@@ -206,7 +206,17 @@ static void test_empty_and_optional(void **state)
 static void test_refuse_json(void **state)
 {
 	(void)state;
-	refuse_raw("", "line 1, column 0: '[' or '{' expected near end of file");
+	refuse_raw("", "the file is empty");
+	{
+		char err[64] = "";
+		csb_topology *t = (csb_topology *)1;
+
+		/* As the coordinator gets it: an empty bytes field is NULL, 0. */
+		assert_int_equal(csb_topology_parse(NULL, 0, &t, err, sizeof(err)), CSB_EINVAL);
+		assert_null(t);
+		assert_string_equal(err, "the file is empty");
+	}
+	refuse_raw(" \n", "line 2, column 0: '[' or '{' expected near end of file");
 	refuse_raw("{\n  \"sites\": [],\n    \"pools\": [,]\n}",
 	           "line 3, column 15: unexpected token near ','");
 	refuse_raw("{\"sites\":[],\"pools\":[]} x", "line 1, column 25: end of file expected near 'x'");

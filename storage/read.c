@@ -151,7 +151,8 @@ static csb_err list_walk(csb__txn *t, MDB_dbi dbi, const list_args *a)
 	if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
 		return csb__mdb_err(rc);
 	for (rc = list_seek(c, a, &k, &v); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < a->plen || memcmp(k.mv_data, a->prefix, a->plen) != 0)
+		if (a->plen != 0 &&
+		    (k.mv_size < a->plen || memcmp(k.mv_data, a->prefix, a->plen) != 0))
 			break;
 		if (a->range != NULL && a->range->hi != NULL &&
 		    csb__key_cmp(k.mv_data, k.mv_size, a->range->hi, a->range->hi_len) >= 0)

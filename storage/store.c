@@ -42,7 +42,9 @@ bool csb__key_ok(const void *key, size_t len)
 
 int csb__key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-	int c = memcmp(a, b, alen < blen ? alen : blen);
+	size_t n = alen < blen ? alen : blen;
+	/* An empty key may come as NULL: memcmp() must not see it, even for 0 bytes. */
+	int c = n != 0 ? memcmp(a, b, n) : 0;
 
 	if (c != 0)
 		return c;

@@ -1,7 +1,7 @@
 /* The transaction machinery of csb_store: every LMDB transaction of storage/ begins here.
  * It holds the map lock (shared for transactions, exclusive for map growth and DB drops),
  * keeps the cache of named-DB handles, grows the map on MDB_MAP_FULL and retries, and
- * translates MDB_* and errno codes to csb_err. store.c opens the environment it runs on.
+ * translates MDB_* and errno codes to csb_err (EIO on a full disk: CSB_ENOSPC). store.c opens the environment it runs on.
  *
  * Handle rules (LMDB): a transaction can only use DB handles opened before it began, and
  * mdb_dbi_open() calls must not overlap. So every open runs in a write transaction under
@@ -50,8 +50,8 @@ csb_err csb__mdb_err(int rc)
 	case EAGAIN:
 	case EBUSY:
 		return CSB_EBUSY;
-	case MDB_DBS_FULL:
-		rv = CSB_ENOSPC;
+	case MDB_DBS_FULL: /* CSB__MAXDBS named DBs: a limit of ours, not of the disk */
+		rv = CSB_EINTERNAL;
 		break;
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
@@ -310,6 +310,24 @@ void csb__dbi_forget(csb__txn *t, const char *name)
 
 /* ---- Runners -------------------------------------------------------------------------- */
 
+/* LMDB reports a write the filesystem cut short as EIO ("short write, filesystem full?"):
+ * with (next to) no room left on the store's filesystem, that EIO means the disk is full.
+ * Also for dirty pages spilled to disk during the transaction. */
+static bool disk_full(csb_store *s)
+{
+	struct statvfs vfs;
+	uint64_t avail;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &vfs) != 0)
+		return false;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= CSB__DISK_SLACK)
+		return false;
+	csb_warn("store", "disk full dir=%s avail=%" PRIu64, s->dir, avail);
+	return true;
+}
+
 static csb_err write_once(csb__txn *t, csb__txn_fn fn, void *ctx)
 {
 	bool commit;
@@ -320,10 +338,14 @@ static csb_err write_once(csb__txn *t, csb__txn_fn fn, void *ctx)
 		return csb__mdb_err(rc);
 	rv = fn(t, ctx);
 	commit = rv == CSB_OK && !t->no_commit;
-	if (commit)
-		rv = csb__mdb_err(mdb_txn_commit(t->txn)); /* frees the txn, also on failure */
-	else
+	if (commit) {
+		rc = mdb_txn_commit(t->txn); /* frees the txn, also on failure */
+		rv = rc == EIO && disk_full(t->s) ? CSB_ENOSPC : csb__mdb_err(rc);
+	} else {
 		mdb_txn_abort(t->txn);
+		if (rv == CSB_EIO && disk_full(t->s))
+			rv = CSB_ENOSPC;
+	}
 	t->txn = NULL;
 	if (t->dbi_held) {
 		dbi_settle(t->s, commit && rv == CSB_OK);

@@ -2,7 +2,8 @@
  * with its published relationships; a configuration change reaching every agent's replica;
  * bad topologies refused with the path of the problem and nothing published; agents going
  * on while the coordinator is down, -LocalStore answering, status catching up; export,
- * reset and import of the configuration, corrupt ZIPs refused; access denied. */
+ * reset and import of the configuration, corrupt ZIPs refused; access denied; a failed
+ * `cluster up` and a restart of six pools. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -42,6 +48,11 @@ static int up2(void **state)
 static int up4(void **state)
 {
 	return up(state, "4");
+}
+
+static int up6(void **state)
+{
+	return up(state, "6");
 }
 
 static int down(void **state)
@@ -176,6 +187,7 @@ static void test_bad_topologies_change_nothing(void **state)
 		 "$.pools[0].fqdn: 'pool_1.test' is not a valid FQDN (only letters, digits, '-' and '.' "
 		 "are allowed)"},
 		{"{\"sites\":[{\"name\":\"s\"}],\n \"pools\": [", "line 2, column 11:"},
+		{"", "the file is empty"},
 	};
 	struct ch_result before, r, after;
 	char want[CH_PATH + 512];
@@ -386,6 +398,91 @@ static void test_outsider_is_denied(void **state)
 	ch_result_free(&r);
 }
 
+/* The TCP port of url "tls+tcp://127.0.0.1:PORT". */
+static int url_port(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+
+	assert_non_null(colon);
+	return atoi(colon + 1);
+}
+
+/* A TCP listener on 127.0.0.1:port, or a connection to it (listen false); the fd or -1. */
+static int tcp_on(int port, bool listen_too)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	assert_true(fd >= 0);
+	if (!listen_too)
+		return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? fd : (close(fd), -1);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* A `cluster up` that fails half-way stops the nodes it started, and no others. */
+static void test_failed_up_stops_what_it_started(void **state)
+{
+	struct ch_cluster *f = *state;
+	char path[CH_PATH + 32], want[2 * CH_PATH];
+	int coord_port, pool1_port, blocker, fd;
+	struct ch_result r;
+	json_t *cl, *pools;
+
+	ch_ok(f, 0, &r, "cluster", "down", "--dir", f->dir, NULL);
+	ch_result_free(&r);
+	snprintf(path, sizeof(path), "%s/cluster.json", f->dir);
+	assert_non_null(cl = json_load_file(path, 0, NULL));
+	pools = json_object_get(cl, "pools");
+	coord_port = url_port(json_string_value(
+		json_object_get(json_object_get(cl, "coordinator"), "url")));
+	pool1_port = url_port(json_string_value(json_object_get(json_array_get(pools, 0), "agent")));
+	/* pool02's port is taken: its agent cannot listen and exits. */
+	blocker = tcp_on(url_port(json_string_value(
+			         json_object_get(json_array_get(pools, 1), "agent"))),
+	                 true);
+	json_decref(cl);
+
+	ch_run(f, NULL, &r, "cluster", "up", "--dir", f->dir, NULL);
+	assert_int_equal(r.code, 4);
+	snprintf(want, sizeof(want),
+	         "csb: cluster up: pool02.csb.test did not start (see %s/logs/pool02.csb.test.log)\n",
+	         f->dir);
+	assert_string_equal(r.err, want);
+	ch_result_free(&r);
+	/* The coordinator and pool01 it had started are gone again, pid files too. */
+	assert_int_equal(fd = tcp_on(coord_port, false), -1);
+	assert_int_equal(fd = tcp_on(pool1_port, false), -1);
+	snprintf(path, sizeof(path), "%s/run", f->dir);
+	assert_int_equal(ch_count_files(path), 0);
+
+	close(blocker);
+	ch_ok(f, 0, &r, "cluster", "up", "--dir", f->dir, NULL);
+	ch_result_free(&r);
+}
+
+/* A stopped cluster of six pools starts again: its topology (1,221 bytes) comes back from
+ * the coordinator whole. */
+static void test_six_pools_restart(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	json_t *j;
+
+	ch_ok(f, 0, &r, "cluster", "down", "--dir", f->dir, NULL);
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "cluster", "up", "--dir", f->dir, NULL);
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "Get-CsTopology", "--json", NULL);
+	j = ch_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "pools")), 6);
+	json_decref(j);
+	ch_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +491,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_coordinator_down_agents_go_on, up2, down),
 		cmocka_unit_test_setup_teardown(test_export_reset_import_and_bad_zips, up2, down),
 		cmocka_unit_test_setup_teardown(test_outsider_is_denied, up2, down),
+		cmocka_unit_test_setup_teardown(test_failed_up_stops_what_it_started, up2, down),
+		cmocka_unit_test_setup_teardown(test_six_pools_restart, up6, down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #define CSB__SCHEMA 1                  /* "store:schema" in meta; newer is refused */
 #define CSB__MAP_DEFAULT (64u << 20)   /* initial map size when opts->map_size is 0 */
 #define CSB__MAXDBS 512                /* named DBs: 2 per own module, 1 per copy, + 2 */
+#define CSB__DISK_SLACK (1u << 20)     /* less free space than this: the disk is full */
 #define CSB__MAXREADERS 512            /* concurrent read transactions of the process */
 #define CSB__NAME_MAX (sizeof("copy:") + 2 * CSB_MODULE_MAX + 1) /* a DB name with NUL */
 #define CSB__NO_DBI ((MDB_dbi)0)       /* "no such DB": 0 is LMDB's free list, never ours */
