@@ -1,7 +1,8 @@
 /* The data plane (SPEC.md §5): `csb data put|get|delete|list|load`, through the Data service
  * of the pool's agent. -FromBackup reads the pool's backup copy, held by its backup pool's
- * agent. `data load` is a deterministic bulk generator: keys load-<seed>-<n>, values and
- * the choice of new keys, updates and deletes from a PRNG seeded with -Seed. */
+ * agent. `data load` is a deterministic bulk generator: new keys load-<seed>-<n>, values
+ * and the choice of new keys, updates and deletes from a PRNG seeded with -Seed; updates and
+ * deletes pick among every record the module holds. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -24,7 +25,8 @@
 #define SCAN_PAGE 10000
 #define LOAD_BATCH 1000
 #define LOAD_BATCH_BYTES (4u << 20)
-#define LOAD_KEY_MAX 64
+#define LOAD_KEY_MAX 64      /* a generated key */
+#define LOAD_KEY_BYTES 480   /* any key: the store's limit (storage/store.h) */
 
 /* The reason of a failure into err (CSB_RPC_ERROR_MAX bytes), truncated if need be. */
 static void say(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -310,12 +312,16 @@ static int list_cmd(struct cli *c)
 struct load {
 	struct cli *c;
 	char prefix[LOAD_KEY_MAX];  /* "load-<seed>-" */
-	uint32_t *live;             /* indexes of the generator's keys that exist */
+	/* Every key the module holds (and, as they are written, this run's new ones), each
+	 * stored in keys as a 2-byte length and its bytes; live[] holds their offsets. */
+	uint8_t *keys;
+	size_t keys_len, keys_cap;
+	uint64_t *live;
 	size_t n_live, cap_live;
 	size_t sampled;             /* live[0..sampled) were updated in this round */
 	uint64_t next;              /* the next new key's index */
 	uint64_t rng;
-	uint64_t written, deleted, bytes;
+	uint64_t written, updated, deleted, bytes;
 };
 
 static uint64_t splitmix(uint64_t *s)
@@ -332,37 +338,72 @@ static double unit(uint64_t *s)
 	return (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-static bool live_add(struct load *l, uint64_t idx)
+static bool live_add(struct load *l, const uint8_t *key, size_t len)
 {
-	if (idx > UINT32_MAX)
+	if (len > LOAD_KEY_BYTES)
 		return false;
+	if (l->keys_len + 2 + len > l->keys_cap) {
+		size_t cap = l->keys_cap ? l->keys_cap * 2 : 1u << 16;
+		uint8_t *p;
+
+		while (cap < l->keys_len + 2 + len)
+			cap *= 2;
+		if ((p = realloc(l->keys, cap)) == NULL)
+			return false;
+		l->keys = p;
+		l->keys_cap = cap;
+	}
 	if (l->n_live == l->cap_live) {
 		size_t cap = l->cap_live ? l->cap_live * 2 : 4096;
-		uint32_t *p = realloc(l->live, cap * sizeof(*p));
+		uint64_t *p = realloc(l->live, cap * sizeof(*p));
 
 		if (p == NULL)
 			return false;
 		l->live = p;
 		l->cap_live = cap;
 	}
-	l->live[l->n_live++] = (uint32_t)idx;
+	l->live[l->n_live++] = l->keys_len;
+	l->keys[l->keys_len] = (uint8_t)(len >> 8);
+	l->keys[l->keys_len + 1] = (uint8_t)len;
+	memcpy(l->keys + l->keys_len + 2, key, len);
+	l->keys_len += 2 + len;
 	return true;
 }
 
-/* The keys an earlier load with this seed left: updates and deletes may pick them, and new
- * keys continue after the highest. Keys not of the generator's form are left alone. */
+/* The key stored at offset off: its bytes (valid until the next live_add()) and length. */
+static const uint8_t *live_key(const struct load *l, uint64_t off, size_t *len)
+{
+	*len = (size_t)l->keys[off] << 8 | l->keys[off + 1];
+	return l->keys + off + 2;
+}
+
+/* A key of this seed's form ("load-<seed>-<digits>") continues the numbering after it. */
+static void note_index(struct load *l, const uint8_t *key, size_t len)
+{
+	size_t plen = strlen(l->prefix);
+	char digits[24], *end;
+	uint64_t idx;
+
+	if (len <= plen || len - plen >= sizeof(digits) || memcmp(key, l->prefix, plen) != 0)
+		return;
+	memcpy(digits, key + plen, len - plen);
+	digits[len - plen] = '\0';
+	idx = strtoull(digits, &end, 10);
+	if (*end == '\0' && digits[0] >= '0' && digits[0] <= '9' && idx >= l->next)
+		l->next = idx + 1;
+}
+
+/* Every key the module holds (SPEC.md §5: updates and deletes pick among all of them, not
+ * only the generator's); new keys continue after this seed's highest. */
 static csb_err scan_existing(struct load *l, char *err)
 {
 	const csb_args *a = l->c->a;
 	Csb__ListRequest lr = CSB__LIST_REQUEST__INIT;
-	uint8_t after[LOAD_KEY_MAX];
-	size_t plen = strlen(l->prefix);
+	uint8_t after[LOAD_KEY_BYTES];
 	bool more = true;
 	csb_err rv;
 
 	lr.module = (char *)a->module->name;
-	lr.prefix.data = (uint8_t *)l->prefix;
-	lr.prefix.len = plen;
 	lr.limit = SCAN_PAGE;
 	while (more) {
 		Csb__ListReply *out = NULL;
@@ -374,43 +415,34 @@ static csb_err scan_existing(struct load *l, char *err)
 			return rv;
 		for (size_t i = 0; i < out->n_records; i++) {
 			const ProtobufCBinaryData *k = &out->records[i]->key;
-			char digits[24];
-			char *end;
-			uint64_t idx;
 
-			if (k->len <= plen || k->len - plen >= sizeof(digits))
-				continue;
-			memcpy(digits, k->data + plen, k->len - plen);
-			digits[k->len - plen] = '\0';
-			idx = strtoull(digits, &end, 10);
-			if (*end != '\0' || digits[0] < '0' || digits[0] > '9')
-				continue;
-			if (!live_add(l, idx)) {
+			if (!live_add(l, k->data, k->len)) {
 				protobuf_c_message_free_unpacked(&out->base, NULL);
-				say(err, "too many generated keys to keep track of");
+				say(err, "too many keys in %s to keep track of", a->module->name);
 				return CSB_ENOMEM;
 			}
-			if (idx >= l->next)
-				l->next = idx + 1;
+			note_index(l, k->data, k->len);
 		}
 		more = out->more && out->n_records > 0;
 		if (out->n_records > 0) {
 			const ProtobufCBinaryData *k = &out->records[out->n_records - 1]->key;
+			size_t n = k->len < sizeof(after) ? k->len : sizeof(after);
 
-			memcpy(after, k->data, k->len < sizeof(after) ? k->len : sizeof(after));
+			memcpy(after, k->data, n);
 			lr.after.data = after;
-			lr.after.len = k->len < sizeof(after) ? k->len : sizeof(after);
+			lr.after.len = n;
 		}
 		protobuf_c_message_free_unpacked(&out->base, NULL);
 	}
 	return CSB_OK;
 }
 
-/* Updates pick live keys without replacement until all were picked once, then again. */
-static uint32_t pick_update(struct load *l)
+/* Updates pick live keys without replacement until all were picked once, then again, so
+ * that N updates of a module holding at least N records rewrite N distinct records. */
+static uint64_t pick_update(struct load *l)
 {
 	size_t j;
-	uint32_t t;
+	uint64_t t;
 
 	if (l->sampled >= l->n_live)
 		l->sampled = 0;
@@ -421,15 +453,18 @@ static uint32_t pick_update(struct load *l)
 	return l->live[l->sampled++];
 }
 
-static uint32_t pick_delete(struct load *l)
+/* Deletes pick any live key; live[0..sampled) stays the set already updated this round. */
+static uint64_t pick_delete(struct load *l)
 {
 	size_t j = (size_t)(splitmix(&l->rng) % l->n_live);
-	uint32_t idx = l->live[j];
+	uint64_t off = l->live[j];
 
+	if (j < l->sampled) {
+		l->live[j] = l->live[--l->sampled];
+		j = l->sampled;
+	}
 	l->live[j] = l->live[--l->n_live];
-	if (l->sampled > l->n_live)
-		l->sampled = l->n_live;
-	return idx;
+	return off;
 }
 
 static void fill_value(struct load *l, uint8_t *v, size_t n)
@@ -447,7 +482,7 @@ static void fill_value(struct load *l, uint8_t *v, size_t n)
 struct batch {
 	Csb__WriteItem items[LOAD_BATCH];
 	Csb__WriteItem *ptrs[LOAD_BATCH];
-	char keys[LOAD_BATCH][LOAD_KEY_MAX];
+	uint8_t keys[LOAD_BATCH][LOAD_KEY_BYTES];
 	uint8_t *values[LOAD_BATCH];
 	size_t n, bytes;
 };
@@ -466,23 +501,29 @@ static csb_err next_op(struct load *l, struct batch *b)
 	const csb_args *a = l->c->a;
 	Csb__WriteItem *it = &b->items[b->n];
 	double r = unit(&l->rng);
-	uint64_t idx;
+	const uint8_t *key;
+	size_t klen;
 	bool del = false;
 
+	csb__write_item__init(it);
 	if (l->n_live > 0 && r < a->update_fraction) {
-		idx = pick_update(l);
+		key = live_key(l, pick_update(l), &klen);
+		l->updated++;
 	} else if (l->n_live > 0 && r < a->update_fraction + a->delete_fraction) {
-		idx = pick_delete(l);
+		key = live_key(l, pick_delete(l), &klen);
 		del = true;
 	} else {
-		idx = l->next++;
-		if (!live_add(l, idx))
+		char fresh[LOAD_KEY_MAX];
+
+		klen = (size_t)snprintf(fresh, sizeof(fresh), "%s%010" PRIu64, l->prefix, l->next++);
+		if (!live_add(l, (const uint8_t *)fresh, klen))
 			return CSB_ENOMEM;
+		key = live_key(l, l->live[l->n_live - 1], &klen);
 	}
-	csb__write_item__init(it);
+	memcpy(b->keys[b->n], key, klen);
+	it->key.data = b->keys[b->n];
+	it->key.len = klen;
 	b->ptrs[b->n] = it;
-	it->key.len = (size_t)snprintf(b->keys[b->n], LOAD_KEY_MAX, "%s%010" PRIu64, l->prefix, idx);
-	it->key.data = (uint8_t *)b->keys[b->n];
 	b->values[b->n] = NULL;
 	if (del) {
 		it->op = CSB__WRITE_OP__WRITE_DELETE;
@@ -556,14 +597,16 @@ static int load_cmd(struct cli *c)
 		json_decref(doc);
 	} else {
 		printf("Written %" PRIu64 ", deleted %" PRIu64 ", %" PRIu64 " bytes in %" PRIu64
-		       " ms (%" PRIu64 " operations/s)\n",
+		       " ms (%" PRIu64 " operations/s; %" PRIu64 " of the writes updated existing "
+		       "records)\n",
 		       l.written, l.deleted, l.bytes, millis,
-		       millis ? (l.written + l.deleted) * 1000 / millis : 0);
+		       millis ? (l.written + l.deleted) * 1000 / millis : 0, l.updated);
 	}
 out_free:
 	batch_clear(b);
 	free(b);
 	free(l.live);
+	free(l.keys);
 	return rc;
 }
 

@@ -157,6 +157,8 @@ static csb_err set_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 		cfg.max_data_conf_package_size_kb = sr->max_data_conf_package_size_kb;
 	if (sr->has_enable_rgs_backup_service)
 		cfg.enable_rgs_backup_service = sr->enable_rgs_backup_service;
+	if (sr->has_max_concurrent_calls)
+		cfg.max_concurrent_calls = sr->max_concurrent_calls;
 	if (sr->has_authorized_universal_groups) {
 		if (sr->n_authorized_universal_groups > CSB_CONFIG_MAX_GROUPS) {
 			snprintf(rep->error, sizeof(rep->error), "AuthorizedUniversalGroups: at most %d",

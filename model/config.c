@@ -17,9 +17,11 @@
 #define F_PACKAGE    "MaxDataConfPackageSizeKB"
 #define F_GROUPS     "AuthorizedUniversalGroups"
 #define F_RGS        "EnableRgsBackupService"
+#define F_CALLS      "MaxConcurrentCalls"
 
 static const char *const config_keys[] = {F_IDENTITY, F_INTERVAL, F_USER_STORE, F_CMS,
-                                          F_PACKAGE,  F_GROUPS,   F_RGS,        NULL};
+                                          F_PACKAGE,  F_GROUPS,   F_RGS,        F_CALLS,
+                                          NULL};
 
 void csb_config_defaults(csb_backup_config *c)
 {
@@ -29,6 +31,7 @@ void csb_config_defaults(csb_backup_config *c)
 	c->max_batches_per_cms_sync = CSB_MAX_BATCHES_DEFAULT;
 	c->max_data_conf_package_size_kb = CSB_PACKAGE_SIZE_KB_DEFAULT;
 	c->enable_rgs_backup_service = false;
+	c->max_concurrent_calls = CSB_MAX_CONCURRENT_CALLS_DEFAULT;
 }
 
 /* One field's problem: "$.Field: why" for JSON readers, "Field why" for the cmdlet. */
@@ -85,6 +88,9 @@ static csb_err config_check(const csb_backup_config *c, bool json, char *err, si
 	if (!in_range(c->max_data_conf_package_size_kb, CSB_PACKAGE_SIZE_KB_MIN,
 	              CSB_PACKAGE_SIZE_KB_MAX))
 		return field_fail(json, F_PACKAGE, "must be between 1 and 10485760", err, errlen);
+	if (!in_range(c->max_concurrent_calls, CSB_MAX_CONCURRENT_CALLS_MIN,
+	              CSB_MAX_CONCURRENT_CALLS_MAX))
+		return field_fail(json, F_CALLS, "must be between 1 and 1000", err, errlen);
 	return groups_check(c, json, err, errlen);
 }
 
@@ -164,6 +170,7 @@ static csb_err config_from_json(json_t *root, csb_backup_config *c, char *err, s
 	    (rv = count_get(root, F_CMS, &c->max_batches_per_cms_sync, err, errlen)) != CSB_OK ||
 	    (rv = count_get(root, F_PACKAGE, &c->max_data_conf_package_size_kb, err, errlen)) !=
 	        CSB_OK ||
+	    (rv = count_get(root, F_CALLS, &c->max_concurrent_calls, err, errlen)) != CSB_OK ||
 	    (rv = groups_get(root, c, err, errlen)) != CSB_OK)
 		return rv;
 	j = json_object_get(root, F_RGS);
@@ -222,7 +229,9 @@ char *csb_config_to_json(const csb_backup_config *c)
 	    json_object_set_new(root, F_PACKAGE,
 	                        json_integer((json_int_t)c->max_data_conf_package_size_kb)) == 0 &&
 	    json_object_set_new(root, F_GROUPS, groups_json(c)) == 0 &&
-	    json_object_set_new(root, F_RGS, json_boolean(c->enable_rgs_backup_service)) == 0)
+	    json_object_set_new(root, F_RGS, json_boolean(c->enable_rgs_backup_service)) == 0 &&
+	    json_object_set_new(root, F_CALLS, json_integer((json_int_t)c->max_concurrent_calls)) ==
+	        0)
 		s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	return s;
@@ -234,6 +243,7 @@ bool csb_config_equal(const csb_backup_config *a, const csb_backup_config *b)
 	    a->max_batches_per_user_store_sync != b->max_batches_per_user_store_sync ||
 	    a->max_batches_per_cms_sync != b->max_batches_per_cms_sync ||
 	    a->max_data_conf_package_size_kb != b->max_data_conf_package_size_kb ||
+	    a->max_concurrent_calls != b->max_concurrent_calls ||
 	    a->n_groups != b->n_groups ||
 	    a->enable_rgs_backup_service != b->enable_rgs_backup_service)
 		return false;

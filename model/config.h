@@ -23,6 +23,9 @@
 #define CSB_PACKAGE_SIZE_KB_MIN      1ull
 #define CSB_PACKAGE_SIZE_KB_MAX      10485760ull  /* 10 GiB */
 #define CSB_PACKAGE_SIZE_KB_DEFAULT  102400ull    /* 100 MiB */
+#define CSB_MAX_CONCURRENT_CALLS_MIN     1ull
+#define CSB_MAX_CONCURRENT_CALLS_MAX     1000ull
+#define CSB_MAX_CONCURRENT_CALLS_DEFAULT 10ull
 
 typedef struct csb_backup_config {
 	uint64_t sync_interval_ms;                /* SyncInterval, whole seconds */
@@ -32,17 +35,20 @@ typedef struct csb_backup_config {
 	char groups[CSB_CONFIG_MAX_GROUPS][CSB_NAME_MAX + 1]; /* AuthorizedUniversalGroups */
 	size_t n_groups;
 	bool enable_rgs_backup_service;           /* EnableRgsBackupService */
+	uint64_t max_concurrent_calls;            /* MaxConcurrentCalls: replication calls an
+	                                           * agent serves at once */
 } csb_backup_config;
 
 /* Fills c with the defaults (Remove-CsBackupServiceConfiguration): SyncInterval 00:02:00,
  * 500 and 500 batches, 102400 KB, no AuthorizedUniversalGroups, EnableRgsBackupService
- * false. */
+ * false, MaxConcurrentCalls 10. */
 void csb_config_defaults(csb_backup_config *c);
 
 /* Checks c as Set-CsBackupServiceConfiguration would: SyncInterval 00:00:05..03:00:00 in
  * whole seconds, MaxBatchesPerUserStoreSync and MaxBatchesPerCmsSync 1..1000000,
  * MaxDataConfPackageSizeKB 1..10485760, at most 32 AuthorizedUniversalGroups of
- * 1..CSB_NAME_MAX bytes without control characters, none twice (case-insensitive).
+ * 1..CSB_NAME_MAX bytes without control characters, none twice (case-insensitive),
+ * MaxConcurrentCalls 1..1000.
  * Returns CSB_OK or CSB_EINVAL with one line for the user in err, e.g.
  * "SyncInterval must be between 00:00:05 and 03:00:00" or
  * "AuthorizedUniversalGroups: group 'G' is listed twice". */
@@ -61,7 +67,7 @@ csb_err csb_config_parse(const char *json, size_t len, csb_backup_config *out, c
 /* Writes c as one line of JSON with the cmdlet's field names, in this order:
  * {"Identity":"Global","SyncInterval":"00:02:00","MaxBatchesPerUserStoreSync":500,
  *  "MaxBatchesPerCmsSync":500,"MaxDataConfPackageSizeKB":102400,
- *  "AuthorizedUniversalGroups":[],"EnableRgsBackupService":false}
+ *  "AuthorizedUniversalGroups":[],"EnableRgsBackupService":false,"MaxConcurrentCalls":10}
  * Returns a malloc'ed string for free(), or NULL when out of memory (or when a group is
  * not UTF-8). */
 char *csb_config_to_json(const csb_backup_config *c);

@@ -15,7 +15,7 @@
 	"{\"Identity\":\"Global\",\"SyncInterval\":\"00:02:00\","                            \
 	"\"MaxBatchesPerUserStoreSync\":500,\"MaxBatchesPerCmsSync\":500,"                 \
 	"\"MaxDataConfPackageSizeKB\":102400,\"AuthorizedUniversalGroups\":[],"            \
-	"\"EnableRgsBackupService\":false}"
+	"\"EnableRgsBackupService\":false,\"MaxConcurrentCalls\":10}"
 
 static void parse_ok(const char *json, csb_backup_config *c)
 {
@@ -53,6 +53,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_data_conf_package_size_kb, 102400);
 	assert_int_equal(c.n_groups, 0);
 	assert_false(c.enable_rgs_backup_service);
+	assert_int_equal(c.max_concurrent_calls, 10);
 	assert_int_equal(csb_config_check(&c, err, sizeof(err)), CSB_OK);
 	s = csb_config_to_json(&c);
 	assert_string_equal(s, DEFAULT_JSON);
@@ -74,18 +75,22 @@ static void test_round_trip(void **state)
 	strcpy(c.groups[1], "Operators \xc3\xa9quipe");
 	c.n_groups = 2;
 	c.enable_rgs_backup_service = true;
+	c.max_concurrent_calls = 1000;
 	s = csb_config_to_json(&c);
 	assert_string_equal(s, "{\"Identity\":\"Global\",\"SyncInterval\":\"03:00:00\","
 	                       "\"MaxBatchesPerUserStoreSync\":1,\"MaxBatchesPerCmsSync\":1000000,"
 	                       "\"MaxDataConfPackageSizeKB\":10485760,"
 	                       "\"AuthorizedUniversalGroups\":"
 	                       "[\"CsHelpdesk\",\"Operators \xc3\xa9quipe\"],"
-	                       "\"EnableRgsBackupService\":true}");
+	                       "\"EnableRgsBackupService\":true,\"MaxConcurrentCalls\":1000}");
 	memset(&d, 0, sizeof(d));
 	parse_ok(s, &d);
 	assert_true(csb_config_equal(&c, &d));
 	s2 = csb_config_to_json(&d);
 	assert_string_equal(s, s2);
+	d.max_concurrent_calls = 12;
+	assert_false(csb_config_equal(&c, &d));
+	d.max_concurrent_calls = 1000;
 	d.enable_rgs_backup_service = false;
 	assert_false(csb_config_equal(&c, &d));
 	free(s);
@@ -147,6 +152,15 @@ static void test_boundaries(void **state)
 	       "$.MaxDataConfPackageSizeKB: must be between 1 and 10485760");
 	refuse("{\"MaxDataConfPackageSizeKB\":10485761}",
 	       "$.MaxDataConfPackageSizeKB: must be between 1 and 10485760");
+	/* Configurations written before MaxConcurrentCalls existed read as its default. */
+	parse_ok("{\"SyncInterval\":\"00:02:00\"}", &c);
+	assert_int_equal(c.max_concurrent_calls, 10);
+	parse_ok("{\"MaxConcurrentCalls\":1}", &c);
+	parse_ok("{\"MaxConcurrentCalls\":1000}", &c);
+	assert_int_equal(c.max_concurrent_calls, 1000);
+	refuse("{\"MaxConcurrentCalls\":0}", "$.MaxConcurrentCalls: must be between 1 and 1000");
+	refuse("{\"MaxConcurrentCalls\":1001}", "$.MaxConcurrentCalls: must be between 1 and 1000");
+	refuse("{\"MaxConcurrentCalls\":\"12\"}", "$.MaxConcurrentCalls: must be an integer");
 }
 
 static void test_check_messages(void **state)
@@ -177,6 +191,10 @@ static void test_check_messages(void **state)
 	assert_int_equal(csb_config_check(&c, err, sizeof(err)), CSB_EINVAL);
 	assert_string_equal(err, "MaxDataConfPackageSizeKB must be between 1 and 10485760");
 	c.max_data_conf_package_size_kb = 1;
+	c.max_concurrent_calls = 0;
+	assert_int_equal(csb_config_check(&c, err, sizeof(err)), CSB_EINVAL);
+	assert_string_equal(err, "MaxConcurrentCalls must be between 1 and 1000");
+	c.max_concurrent_calls = 10;
 	strcpy(c.groups[0], "Ops");
 	strcpy(c.groups[1], "OPS");
 	c.n_groups = 2;

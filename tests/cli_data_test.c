@@ -317,6 +317,74 @@ static void test_load_changes_grow_totals_by_the_delta(void **state)
 	ch_result_free(&r);
 }
 
+/* The records of module in pool01: how many, the highest seq and the lowest. */
+static void seqs(struct ch_cluster *cl, const char *module, size_t *n, json_int_t *lo,
+                 json_int_t *hi, bool *seed9)
+{
+	struct ch_result r;
+	json_t *j, *rec;
+	size_t i;
+
+	ch_ok(cl, 0, &r, "data", "list", "-PoolFqdn", P1, "-Module", module, "--json", NULL);
+	j = ch_json(&r);
+	*n = json_array_size(j);
+	*lo = INT64_MAX;
+	*hi = 0;
+	*seed9 = false;
+	json_array_foreach(j, i, rec) {
+		json_int_t seq = json_integer_value(json_object_get(rec, "Seq"));
+
+		*lo = seq < *lo ? seq : *lo;
+		*hi = seq > *hi ? seq : *hi;
+		*seed9 |= starts_with(json_string_value(json_object_get(rec, "Key")), "load-9-");
+	}
+	json_decref(j);
+	ch_result_free(&r);
+}
+
+/* SPEC.md §5: updates and deletes pick among every record the module holds, whatever wrote
+ * it. 999 records of seed 3 and one written by hand; a load of seed 9 with -Count 1000
+ * -UpdateFraction 1 rewrites all 1,000 of them (every seq moves past the old highest) and
+ * creates none; -DeleteFraction 1 removes existing records. */
+static void test_load_updates_records_the_module_holds(void **state)
+{
+	struct ch_cluster *cl = *state;
+	const char *m = "ApplicationServer.RGSDataStore";
+	struct ch_result r;
+	json_int_t lo, hi, before;
+	size_t n;
+	bool seed9;
+
+	ch_ok(cl, 0, &r, "data", "load", "-PoolFqdn", P1, "-Module", m, "-Count", "999",
+	      "-ValueSize", "10", "-Seed", "3", NULL);
+	ch_result_free(&r);
+	ch_ok(cl, 0, &r, "data", "put", "-PoolFqdn", P1, "-Module", m, "-Key", "queue/7", "-Value",
+	      "by hand", NULL);
+	ch_result_free(&r);
+	seqs(cl, m, &n, &lo, &before, &seed9);
+	assert_int_equal(n, 1000);
+
+	ch_ok(cl, 0, &r, "data", "load", "-PoolFqdn", P1, "-Module", m, "-Count", "1000",
+	      "-ValueSize", "10", "-UpdateFraction", "1", "-Seed", "9", "--json", NULL);
+	expect_load(&r, 1000, 0, 999 * (17 + 10) + (7 + 10));
+	ch_result_free(&r);
+	seqs(cl, m, &n, &lo, &hi, &seed9);
+	assert_int_equal(n, 1000);
+	assert_true(lo > before);           /* every record was rewritten once */
+	assert_int_equal(hi, before + 1000);
+	assert_false(seed9);                /* and no new key was made */
+	ch_ok(cl, 0, &r, "data", "get", "-PoolFqdn", P1, "-Module", m, "-Key", "queue/7", NULL);
+	assert_int_equal(r.out_len, 10);    /* the record written by hand was updated too */
+	ch_result_free(&r);
+
+	ch_ok(cl, 0, &r, "data", "load", "-PoolFqdn", P1, "-Module", m, "-Count", "10",
+	      "-DeleteFraction", "1", "-Seed", "11", NULL);
+	assert_true(starts_with(r.out, "Written 0, deleted 10, "));
+	ch_result_free(&r);
+	seqs(cl, m, &n, &lo, &hi, &seed9);
+	assert_int_equal(n, 990);
+}
+
 static void expect_sync_text(const char *out, const char *pool, const char *backup)
 {
 	char want[512];
@@ -433,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_from_backup),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_load_changes_grow_totals_by_the_delta),
+		cmocka_unit_test(test_load_updates_records_the_module_holds),
 		cmocka_unit_test(test_sync_output),
 		cmocka_unit_test(test_pools_piped_on_stdin),
 	};
