@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/wire.h"
-#include "coordinator/topology.h"
+#include "model/topology.h"
 #include "proto/admin.pb-c.h"
 
 /* s of exactly len characters: prefix, then fill up to len. */
