@@ -64,22 +64,7 @@ static int down(void **state)
 /* A client to pool k's agent (1-based) as the cluster's admin. */
 static csb_rpc_client *agent(struct ch_cluster *f, unsigned k)
 {
-	char path[CH_PATH + 32], pool[32], crt[CH_PATH + 32], key[CH_PATH + 32], ca[CH_PATH + 32];
-	json_t *cl;
-	csb_rpc_client *c = NULL;
-	csb_rpc_client_opts o = {.server_name = pool, .tls = {crt, key, ca}};
-
-	snprintf(path, sizeof(path), "%s/cluster.json", f->dir);
-	assert_non_null(cl = json_load_file(path, 0, NULL));
-	snprintf(pool, sizeof(pool), "pool%02u.csb.test", k);
-	o.url = json_string_value(json_object_get(json_array_get(json_object_get(cl, "pools"), k - 1),
-	                                          "agent"));
-	snprintf(crt, sizeof(crt), "%s/pki/admin.crt", f->dir);
-	snprintf(key, sizeof(key), "%s/pki/admin.key", f->dir);
-	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", f->dir);
-	assert_int_equal(csb_rpc_client_open(&o, &c), CSB_OK);
-	json_decref(cl);
-	return c;
+	return h_cluster_client(f->dir, k);
 }
 
 /* The agent's replica value of key ("" when absent). */

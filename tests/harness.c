@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/port.h"
 #include "common/certs.h"
 #include "common/clock.h"
@@ -407,3 +409,23 @@ bool h_wait_imported(csb_rpc_client *importer, const char *module, uint64_t seq,
 	return false;
 }
 
+
+csb_rpc_client *h_cluster_client(const char *dir, unsigned k)
+{
+	char path[H_PATH + 32], pool[32], crt[H_PATH + 32], key[H_PATH + 32], ca[H_PATH + 32];
+	json_t *cl;
+	csb_rpc_client *c = NULL;
+	csb_rpc_client_opts o = {.server_name = pool, .tls = {crt, key, ca}};
+
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	assert_non_null(cl = json_load_file(path, 0, NULL));
+	snprintf(pool, sizeof(pool), "pool%02u.csb.test", k);
+	o.url = json_string_value(json_object_get(json_array_get(json_object_get(cl, "pools"), k - 1),
+	                                          "agent"));
+	snprintf(crt, sizeof(crt), "%s/pki/admin.crt", dir);
+	snprintf(key, sizeof(key), "%s/pki/admin.key", dir);
+	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", dir);
+	assert_int_equal(csb_rpc_client_open(&o, &c), CSB_OK);
+	json_decref(cl);
+	return c;
+}

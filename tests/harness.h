@@ -65,6 +65,10 @@ const char *h_agent_bin(void);
 /* A client to agent i as principal "admin" (or as cert/key when given). */
 csb_rpc_client *h_client(struct h_env *e, unsigned i, const char *cert, const char *key);
 
+/* A client to pool k's agent (1-based) of a `csb cluster` folder, as its admin principal
+ * (endpoints from DIR/cluster.json, certificates from DIR/pki). Aborts the test on failure. */
+csb_rpc_client *h_cluster_client(const char *cluster_dir, unsigned k);
+
 /* Writes count records key "<prefix><n>" (n from first) with value_size bytes derived from
  * seed, in Write calls of at most per_call records. */
 void h_put_range(csb_rpc_client *c, const char *module, const char *prefix, uint64_t first,

@@ -58,22 +58,7 @@ static int down(void **state)
 /* A client to pool k's agent (1-based) as the cluster's admin. */
 static csb_rpc_client *agent(struct ch_cluster *f, unsigned k)
 {
-	char path[CH_PATH + 32], pool[32], crt[CH_PATH + 32], key[CH_PATH + 32], ca[CH_PATH + 32];
-	json_t *cl;
-	csb_rpc_client *c = NULL;
-	csb_rpc_client_opts o = {.server_name = pool, .tls = {crt, key, ca}};
-
-	snprintf(path, sizeof(path), "%s/cluster.json", f->dir);
-	assert_non_null(cl = json_load_file(path, 0, NULL));
-	snprintf(pool, sizeof(pool), "pool%02u.csb.test", k);
-	o.url = json_string_value(json_object_get(json_array_get(json_object_get(cl, "pools"), k - 1),
-	                                          "agent"));
-	snprintf(crt, sizeof(crt), "%s/pki/admin.crt", f->dir);
-	snprintf(key, sizeof(key), "%s/pki/admin.key", f->dir);
-	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", f->dir);
-	assert_int_equal(csb_rpc_client_open(&o, &c), CSB_OK);
-	json_decref(cl);
-	return c;
+	return h_cluster_client(f->dir, k);
 }
 
 static void node_cmd(struct ch_cluster *f, const char *verb, const char *node)
@@ -395,8 +380,10 @@ static void test_lost_copy_is_copied_again(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -f %s/" P2 "/*.mdb", f->dir);
 	assert_int_equal(system(cmd), 0);
 	node_cmd(f, "start", P2);
-	sync_ok(f, P1);
+	/* Not Invoke-CsBackupServiceSync: until the emptied importer's first pull, the exporter
+	 * still holds its last acknowledgement (seq 2000). */
 	p2 = agent(f, 2);
+	assert_true(h_wait_imported(p2, PRESENCE, 2000, 30000));
 	ms = import_row(p2, &ps);
 	assert_int_equal(ms->imported_records_total, 2000);
 	assert_int_equal(ms->backup_records, 2000);
