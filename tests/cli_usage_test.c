@@ -81,8 +81,12 @@ static void test_unknown_parameter(void **state)
 	       "-PoolFqdn", P, "--steady-state");
 	EXPECT(2, "csb: data list: unknown parameter -Value\n", "data", "list", "-PoolFqdn", P,
 	       "-Module", "UserServices.PresenceFocus", "-Value", "x");
-	EXPECT(2, "csb: unknown cmdlet 'Backup-CsPools' (csb --help lists them)\n",
+	EXPECT(2, "csb: unknown cmdlet 'Backup-CsPools' (did you mean Backup-CsPool?)\n",
 	       "Backup-CsPools", "-PoolFqdn", P);
+	EXPECT(2, "csb: unknown cmdlet 'Frobnicate-CsPool' (csb --help lists them)\n",
+	       "Frobnicate-CsPool");
+	EXPECT(2, "csb: Backup-CsPool: unknown parameter -PoolFdqn (did you mean -PoolFqdn?)\n",
+	       "Backup-CsPool", "-PoolFdqn", P);
 }
 
 static void test_missing_value(void **state)
