@@ -169,15 +169,23 @@ static int stdin_fd(const struct ch_cluster *cl, const char *text, int *master)
 	return fd;
 }
 
+const char *ch_data_path(const char *path)
+{
+	static char full[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+
+	if (src != NULL && ws != NULL)
+		snprintf(full, sizeof(full), "%s/%s/%s", src, ws, path);
+	else
+		snprintf(full, sizeof(full), "%s", path);
+	return full;
+}
+
 void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
              char *const args[])
 {
-	char *argv[ARGS_MAX + 2], bindir[CH_PATH];
-	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
-	int out = temp_fd(cl), err = temp_fd(cl), master, in = stdin_fd(cl, stdin_text, &master);
-	int n = 0, status = 0;
-	long long deadline = now_ms() + CH_TIMEOUT_MS;
-	pid_t pid;
+	char *argv[ARGS_MAX + 2];
+	int n = 0;
 
 	argv[n++] = (char *)ch_csb_bin();
 	for (size_t i = 0; args[i] != NULL; i++) {
@@ -185,6 +193,19 @@ void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
+	ch_exec(cl, stdin_text, r, argv);
+}
+
+void ch_exec(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
+             char *const argv[])
+{
+	char bindir[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+	int out = temp_fd(cl), err = temp_fd(cl), master, in = stdin_fd(cl, stdin_text, &master);
+	int status = 0;
+	long long deadline = now_ms() + CH_TIMEOUT_MS;
+	pid_t pid;
+
 	bindir[0] = '\0';
 	if (src != NULL && ws != NULL)
 		snprintf(bindir, sizeof(bindir), "%s/%s", src, ws);

@@ -54,6 +54,14 @@ void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, 
 void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
              char *const args[]);
 
+/* Like ch_runv(), but runs the program argv[0] (a path) instead of csb. */
+void ch_exec(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
+             char *const argv[]);
+
+/* A file of the workspace that a test has in its data: $TEST_SRCDIR/$TEST_WORKSPACE/path,
+ * else path (static buffer). */
+const char *ch_data_path(const char *path);
+
 /* Like ch_run() with stdin /dev/null, asserting exit code want; prints the output when not. */
 void ch_ok(struct ch_cluster *cl, int want, struct ch_result *r, ...) __attribute__((sentinel));
 
