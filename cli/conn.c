@@ -53,6 +53,14 @@ int cli_exit_code(csb_err rv)
 	}
 }
 
+/* One line, whatever a server or a file name brought in. */
+static void one_line(char *msg)
+{
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
 int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...)
 {
 	char msg[1024];
@@ -61,12 +69,68 @@ int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* One line, whatever the server sent. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	one_line(msg);
 	fprintf(stderr, "csb: %s: %s\n", c->a->cmdlet ? c->a->cmdlet : "csb", msg);
 	return cli_exit_code(rv);
+}
+
+int cli_warn(struct cli *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	one_line(msg);
+	switch (c->a->warning_action) {
+	case CSB_ACTION_SILENT:
+		return CLI_OK;
+	case CSB_ACTION_STOP:
+		return cli_fail(c, CSB_EINTERNAL, "%s (stopped: -WarningAction Stop)", msg);
+	default:
+		fprintf(stderr, "WARNING: %s\n", msg);
+		return CLI_OK;
+	}
+}
+
+void cli_verbose(struct cli *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!c->a->verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	one_line(msg);
+	fprintf(stderr, "VERBOSE: %s\n", msg);
+}
+
+bool cli_confirm(struct cli *c, const char *fmt, ...)
+{
+	char line[64];
+	va_list ap;
+	size_t n;
+	bool yes = false;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" [y/N] ", stderr);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) != NULL) {
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		while (n > 0 && line[n - 1] == ' ')
+			line[--n] = '\0';
+		yes = strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+	}
+	if (!yes)
+		fprintf(stderr, "Not confirmed; nothing was done.\n");
+	(void)c;
+	return yes;
 }
 
 static bool file_exists(const char *path)
@@ -103,6 +167,8 @@ static int connect_cluster(struct cli *c, const char *dir)
 	if (!file_exists(c->cert))
 		return cli_fail(c, CSB_EINVAL, "no certificate for %s in %s/pki (csb cluster issue-cert)",
 		                who, dir);
+	cli_verbose(c, "cluster folder %s%s: coordinator %s, acting as %s (%s)", dir,
+	            c->a->cluster_from_env ? " (CSB_CLUSTER)" : "", c->coord_url, who, c->cert);
 	return CLI_OK;
 }
 
@@ -160,9 +226,14 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	if (retry && timeout_ms > CLI_ATTEMPT_MS)
 		timeout_ms = CLI_ATTEMPT_MS;
 	csb_retry_start(&r, &pol);
-	do {
+	cli_verbose(c, "%s at the coordinator %s", method, c->coord_url);
+	for (unsigned attempt = 1;; attempt++) {
 		rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, err);
-	} while (csb_err_retryable(rv) && csb_retry_wait(&r));
+		if (!csb_err_retryable(rv) || !csb_retry_wait(&r))
+			break;
+		cli_verbose(c, "%s: attempt %u: %s; trying again", method, attempt,
+		            err[0] ? err : csb_strerror(rv));
+	}
 	if (csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s did not answer (%s)",
 		         c->coord_url, csb_strerror(rv));
@@ -222,16 +293,23 @@ csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *e
 		         csb_strerror(rv));
 		return rv;
 	}
+	cli_verbose(c, "the agent of %s is at %s", fqdn, url);
 	snprintf(c->agent_names[c->n_agents], sizeof(c->agent_names[0]), "%s", fqdn);
 	*out = c->agents[c->n_agents++];
 	return CSB_OK;
 }
 
-csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err)
+const char *cli_local_pool(struct cli *c)
 {
 	json_t *first = json_array_get(json_object_get(c->cluster, "pools"), 0);
-	const char *fqdn = c->a->pool_fqdn[0] ? c->a->pool_fqdn
-	                                      : json_string_value(json_object_get(first, "fqdn"));
+
+	return c->a->pool_fqdn[0] ? c->a->pool_fqdn
+	                          : json_string_value(json_object_get(first, "fqdn"));
+}
+
+csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err)
+{
+	const char *fqdn = cli_local_pool(c);
 
 	if (fqdn == NULL) {
 		snprintf(err, CSB_RPC_ERROR_MAX, "-LocalStore needs a cluster folder with a pool");

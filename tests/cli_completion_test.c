@@ -17,29 +17,15 @@
 
 #define WORDS_MAX 16
 
-/* A cluster folder whose cluster.json names pools (no process is started). */
-static void fake_cluster(const char *dir, const char *pools)
-{
-	char path[CH_PATH + 32];
-	FILE *f;
-
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(path, sizeof(path), "%s/cluster.json", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fprintf(f, "{\"coordinator\": {\"url\": \"tls+tcp://127.0.0.1:1\"}, \"pools\": [%s]}\n",
-	        pools);
-	fclose(f);
-}
-
 static int setup(void **state)
 {
-	struct ch_cluster *cl = ch_cluster_new();
-	char other[CH_PATH + 16], path[CH_PATH + 16];
+	struct ch_cluster *cl = ch_cluster_new(), other = {0};
+	char path[CH_PATH + 16];
 	FILE *f;
 
-	fake_cluster(cl->dir, "{\"fqdn\": \"pool01.csb.test\"}, {\"fqdn\": \"pool02.csb.test\"}");
-	snprintf(other, sizeof(other), "%s/other", cl->work);
-	fake_cluster(other, "{\"fqdn\": \"pool07.csb.test\"}");
+	ch_cluster_fake(cl, "{\"fqdn\": \"pool01.csb.test\"}, {\"fqdn\": \"pool02.csb.test\"}");
+	snprintf(other.dir, sizeof(other.dir), "%.1000s/other", cl->work);
+	ch_cluster_fake(&other, "{\"fqdn\": \"pool07.csb.test\"}");
 	for (const char *const *n = (const char *const[]){"cfg-a.zip", "cfg-b.zip", NULL}; *n; n++) {
 		snprintf(path, sizeof(path), "%s/%s", cl->work, *n);
 		assert_non_null(f = fopen(path, "w"));

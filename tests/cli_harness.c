@@ -68,6 +68,24 @@ struct ch_cluster *ch_cluster_new(void)
 	return cl;
 }
 
+void ch_cluster_fake(struct ch_cluster *cl, const char *pools)
+{
+	char path[CH_PATH + 64];
+	FILE *f;
+
+	assert_int_equal(mkdir(cl->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/pki", cl->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/pki/admin.crt", cl->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/cluster.json", cl->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "{\"coordinator\": {\"url\": \"tls+tcp://127.0.0.1:1\"}, \"admin\": "
+	           "\"admin\", \"pools\": [%s]}\n", pools);
+	fclose(f);
+}
+
 void ch_cluster_start(struct ch_cluster *cl)
 {
 	struct ch_result r;

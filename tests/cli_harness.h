@@ -35,6 +35,11 @@ const char *ch_csb_bin(void);
 /* A fresh folder (no cluster started). Aborts the test on failure. */
 struct ch_cluster *ch_cluster_new(void);
 
+/* A cluster folder without processes: cluster.json naming a coordinator that is nowhere
+ * (tls+tcp://127.0.0.1:1) and the pools given (a JSON array's items, "" for none), and an
+ * empty admin certificate. Enough for csb to start and to complete; any call fails. */
+void ch_cluster_fake(struct ch_cluster *cl, const char *pools);
+
 /* `csb cluster up --dir <dir> --pools 2`, asserting exit 0. */
 void ch_cluster_start(struct ch_cluster *cl);
 

@@ -17,25 +17,12 @@
 
 #define P "pool01.csb.test"
 
-/* A cluster folder that is enough for csb to start (cluster.json and the admin's
- * certificate file) but whose coordinator is nowhere. */
+/* A cluster folder that is enough for csb to start but whose coordinator is nowhere. */
 static int setup(void **state)
 {
 	struct ch_cluster *cl = ch_cluster_new();
-	char path[CH_PATH + 64];
-	FILE *f;
 
-	assert_int_equal(mkdir(cl->dir, 0700), 0);
-	snprintf(path, sizeof(path), "%s/pki", cl->dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	snprintf(path, sizeof(path), "%s/pki/admin.crt", cl->dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/cluster.json", cl->dir);
-	assert_non_null(f = fopen(path, "w"));
-	fputs("{\"coordinator\": {\"url\": \"tls+tcp://127.0.0.1:1\"}, \"admin\": \"admin\", "
-	      "\"pools\": []}\n", f);
-	fclose(f);
+	ch_cluster_fake(cl, "");
 	*state = cl;
 	return 0;
 }

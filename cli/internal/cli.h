@@ -42,6 +42,18 @@ int cli_exit_code(csb_err rv);
 /* Prints `csb: <Cmdlet>: <message>` to stderr; returns cli_exit_code(rv). */
 int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A warning (a non-fatal error): `WARNING: <message>` on stderr, or nothing with
+ * -WarningAction SilentlyContinue. With -WarningAction Stop the command stops there: the
+ * message becomes its error line and CLI_FAILED is returned. CLI_OK: go on. */
+int cli_warn(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* -Verbose: one step, `VERBOSE: <message>` on stderr. */
+void cli_verbose(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* -Confirm: asks `<question> [y/N] ` on stderr and reads one line from stdin. True only for
+ * y or yes (any case); otherwise says on stderr that nothing was done. */
+bool cli_confirm(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Resolves the connection from the line: --coordinator/--cert/--key/--ca, else the cluster
  * folder (--cluster or CSB_CLUSTER) with its cluster.json and the admin's (or --as NAME's)
  * certificate. Prints the error line itself and returns its exit code, or CLI_OK. */
@@ -61,6 +73,24 @@ csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *e
 /* The agent client for -LocalStore: the pool named on the line, else the first pool of
  * the cluster. */
 csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err);
+
+/* The pool whose agent -LocalStore asks (as cli_local_agent()), or NULL when none. */
+const char *cli_local_pool(struct cli *c);
+
+/* The JSON text of key in the local agent's replica (malloc'ed), or NULL with the error
+ * line printed and *rc set. */
+char *cli_local_json(struct cli *c, const char *key, int *rc);
+
+/* The JSON document a coordinator method answers (malloc'ed), or NULL with the error line
+ * printed and *rc set. req NULL: an empty request. */
+char *cli_admin_json(struct cli *c, const char *method, const ProtobufCMessage *req, int *rc);
+
+/* Prints a flat JSON object as PowerShell's list view: `Name : value`, names aligned. */
+void cli_print_list(json_t *obj);
+
+/* Prints the JSON document json (freed here): as is with --json, else through text.
+ * Returns the exit code. */
+int cli_print_doc(struct cli *c, char *json, void (*text)(json_t *));
 
 /* Reads a whole file of at most max bytes (malloc'ed, NUL-terminated; *len without the NUL).
  * NULL with errno set on failure (EFBIG when over max). */
