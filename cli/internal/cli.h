@@ -105,6 +105,8 @@ void cli_print_json(const json_t *v, bool indent);
 /* The commands; each returns the exit code. cluster.c, cmd_config.c, cmd_pool.c, cmd_data.c */
 int cli_cluster(struct cli *c);
 int cli_config_cmd(struct cli *c);
+int cli_publish_topology(struct cli *c); /* cmd_topology.c */
+int cli_get_topology(struct cli *c);
 int cli_pool_cmd(struct cli *c);
 int cli_data_cmd(struct cli *c);
 
