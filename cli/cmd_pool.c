@@ -48,19 +48,14 @@ csb_err cli_agent_call(struct cli *c, const char *pool, const char *method,
 	csb_retry r;
 	csb_err rv;
 
+	cli_verbose(c, "%s at the agent of %s", method, pool);
 	err[0] = '\0';
 	if ((rv = cli_agent(c, pool, &agent, err)) != CSB_OK)
 		return rv;
 	csb_retry_start(&r, &pol);
-	cli_verbose(c, "%s at the agent of %s", method, pool);
-	for (unsigned attempt = 1;; attempt++) {
+	do {
 		rv = csb_rpc_call_msg(agent, method, req, desc, timeout_ms, out, err);
-		if ((rv != CSB_EUNREACH && rv != CSB_ECLOSED && rv != CSB_EBUSY) ||
-		    !csb_retry_wait(&r))
-			break;
-		cli_verbose(c, "%s: attempt %u: %s; trying again", method, attempt,
-		            err[0] ? err : csb_strerror(rv));
-	}
+	} while ((rv == CSB_EUNREACH || rv == CSB_ECLOSED || rv == CSB_EBUSY) && csb_retry_wait(&r));
 	if (csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
 		snprintf(err, CSB_RPC_ERROR_MAX, "the agent of %s did not answer (%s)", pool,
 		         csb_strerror(rv));

@@ -214,6 +214,7 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	csb_retry r;
 	csb_err rv;
 
+	cli_verbose(c, "%s at the coordinator %s", method, c->coord_url);
 	err[0] = '\0';
 	if (c->coord == NULL &&
 	    (rv = open_client(c, CSB_COORDINATOR_NAME, c->coord_url, &c->coord)) != CSB_OK) {
@@ -226,14 +227,9 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	if (retry && timeout_ms > CLI_ATTEMPT_MS)
 		timeout_ms = CLI_ATTEMPT_MS;
 	csb_retry_start(&r, &pol);
-	cli_verbose(c, "%s at the coordinator %s", method, c->coord_url);
-	for (unsigned attempt = 1;; attempt++) {
+	do {
 		rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, err);
-		if (!csb_err_retryable(rv) || !csb_retry_wait(&r))
-			break;
-		cli_verbose(c, "%s: attempt %u: %s; trying again", method, attempt,
-		            err[0] ? err : csb_strerror(rv));
-	}
+	} while (csb_err_retryable(rv) && csb_retry_wait(&r));
 	if (csb_err_retryable(rv) && (err[0] == '\0' || rv == CSB_ETIMEDOUT))
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s did not answer (%s)",
 		         c->coord_url, csb_strerror(rv));

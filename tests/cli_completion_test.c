@@ -15,8 +15,6 @@
 
 #include "tests/cli_harness.h"
 
-#define WORDS_MAX 16
-
 static int setup(void **state)
 {
 	struct ch_cluster *cl = ch_cluster_new(), other = {0};
@@ -42,34 +40,35 @@ static int teardown(void **state)
 }
 
 /* Completes the last of the words typed after csb; want: COMPREPLY, one per line, sorted
- * (as bash shows them). */
+ * (as bash shows them). The words hold no single quote. */
 static void expect(struct ch_cluster *cl, const char *want, ...)
 {
 	static const char script[] =
 		"source \"$1\" || exit 9; shift; COMP_WORDS=(\"$@\"); "
 		"COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _csb_complete; "
-		"if (( ${#COMPREPLY[@]} )); then printf '%s\\n' \"${COMPREPLY[@]}\" | LC_ALL=C sort; fi";
-	char *argv[WORDS_MAX + 8], script_path[CH_PATH];
+		"if (( ${#COMPREPLY[@]} )); then printf \"%s\\n\" \"${COMPREPLY[@]}\" | LC_ALL=C sort; "
+		"fi";
+	char line[CH_PATH * 8];
+	const char *last = "";
 	struct ch_result r;
+	const char *w;
 	va_list ap;
-	size_t n = 0;
+	size_t n;
 
-	snprintf(script_path, sizeof(script_path), "%s", ch_data_path("contrib/csb.bash"));
-	argv[n++] = "/bin/bash";
-	argv[n++] = "-c";
-	argv[n++] = (char *)script;
-	argv[n++] = "bash";
-	argv[n++] = script_path;
-	argv[n++] = (char *)ch_csb_bin();
+	n = (size_t)snprintf(line, sizeof(line), "exec /bin/bash -c '%s' bash '%s' \"$CSB\"",
+	                     script, ch_data_path("contrib/csb.bash"));
 	va_start(ap, want);
-	while (n < WORDS_MAX + 7 && (argv[n] = va_arg(ap, char *)) != NULL)
-		n++;
+	while ((w = va_arg(ap, const char *)) != NULL) {
+		assert_null(strchr(w, '\''));
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " '%s'", w);
+		last = w;
+	}
 	va_end(ap);
-	argv[n] = NULL;
-	ch_exec(cl, NULL, &r, argv);
+	assert_true(n < sizeof(line));
+	ch_shell(cl, line, &r);
 	if (r.code != 0 || strcmp(r.out, want) != 0)
-		fail_msg("completing '%s': exit %d\n--- got:\n%s--- want:\n%s--- stderr:\n%s",
-		         argv[n - 1], r.code, r.out, want, r.err);
+		fail_msg("completing '%s': exit %d\n--- got:\n%s--- want:\n%s--- stderr:\n%s", last,
+		         r.code, r.out, want, r.err);
 	ch_result_free(&r);
 }
 

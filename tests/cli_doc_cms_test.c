@@ -75,10 +75,7 @@ static void run_in(struct ch_cluster *cl, const char *in, int want, struct ch_re
 /* A shell line with $CSB the real csb: for the examples that pipe one csb into another. */
 static void shell(struct ch_cluster *cl, int want, struct ch_result *r, const char *line)
 {
-	char *argv[] = {"/bin/sh", "-c", (char *)line, NULL};
-
-	setenv("CSB", ch_csb_bin(), 1);
-	ch_exec(cl, NULL, r, argv);
+	ch_shell(cl, line, r);
 	if (r->code != want)
 		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", line, r->code, want,
 		         r->out, r->err);

@@ -53,6 +53,18 @@ const char *ch_csb_bin(void)
 	return path;
 }
 
+const char *ch_data_path(const char *path)
+{
+	static char full[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+
+	if (src != NULL && ws != NULL)
+		snprintf(full, sizeof(full), "%s/%s/%s", src, ws, path);
+	else
+		snprintf(full, sizeof(full), "%s", path);
+	return full;
+}
+
 struct ch_cluster *ch_cluster_new(void)
 {
 	struct ch_cluster *cl = calloc(1, sizeof(*cl));
@@ -187,23 +199,15 @@ static int stdin_fd(const struct ch_cluster *cl, const char *text, int *master)
 	return fd;
 }
 
-const char *ch_data_path(const char *path)
-{
-	static char full[CH_PATH];
-	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
-
-	if (src != NULL && ws != NULL)
-		snprintf(full, sizeof(full), "%s/%s/%s", src, ws, path);
-	else
-		snprintf(full, sizeof(full), "%s", path);
-	return full;
-}
-
 void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
              char *const args[])
 {
-	char *argv[ARGS_MAX + 2];
-	int n = 0;
+	char *argv[ARGS_MAX + 2], bindir[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+	int out = temp_fd(cl), err = temp_fd(cl), master, in = stdin_fd(cl, stdin_text, &master);
+	int n = 0, status = 0;
+	long long deadline = now_ms() + CH_TIMEOUT_MS;
+	pid_t pid;
 
 	argv[n++] = (char *)ch_csb_bin();
 	for (size_t i = 0; args[i] != NULL; i++) {
@@ -211,19 +215,6 @@ void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	ch_exec(cl, stdin_text, r, argv);
-}
-
-void ch_exec(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
-             char *const argv[])
-{
-	char bindir[CH_PATH];
-	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
-	int out = temp_fd(cl), err = temp_fd(cl), master, in = stdin_fd(cl, stdin_text, &master);
-	int status = 0;
-	long long deadline = now_ms() + CH_TIMEOUT_MS;
-	pid_t pid;
-
 	bindir[0] = '\0';
 	if (src != NULL && ws != NULL)
 		snprintf(bindir, sizeof(bindir), "%s/%s", src, ws);
@@ -371,4 +362,30 @@ const char *ch_coordinator_url(const struct ch_cluster *cl)
 	         json_string_value(json_object_get(json_object_get(c, "coordinator"), "url")));
 	json_decref(c);
 	return url;
+}
+
+void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r)
+{
+	char errpath[CH_PATH + 32], *cmd, drain[4096];
+	size_t cap = 1 << 16, got;
+	FILE *p;
+	int status;
+
+	snprintf(errpath, sizeof(errpath), "%.900s/shell.err", cl->work);
+	assert_true(asprintf(&cmd, "CSB='%s' CSB_CLUSTER='%s' TMPDIR='%s'; "
+	                           "export CSB CSB_CLUSTER TMPDIR; exec 2>'%s' </dev/null; %s",
+	                     ch_csb_bin(), cl->dir, cl->tmp, errpath, line) > 0);
+	assert_non_null(p = popen(cmd, "r"));
+	free(cmd);
+	assert_non_null(r->out = malloc(cap + 1));
+	r->out_len = 0;
+	while (r->out_len < cap && (got = fread(r->out + r->out_len, 1, cap - r->out_len, p)) > 0)
+		r->out_len += got;
+	while (fread(drain, 1, sizeof(drain), p) > 0)
+		; /* beyond 64 KiB: read, so that the command can finish */
+	r->out[r->out_len] = '\0';
+	status = pclose(p);
+	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	assert_non_null(r->err = ch_read_file(errpath));
+	r->err_len = strlen(r->err);
 }

@@ -59,13 +59,6 @@ void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, 
 void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
              char *const args[]);
 
-/* Like ch_runv(), but runs the program argv[0] (a path) instead of csb. */
-void ch_exec(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
-             char *const argv[]);
-
-/* A file of the workspace that a test has in its data: $TEST_SRCDIR/$TEST_WORKSPACE/path,
- * else path (static buffer). */
-const char *ch_data_path(const char *path);
 
 /* Like ch_run() with stdin /dev/null, asserting exit code want; prints the output when not. */
 void ch_ok(struct ch_cluster *cl, int want, struct ch_result *r, ...) __attribute__((sentinel));
@@ -83,5 +76,15 @@ char *ch_read_file(const char *path);
 
 /* The number of regular files in dir. */
 size_t ch_count_files(const char *dir);
+
+/* A file of the workspace that a test has in its data: $TEST_SRCDIR/$TEST_WORKSPACE/path,
+ * else path (static buffer). */
+const char *ch_data_path(const char *path);
+
+/* Runs line with /bin/sh, stdin /dev/null, for what a csb run alone cannot show: a pipe
+ * between two csb, a bash completion. $CSB is the csb binary; CSB_CLUSTER and TMPDIR are
+ * cl's. stdout (its first 64 KiB, bytes as they are) and stderr are captured as by
+ * ch_run(); no deadline. */
+void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r);
 
 #endif

@@ -74,6 +74,16 @@ csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *e
  * the cluster. */
 csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err);
 
+/* Reads a whole file of at most max bytes (malloc'ed, NUL-terminated; *len without the NUL).
+ * NULL with errno set on failure (EFBIG when over max). */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+/* Closes what cli_connect and the calls opened. */
+void cli_close(struct cli *c);
+
+/* Prints a JSON value (compact when --json, indented otherwise) followed by a newline. */
+void cli_print_json(const json_t *v, bool indent);
+
 /* The pool whose agent -LocalStore asks (as cli_local_agent()), or NULL when none. */
 const char *cli_local_pool(struct cli *c);
 
@@ -91,16 +101,6 @@ void cli_print_list(json_t *obj);
 /* Prints the JSON document json (freed here): as is with --json, else through text.
  * Returns the exit code. */
 int cli_print_doc(struct cli *c, char *json, void (*text)(json_t *));
-
-/* Reads a whole file of at most max bytes (malloc'ed, NUL-terminated; *len without the NUL).
- * NULL with errno set on failure (EFBIG when over max). */
-char *cli_read_file(const char *path, size_t max, size_t *len);
-
-/* Closes what cli_connect and the calls opened. */
-void cli_close(struct cli *c);
-
-/* Prints a JSON value (compact when --json, indented otherwise) followed by a newline. */
-void cli_print_json(const json_t *v, bool indent);
 
 /* The commands; each returns the exit code. cluster.c, cmd_config.c, cmd_pool.c, cmd_data.c */
 int cli_cluster(struct cli *c);
