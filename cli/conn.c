@@ -2,6 +2,7 @@
  * coordinator's client with retries, agents' clients, and the error line. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +16,56 @@
 #include "proto/admin.pb-c.h"
 
 #define CLI_ATTEMPT_MS 3000 /* one attempt of a retried call */
+#define READ_CHUNK (64u << 10) /* first buffer for a file of unknown size */
 
 char *cli_read_file(const char *path, size_t max, size_t *len)
 {
+	size_t limit = max < SIZE_MAX - 1 ? max + 1 : max; /* one byte more tells over max */
+	size_t cap = READ_CHUNK, n = 0, got;
 	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
+	char *buf, *p;
+	struct stat st;
 
 	if (f == NULL)
 		return NULL;
+	/* A regular file's size is a good first guess; a pipe (/dev/stdin) tells its size only
+	 * at its end, so the buffer grows as the bytes come. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size < limit)
+		cap = (size_t)st.st_size + 1;
+	if (cap > limit)
+		cap = limit;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto out_close;
 	errno = 0;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || (size_t)n > max ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+	while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n < cap)
+			continue;
+		if (cap == limit)
+			break;
+		cap = cap > limit / 2 ? limit : cap * 2;
+		if ((p = realloc(buf, cap + 1)) == NULL)
+			goto out_free_buf;
+		buf = p;
+	}
+	if (ferror(f)) {
 		if (errno == 0)
-			errno = EFBIG;
-		free(buf);
-		fclose(f);
-		return NULL;
+			errno = EIO;
+		goto out_free_buf;
+	}
+	if (n > max) {
+		errno = EFBIG;
+		goto out_free_buf;
 	}
 	fclose(f);
 	buf[n] = '\0';
-	*len = (size_t)n;
+	*len = n;
 	return buf;
+out_free_buf:
+	free(buf);
+out_close:
+	fclose(f);
+	return NULL;
 }
 
 int cli_exit_code(csb_err rv)

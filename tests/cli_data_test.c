@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/cli_harness.h"
 
@@ -58,7 +59,7 @@ static void test_put_get_delete(void **state)
 {
 	struct ch_cluster *cl = *state;
 	struct ch_result r;
-	char path[CH_PATH + 16];
+	char path[CH_PATH + 16], want[CH_PATH + 80];
 	static const char bin[] = {'a', 0, 'b', '\n', (char)0xff};
 	uint64_t s1, s2;
 	json_t *j;
@@ -113,6 +114,36 @@ static void test_put_get_delete(void **state)
 	assert_string_equal(r.err, "csb: data get: no key 'alice' in " PRESENCE " of " P1 "\n");
 	assert_int_equal(r.out_len, 0);
 	ch_result_free(&r);
+
+	/* From a pipe, which cannot seek: `… | csb data put -ValueFile /dev/stdin`. */
+	{
+		static char piped[40001];
+
+		for (size_t i = 0; i < sizeof(piped) - 1; i++)
+			piped[i] = (char)('a' + i % 26);
+		ch_run_piped(cl, piped, &r, "data", "put", "-PoolFqdn", P1, "-Module", PRESENCE, "-Key",
+		             "piped", "-ValueFile", "/dev/stdin", NULL);
+		if (r.code != 0)
+			fail_msg("piped put: exit %d: %s", r.code, r.err);
+		ch_result_free(&r);
+		ch_ok(cl, 0, &r, "data", "get", "-PoolFqdn", P1, "-Module", PRESENCE, "-Key", "piped",
+		      NULL);
+		assert_int_equal(r.out_len, sizeof(piped) - 1);
+		assert_memory_equal(r.out, piped, sizeof(piped) - 1);
+		ch_result_free(&r);
+	}
+
+	/* One byte over the 100 MiB a value file may hold (a sparse file): refused unsent. */
+	snprintf(path, sizeof(path), "%s/big.bin", cl->work);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(ftruncate(fileno(f), (100 << 20) + 1), 0);
+	fclose(f);
+	ch_ok(cl, 2, &r, "data", "put", "-PoolFqdn", P1, "-Module", PRESENCE, "-Key", "x",
+	      "-ValueFile", path, NULL);
+	snprintf(want, sizeof(want), "csb: data put: cannot read %s: larger than 100 MiB\n", path);
+	assert_string_equal(r.err, want);
+	ch_result_free(&r);
+	unlink(path);
 
 	ch_ok(cl, 2, &r, "data", "put", "-PoolFqdn", P1, "-Module", PRESENCE, "-Key", "x",
 	      "-ValueFile", "/no/such/file", NULL);

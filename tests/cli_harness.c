@@ -177,13 +177,22 @@ static int temp_fd(const struct ch_cluster *cl)
 	return fd;
 }
 
-static int stdin_fd(const struct ch_cluster *cl, const char *text, int *master)
+/* stdin for a command: /dev/null, a terminal, text in a file, or text in a pipe (which
+ * cannot seek, as in `cmd | csb …`; at most a pipe's buffer, so nothing has to feed it). */
+static int stdin_fd(const struct ch_cluster *cl, const char *text, bool piped, int *master)
 {
-	int fd;
+	int fd, p[2];
 
 	*master = -1;
 	if (text == NULL)
 		return open("/dev/null", O_RDONLY);
+	if (piped) {
+		assert_true(strlen(text) <= 65536);
+		assert_int_equal(pipe(p), 0);
+		assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+		close(p[1]);
+		return p[0];
+	}
 	if (text == CH_TTY) {
 		*master = posix_openpt(O_RDWR | O_NOCTTY);
 		assert_true(*master >= 0);
@@ -199,12 +208,13 @@ static int stdin_fd(const struct ch_cluster *cl, const char *text, int *master)
 	return fd;
 }
 
-void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
-             char *const args[])
+static void run(struct ch_cluster *cl, const char *stdin_text, bool piped, struct ch_result *r,
+                char *const args[])
 {
 	char *argv[ARGS_MAX + 2], bindir[CH_PATH];
 	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
-	int out = temp_fd(cl), err = temp_fd(cl), master, in = stdin_fd(cl, stdin_text, &master);
+	int master, in = stdin_fd(cl, stdin_text, piped, &master);
+	int out = temp_fd(cl), err = temp_fd(cl);
 	int n = 0, status = 0;
 	long long deadline = now_ms() + CH_TIMEOUT_MS;
 	pid_t pid;
@@ -253,7 +263,14 @@ void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
 	close(err);
 }
 
-static void vrun(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, va_list ap)
+void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
+             char *const args[])
+{
+	run(cl, stdin_text, false, r, args);
+}
+
+static void vrun(struct ch_cluster *cl, const char *stdin_text, bool piped, struct ch_result *r,
+                 va_list ap)
 {
 	char *args[ARGS_MAX + 1];
 	size_t n = 0;
@@ -262,7 +279,7 @@ static void vrun(struct ch_cluster *cl, const char *stdin_text, struct ch_result
 		assert_true(n < ARGS_MAX);
 		n++;
 	}
-	ch_runv(cl, stdin_text, r, args);
+	run(cl, stdin_text, piped, r, args);
 }
 
 void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, ...)
@@ -270,7 +287,16 @@ void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, 
 	va_list ap;
 
 	va_start(ap, r);
-	vrun(cl, stdin_text, r, ap);
+	vrun(cl, stdin_text, false, r, ap);
+	va_end(ap);
+}
+
+void ch_run_piped(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, ...)
+{
+	va_list ap;
+
+	va_start(ap, r);
+	vrun(cl, stdin_text, true, r, ap);
 	va_end(ap);
 }
 
@@ -295,7 +321,7 @@ void ch_ok(struct ch_cluster *cl, int want, struct ch_result *r, ...)
 	va_list ap;
 
 	va_start(ap, r);
-	vrun(cl, NULL, r, ap);
+	vrun(cl, NULL, false, r, ap);
 	va_end(ap);
 	if (r->code != want) {
 		print_logs(cl);

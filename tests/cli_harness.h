@@ -55,6 +55,10 @@ void ch_cluster_down(struct ch_cluster *cl);
 void ch_run(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, ...)
 	__attribute__((sentinel));
 
+/* ch_run() with stdin_text (at most 64 KiB) given through a pipe, which cannot seek. */
+void ch_run_piped(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r, ...)
+	__attribute__((sentinel));
+
 /* ch_run() with the arguments in a NULL-terminated array. */
 void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
              char *const args[]);

@@ -74,8 +74,9 @@ csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *e
  * the cluster. */
 csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err);
 
-/* Reads a whole file of at most max bytes (malloc'ed, NUL-terminated; *len without the NUL).
- * NULL with errno set on failure (EFBIG when over max). */
+/* Reads a whole file of at most max bytes (malloc'ed, NUL-terminated; *len without the NUL),
+ * also one that cannot seek: a pipe or a terminal as /dev/stdin. NULL with errno set on
+ * failure (EFBIG when over max). */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
 /* Closes what cli_connect and the calls opened. */
