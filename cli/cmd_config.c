@@ -440,40 +440,6 @@ static int export_config(struct cli *c)
 	return rc;
 }
 
-/* The whole of stdin (-ByteInput -), at most max bytes; NULL with errno on failure. */
-static char *read_stdin(size_t max, size_t *len)
-{
-	size_t cap = 1u << 16, n = 0, got;
-	char *buf = malloc(cap + 1), *p;
-
-	if (buf == NULL)
-		return NULL;
-	while ((got = fread(buf + n, 1, cap - n, stdin)) > 0) {
-		n += got;
-		if (n > max) {
-			free(buf);
-			errno = EFBIG;
-			return NULL;
-		}
-		if (n == cap) {
-			if ((p = realloc(buf, cap * 2 + 1)) == NULL) {
-				free(buf);
-				return NULL;
-			}
-			buf = p;
-			cap *= 2;
-		}
-	}
-	if (ferror(stdin)) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* -LocalStore into a pool whose agent the ZIP's topology does not know: a warning. A ZIP
  * that cannot be read here is left for the agent to refuse with its reason. */
 static int check_local_import(struct cli *c, const char *zip, size_t len)
@@ -505,8 +471,10 @@ static int import_config(struct cli *c)
 	csb_err rv;
 	int rc;
 
-	buf = a->file_name != NULL ? cli_read_file(a->file_name, FILE_MAX, &len)
-	                           : read_stdin(FILE_MAX, &len);
+	if (a->file_name == NULL && isatty(STDIN_FILENO))
+		return cli_fail(c, CSB_EINVAL, "-ByteInput - reads the ZIP from stdin, which is a "
+		                               "terminal: pipe it in");
+	buf = cli_read_file(a->file_name != NULL ? a->file_name : "/dev/stdin", FILE_MAX, &len);
 	if (buf == NULL)
 		return cli_fail(c, CSB_EINVAL, "cannot read %s: %s", from,
 		                errno == EFBIG ? "larger than 64 MiB" : strerror(errno));

@@ -333,6 +333,10 @@ static void test_export_import(void **state)
 	ch_result_free(&r);
 	ch_ok(cl, 2, &r, "Import-CsConfiguration", "-ByteInput", "$x", NULL);
 	ch_result_free(&r);
+	run_in(cl, CH_TTY, 2, &r, "Import-CsConfiguration", "-ByteInput", "-", NULL);
+	assert_string_equal(r.err, "csb: Import-CsConfiguration: -ByteInput - reads the ZIP from "
+	                           "stdin, which is a terminal: pipe it in\n");
+	ch_result_free(&r);
 }
 
 /* Import -LocalStore of a ZIP whose topology does not have the pool: a warning, unless
