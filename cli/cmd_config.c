@@ -196,15 +196,17 @@ static size_t config_changes(const csb_backup_config *from, const csb_backup_con
 	return n;
 }
 
-/* -WhatIf and -Confirm of Set- and Remove-: CLI_OK and *go to change it, or the exit code
- * (with *go false) when the cmdlet ends here. */
-static int before_change(struct cli *c, const csb_backup_config *from,
-                         const csb_backup_config *to, const char *nothing, bool *go)
+/* Set- and Remove-: from the configuration now to `to`, through method (req NULL: an empty
+ * request). -WhatIf lists the changes, -Confirm asks about them, no change at all is a
+ * warning (none with -Force) and no call; else the new configuration is printed. */
+static int change_config(struct cli *c, const csb_backup_config *from,
+                         const csb_backup_config *to, const char *nothing, const char *method,
+                         const ProtobufCMessage *req)
 {
-	char changes[CHANGES_MAX][CHANGE_LEN], list[CHANGES_MAX * CHANGE_LEN];
+	char changes[CHANGES_MAX][CHANGE_LEN], list[CHANGES_MAX * CHANGE_LEN], *json;
 	size_t n = config_changes(from, to, changes), used = 0;
+	int rc = CLI_OK;
 
-	*go = false;
 	list[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
@@ -220,8 +222,9 @@ static int before_change(struct cli *c, const csb_backup_config *from,
 		return c->a->force ? CLI_OK : cli_warn(c, "%s", nothing);
 	if (c->a->confirm && !cli_confirm(c, "%s on Global: %s?", c->a->cmdlet, list))
 		return CLI_OK;
-	*go = true;
-	return CLI_OK;
+	if ((json = cli_admin_json(c, method, req, &rc)) == NULL)
+		return rc;
+	return cli_print_doc(c, json, cli_print_list);
 }
 
 static int set_config(struct cli *c)
@@ -230,32 +233,23 @@ static int set_config(struct cli *c)
 	Csb__ConfigSetRequest sr = CSB__CONFIG_SET_REQUEST__INIT;
 	csb_backup_config from, to;
 	int rc;
-	char *json;
-	bool go;
 
 	if ((rc = current_config(c, &from)) != CLI_OK)
 		return rc;
 	to = from;
-	sr.has_sync_interval_ms = csb_args_given(a, CSB_P_SYNC_INTERVAL);
-	sr.sync_interval_ms = to.sync_interval_ms =
-		sr.has_sync_interval_ms ? a->sync_interval_ms : to.sync_interval_ms;
-	sr.has_max_batches_per_user_store_sync = csb_args_given(a, CSB_P_MAX_BATCHES_USER_STORE);
-	sr.max_batches_per_user_store_sync = to.max_batches_per_user_store_sync =
-		sr.has_max_batches_per_user_store_sync ? a->max_batches_user_store
-		                                       : to.max_batches_per_user_store_sync;
-	sr.has_max_batches_per_cms_sync = csb_args_given(a, CSB_P_MAX_BATCHES_CMS);
-	sr.max_batches_per_cms_sync = to.max_batches_per_cms_sync =
-		sr.has_max_batches_per_cms_sync ? a->max_batches_cms : to.max_batches_per_cms_sync;
-	sr.has_max_data_conf_package_size_kb = csb_args_given(a, CSB_P_MAX_DATACONF_PACKAGE_KB);
-	sr.max_data_conf_package_size_kb = to.max_data_conf_package_size_kb =
-		sr.has_max_data_conf_package_size_kb ? a->max_dataconf_package_kb
-		                                     : to.max_data_conf_package_size_kb;
-	sr.has_max_concurrent_calls = csb_args_given(a, CSB_P_MAX_CONCURRENT_CALLS);
-	sr.max_concurrent_calls = to.max_concurrent_calls =
-		sr.has_max_concurrent_calls ? a->max_concurrent_calls : to.max_concurrent_calls;
-	sr.has_enable_rgs_backup_service = csb_args_given(a, CSB_P_ENABLE_RGS);
-	sr.enable_rgs_backup_service = to.enable_rgs_backup_service =
-		sr.has_enable_rgs_backup_service ? a->enable_rgs : to.enable_rgs_backup_service;
+	/* A property given on the line goes into the request and into what to expect. */
+#define SET(p, field, value) \
+	if ((sr.has_##field = csb_args_given(a, p))) \
+		to.field = (value); \
+	sr.field = to.field
+	SET(CSB_P_SYNC_INTERVAL, sync_interval_ms, a->sync_interval_ms);
+	SET(CSB_P_MAX_BATCHES_USER_STORE, max_batches_per_user_store_sync, a->max_batches_user_store);
+	SET(CSB_P_MAX_BATCHES_CMS, max_batches_per_cms_sync, a->max_batches_cms);
+	SET(CSB_P_MAX_DATACONF_PACKAGE_KB, max_data_conf_package_size_kb,
+	    a->max_dataconf_package_kb);
+	SET(CSB_P_MAX_CONCURRENT_CALLS, max_concurrent_calls, a->max_concurrent_calls);
+	SET(CSB_P_ENABLE_RGS, enable_rgs_backup_service, a->enable_rgs);
+#undef SET
 	sr.has_authorized_universal_groups = csb_args_given(a, CSB_P_AUTHORIZED_GROUPS);
 	sr.n_authorized_universal_groups = a->ngroups;
 	sr.authorized_universal_groups = (char **)a->groups;
@@ -264,31 +258,20 @@ static int set_config(struct cli *c)
 		for (size_t i = 0; i < a->ngroups; i++)
 			snprintf(to.groups[i], sizeof(to.groups[i]), "%s", a->groups[i]);
 	}
-	rc = before_change(c, &from, &to, "Global already has these values; nothing changed", &go);
-	if (!go)
-		return rc;
-	if ((json = cli_admin_json(c, "csb.Admin/SetConfig", &sr.base, &rc)) == NULL)
-		return rc;
-	return cli_print_doc(c, json, cli_print_list);
+	return change_config(c, &from, &to, "Global already has these values; nothing changed",
+	                     "csb.Admin/SetConfig", &sr.base);
 }
 
 static int reset_config(struct cli *c)
 {
 	csb_backup_config from, to;
 	int rc;
-	char *json;
-	bool go;
 
 	if ((rc = current_config(c, &from)) != CLI_OK)
 		return rc;
 	csb_config_defaults(&to);
-	rc = before_change(c, &from, &to, "Global already has its default values; nothing changed",
-	                   &go);
-	if (!go)
-		return rc;
-	if ((json = cli_admin_json(c, "csb.Admin/ResetConfig", NULL, &rc)) == NULL)
-		return rc;
-	return cli_print_doc(c, json, cli_print_list);
+	return change_config(c, &from, &to, "Global already has its default values; nothing "
+	                     "changed", "csb.Admin/ResetConfig", NULL);
 }
 
 /* ---- Get-CsPoolBackupRelationship ---------------------------------------------------- */

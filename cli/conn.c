@@ -81,9 +81,10 @@ int cli_exit_code(csb_err rv)
 	}
 }
 
-/* One line, whatever a server or a file name brought in. */
-static void one_line(char *msg)
+/* fmt and ap into msg, on one line whatever a server or a file name brought in. */
+static void format_line(char *msg, size_t len, const char *fmt, va_list ap)
 {
+	vsnprintf(msg, len, fmt, ap);
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
@@ -95,9 +96,8 @@ int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_line(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	one_line(msg);
 	fprintf(stderr, "csb: %s: %s\n", c->a->cmdlet ? c->a->cmdlet : "csb", msg);
 	return cli_exit_code(rv);
 }
@@ -108,9 +108,8 @@ int cli_warn(struct cli *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_line(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	one_line(msg);
 	switch (c->a->warning_action) {
 	case CSB_ACTION_SILENT:
 		return CLI_OK;
@@ -130,9 +129,8 @@ void cli_verbose(struct cli *c, const char *fmt, ...)
 	if (!c->a->verbose)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_line(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	one_line(msg);
 	fprintf(stderr, "VERBOSE: %s\n", msg);
 }
 
