@@ -34,35 +34,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* Runs with stdin given; asserts the exit code. */
-static void run_in(struct ch_cluster *cl, const char *in, int want, struct ch_result *r, ...)
-{
-	char *args[32];
-	va_list ap;
-	size_t n = 0;
-
-	va_start(ap, r);
-	while (n < 31 && (args[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	args[n] = NULL;
-	ch_runv(cl, in, r, args);
-	if (r->code != want)
-		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", args[0], r->code, want,
-		         r->out, r->err);
-}
-
 /* Example 1: Backup-CsPool -PoolFqdn "atl-cs-001.litwareinc.com"; Example 2: -SteadyState. */
 static void test_backup_cspool_examples(void **state)
 {
@@ -91,7 +62,7 @@ static void test_backup_cspool_parameters(void **state)
 	snprintf(report, sizeof(report), "%s/backup.html", cl->work);
 	ch_ok(cl, 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-Category", "UserData", "-Report",
 	      report, NULL);
-	assert_true(starts_with(r.out, "Backing up " P1 " to " P2 ": " PRESENCE ", " DATACONF "\n"));
+	assert_true(ch_starts_with(r.out, "Backing up " P1 " to " P2 ": " PRESENCE ", " DATACONF "\n"));
 	assert_non_null(html = ch_read_file(report));
 	assert_true(h_html_check(html, why, sizeof(why)));
 	assert_non_null(strstr(html, "<span class=\"succeeded\">Succeeded</span>"));
@@ -101,7 +72,7 @@ static void test_backup_cspool_parameters(void **state)
 	/* The pool stays writable, so FinalState does not come within one check. */
 	ch_ok(cl, 1, &r, "Backup-CsPool", "-PoolFqdn", P1, "-FullBackup", "-RetryCount", "1",
 	      "-WaitTime", "00:00:01", NULL);
-	assert_true(starts_with(r.err, "csb: Backup-CsPool: " P1 " did not reach FinalState after "
+	assert_true(ch_starts_with(r.err, "csb: Backup-CsPool: " P1 " did not reach FinalState after "
 	                               "1 check ("));
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-FullBackup", "-FailedOverPoolOnly",
@@ -116,12 +87,12 @@ static void test_backup_cspool_parameters(void **state)
 	assert_string_equal(r.out, "What if: Performing the operation \"Backup-CsPool\" on target "
 	                           "\"" P1 "\": export CentralMgmt.CMSMaster to " P2 "\n");
 	ch_result_free(&r);
-	run_in(cl, "n\n", 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-Confirm", NULL);
+	ch_run_in(cl, "n\n", 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-Confirm", NULL);
 	assert_string_equal(r.err, "Back up " P1 " to " P2 "? [y/N] Not confirmed; nothing was "
 	                           "done.\n");
 	assert_int_equal(r.out_len, 0);
 	ch_result_free(&r);
-	run_in(cl, "yes\n", 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-cf", NULL);
+	ch_run_in(cl, "yes\n", 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-cf", NULL);
 	assert_non_null(strstr(r.out, "\n" P1 " is backed up to " P2 ".\n"));
 	ch_result_free(&r);
 }
@@ -134,7 +105,7 @@ static void test_sync(void **state)
 	struct ch_result r;
 
 	ch_ok(cl, 0, &r, "Invoke-CsBackupServiceSync", "-PoolFqdn", P1, NULL);
-	assert_true(starts_with(r.out, RELATIONSHIP "\nIdentity "));
+	assert_true(ch_starts_with(r.out, RELATIONSHIP "\nIdentity "));
 	ch_result_free(&r);
 
 	ch_ok(cl, 0, &r, "data", "put", "-PoolFqdn", P1, "-Module", DATACONF, "-Key", "conf/1",
@@ -152,9 +123,9 @@ static void test_sync(void **state)
 	ch_result_free(&r);
 
 	/* "Accept pipeline input: True (ByValue)": FQDNs on stdin; -Force goes past a bad one. */
-	run_in(cl, "pool09.csb.test\n" P2 "\n", 1, &r, "Invoke-CsBackupServiceSync", "-Force",
+	ch_run_in(cl, "pool09.csb.test\n" P2 "\n", 1, &r, "Invoke-CsBackupServiceSync", "-Force",
 	       NULL);
-	assert_true(starts_with(r.err, "WARNING: pool09.csb.test was not synced: "));
+	assert_true(ch_starts_with(r.err, "WARNING: pool09.csb.test was not synced: "));
 	assert_non_null(strstr(r.out, "PoolFqdn       : " P2 "\n"));
 	ch_result_free(&r);
 }
@@ -168,7 +139,7 @@ static void test_status(void **state)
 	struct ch_result r;
 
 	ch_ok(cl, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P1, NULL);
-	assert_true(starts_with(r.out, RELATIONSHIP "\nIdentity "));
+	assert_true(ch_starts_with(r.out, RELATIONSHIP "\nIdentity "));
 	assert_non_null(strstr(r.out, "\n" PRESENCE " "));
 	assert_int_equal(r.err_len, 0);
 	ch_result_free(&r);
@@ -181,7 +152,7 @@ static void test_status(void **state)
 	assert_string_equal(r.err, "WARNING: -BypassDualWrite has no effect: csbackup writes the "
 	                           "Central Management store once, so there is no dual write to "
 	                           "bypass, and this cmdlet only reads\n");
-	assert_true(starts_with(r.out, RELATIONSHIP));
+	assert_true(ch_starts_with(r.out, RELATIONSHIP));
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P1, "-BypassDualWrite",
 	      "$false", "-Force", NULL);
@@ -189,7 +160,7 @@ static void test_status(void **state)
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P2, "-LocalStore", "--json",
 	      NULL);
-	assert_true(starts_with(r.out, "{\"PoolFqdn\":\"" P2 "\",\"BackupPoolFqdn\":\"" P1 "\","));
+	assert_true(ch_starts_with(r.out, "{\"PoolFqdn\":\"" P2 "\",\"BackupPoolFqdn\":\"" P1 "\","));
 	ch_result_free(&r);
 }
 
@@ -257,7 +228,7 @@ static void test_local_store_without_coordinator(void **state)
 	assert_string_equal(r.out, RELATIONSHIP);
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P1, "-LocalStore", NULL);
-	assert_true(starts_with(r.out, RELATIONSHIP));
+	assert_true(ch_starts_with(r.out, RELATIONSHIP));
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "cluster", "start", "--dir", cl->dir, "--node", "coordinator", NULL);
 	ch_result_free(&r);
@@ -273,5 +244,5 @@ int main(void)
 		cmocka_unit_test(test_relationship),
 		cmocka_unit_test(test_local_store_without_coordinator),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, ch_group_down);
 }

@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,51 +25,6 @@
 #define P1 "pool01.csb.test"
 #define P2 "pool02.csb.test"
 #define TIME_RE "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
-
-static int setup(void **state)
-{
-	*state = ch_cluster_up();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool matches(const char *text, const char *pattern)
-{
-	regex_t re;
-	bool ok;
-
-	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE | REG_NOSUB), 0);
-	ok = regexec(&re, text, 0, NULL, 0) == 0;
-	regfree(&re);
-	return ok;
-}
-
-static void run_in(struct ch_cluster *cl, const char *in, int want, struct ch_result *r, ...)
-{
-	char *args[32];
-	va_list ap;
-	size_t n = 0;
-
-	va_start(ap, r);
-	while (n < 31 && (args[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	args[n] = NULL;
-	ch_runv(cl, in, r, args);
-	if (r->code != want)
-		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", args[0], r->code, want,
-		         r->out, r->err);
-}
 
 /* A shell line with $CSB the real csb: for the examples that pipe one csb into another. */
 static void shell(struct ch_cluster *cl, int want, struct ch_result *r, const char *line)
@@ -110,8 +64,8 @@ static void test_get_topology(void **state)
 	json_t *t;
 
 	ch_ok(cl, 0, &r, "Get-CsTopology", NULL);
-	assert_true(starts_with(r.out, "PoolFqdn                     Site       Agent"));
-	assert_true(matches(r.out, "^" P1 " +[a-z0-9]+ +tls\\+tcp://127\\.0\\.0\\.1:[0-9]+ +" P2
+	assert_true(ch_starts_with(r.out, "PoolFqdn                     Site       Agent"));
+	assert_true(ch_matches(r.out, "^" P1 " +[a-z0-9]+ +tls\\+tcp://127\\.0\\.0\\.1:[0-9]+ +" P2
 	                           " +True$"));
 	ch_ok(cl, 0, &local, "Get-CsTopology", "-LocalStore", NULL);
 	assert_string_equal(local.out, r.out);
@@ -135,7 +89,7 @@ static size_t backups_in(const char *dir)
 
 	assert_non_null(d);
 	while ((e = readdir(d)) != NULL)
-		n += starts_with(e->d_name, "Publish-CsTopology-Backup-[");
+		n += ch_starts_with(e->d_name, "Publish-CsTopology-Backup-[");
 	closedir(d);
 	return n;
 }
@@ -158,8 +112,8 @@ static void test_publish_example(void **state)
 	ch_ok(cl, 0, &r, "Publish-CsTopology", "-FileName", file, NULL);
 	snprintf(want, sizeof(want), "topology published from %s\nthe previous topology is saved "
 	                             "in %s/Publish-CsTopology-Backup-[", file, cl->tmp);
-	assert_true(starts_with(r.out, want));
-	assert_true(matches(r.out, "Backup-\\[[0-9]{4}_[0-9]{2}_[0-9]{2}\\]\\[[0-9]{2}_[0-9]{2}_"
+	assert_true(ch_starts_with(r.out, want));
+	assert_true(ch_matches(r.out, "Backup-\\[[0-9]{4}_[0-9]{2}_[0-9]{2}\\]\\[[0-9]{2}_[0-9]{2}_"
 	                           "[0-9]{2}\\]\\.json \\(publish it to restore it\\)\n$"));
 	p = strstr(r.out, " is saved in ") + strlen(" is saved in ");
 	snprintf(want, sizeof(want), "%.*s", (int)strcspn(p, " "), p);
@@ -200,7 +154,7 @@ static void test_publish_parameters(void **state)
 	assert_string_equal(r.out, want);
 	ch_result_free(&r);
 	assert_int_equal(access(old, F_OK), -1);
-	run_in(cl, "n\n", 0, &r, "Publish-CsTopology", next, "-Confirm", NULL);
+	ch_run_in(cl, "n\n", 0, &r, "Publish-CsTopology", next, "-Confirm", NULL);
 	snprintf(want, sizeof(want), "Publish %s in place of the current topology? [y/N] Not "
 	                             "confirmed; nothing was done.\n", next);
 	assert_string_equal(r.err, want);
@@ -237,7 +191,7 @@ static void test_publish_parameters(void **state)
 	snprintf(bad, sizeof(bad), "%s/bad.json", cl->work);
 	write_file(bad, "{\"sites\":[],\"pools\":[{\"fqdn\":\"x\"}],\"principals\":[]}");
 	ch_ok(cl, 2, &r, "Publish-CsTopology", "-FileName", bad, "-Report", report, NULL);
-	assert_true(starts_with(r.err, "csb: Publish-CsTopology: "));
+	assert_true(ch_starts_with(r.err, "csb: Publish-CsTopology: "));
 	ch_result_free(&r);
 	assert_non_null(html = ch_read_file(report));
 	assert_non_null(strstr(html, "<td>Failed: "));
@@ -291,11 +245,11 @@ static void test_export_import(void **state)
 	snprintf(zip, sizeof(zip), "%s/Config.zip", cl->work);
 	ch_ok(cl, 0, &r, "Export-CsConfiguration", "-FileName", zip, NULL);
 	snprintf(want, sizeof(want), "configuration exported to %s (", zip);
-	assert_true(starts_with(r.out, want));
+	assert_true(ch_starts_with(r.out, want));
 	assert_int_equal(r.err_len, 0);
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Export-CsConfiguration", "-FileName", zip, NULL);
-	assert_true(starts_with(r.out, want));
+	assert_true(ch_starts_with(r.out, want));
 	snprintf(want, sizeof(want), "WARNING: %s exists and is replaced\n", zip);
 	assert_string_equal(r.err, want);
 	ch_result_free(&r);
@@ -333,7 +287,7 @@ static void test_export_import(void **state)
 	ch_result_free(&r);
 	ch_ok(cl, 2, &r, "Import-CsConfiguration", "-ByteInput", "$x", NULL);
 	ch_result_free(&r);
-	run_in(cl, CH_TTY, 2, &r, "Import-CsConfiguration", "-ByteInput", "-", NULL);
+	ch_run_in(cl, CH_TTY, 2, &r, "Import-CsConfiguration", "-ByteInput", "-", NULL);
 	assert_string_equal(r.err, "csb: Import-CsConfiguration: -ByteInput - reads the ZIP from "
 	                           "stdin, which is a terminal: pipe it in\n");
 	ch_result_free(&r);
@@ -388,22 +342,22 @@ static void test_replication_status(void **state)
 	size_t i;
 
 	ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", NULL);
-	assert_true(starts_with(r.out, "ActiveMasterFqdn : " P1 "\n\nReplicaFqdn                  "
+	assert_true(ch_starts_with(r.out, "ActiveMasterFqdn : " P1 "\n\nReplicaFqdn                  "
 	                               "UpToDate  LastUpdateCreation\n"));
-	assert_true(matches(r.out, "^" P1 " +(True|False) +" TIME_RE "$"));
-	assert_true(matches(r.out, "^" P2 " +(True|False) +" TIME_RE "$"));
+	assert_true(ch_matches(r.out, "^" P1 " +(True|False) +" TIME_RE "$"));
+	assert_true(ch_matches(r.out, "^" P2 " +(True|False) +" TIME_RE "$"));
 	ch_result_free(&r);
 
 	ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", "-ReplicaFqdn", P2, NULL);
-	assert_true(matches(r.out, "^" P2 " "));
-	assert_false(matches(r.out, "^" P1 " "));
+	assert_true(ch_matches(r.out, "^" P2 " "));
+	assert_false(ch_matches(r.out, "^" P1 " "));
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", P2, "--json", NULL);
 	j = ch_json(&r);
 	assert_int_equal(json_array_size(json_object_get(j, "Replicas")), 1);
 	json_array_foreach(json_object_get(j, "Replicas"), i, rep) {
 		assert_string_equal(json_string_value(json_object_get(rep, "ReplicaFqdn")), P2);
-		assert_true(matches(json_string_value(json_object_get(rep, "LastUpdateCreation")),
+		assert_true(ch_matches(json_string_value(json_object_get(rep, "LastUpdateCreation")),
 		                    "^" TIME_RE "$"));
 		assert_true(json_is_boolean(json_object_get(rep, "UpToDate")));
 	}
@@ -446,7 +400,7 @@ static void test_cms_failover_parameters(void **state)
 	ch_result_free(&r);
 	ch_ok(cl, 2, &r, "Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", P2, "-Force",
 	      "-BackupSqlInstanceName", "RTC", NULL);
-	assert_true(starts_with(r.err, "csb: Invoke-CsManagementServerFailover: "
+	assert_true(ch_starts_with(r.err, "csb: Invoke-CsManagementServerFailover: "
 	                               "-BackupSqlInstanceName names a SQL Server instance; "));
 	ch_result_free(&r);
 	ch_ok(cl, 2, &r, "Invoke-CsManagementServerFailover", "-BackupMirrorSqlServerFqdn", P2,
@@ -470,5 +424,5 @@ int main(void)
 		cmocka_unit_test(test_cms_failover_parameters),
 		cmocka_unit_test(test_import_foreign_zip),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ch_group_up, ch_group_down);
 }

@@ -29,35 +29,6 @@
 	"EnableRgsBackupService     : False\n"                                                 \
 	"MaxConcurrentCalls         : 10\n"
 
-static int setup(void **state)
-{
-	*state = ch_cluster_up();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
-static void run_in(struct ch_cluster *cl, const char *in, int want, struct ch_result *r, ...)
-{
-	char *args[32];
-	va_list ap;
-	size_t n = 0;
-
-	va_start(ap, r);
-	while (n < 31 && (args[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	args[n] = NULL;
-	ch_runv(cl, in, r, args);
-	if (r->code != want)
-		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", args[0], r->code, want,
-		         r->out, r->err);
-}
-
 /* The coordinator's configuration holds needle (its compact JSON). */
 static void config_has(struct ch_cluster *cl, const char *needle)
 {
@@ -213,13 +184,13 @@ static void test_set_parameters(void **state)
 	ch_result_free(&r);
 	config_has(cl, "\"SyncInterval\":\"00:10:00\"");
 
-	run_in(cl, "n\n", 0, &r, "Set-CsBackupServiceConfiguration", "-SyncInterval", "30",
+	ch_run_in(cl, "n\n", 0, &r, "Set-CsBackupServiceConfiguration", "-SyncInterval", "30",
 	       "-Confirm", NULL);
 	assert_string_equal(r.err, "Set-CsBackupServiceConfiguration on Global: SyncInterval: "
 	                           "00:10:00 -> 00:00:30? [y/N] Not confirmed; nothing was done.\n");
 	ch_result_free(&r);
 	config_has(cl, "\"SyncInterval\":\"00:10:00\"");
-	run_in(cl, "y\n", 0, &r, "Set-CsBackupServiceConfiguration", "-SyncInterval", "30",
+	ch_run_in(cl, "y\n", 0, &r, "Set-CsBackupServiceConfiguration", "-SyncInterval", "30",
 	       "-Confirm", NULL);
 	ch_result_free(&r);
 	config_has(cl, "\"SyncInterval\":\"00:00:30\"");
@@ -267,7 +238,7 @@ static void test_remove(void **state)
 	                           "  AuthorizedUniversalGroups: {Schema Admins} -> {}\n"
 	                           "  EnableRgsBackupService: True -> False\n");
 	ch_result_free(&r);
-	run_in(cl, "\n", 0, &r, "Remove-CsBackupServiceConfiguration", "global", "-Confirm", NULL);
+	ch_run_in(cl, "\n", 0, &r, "Remove-CsBackupServiceConfiguration", "global", "-Confirm", NULL);
 	assert_non_null(strstr(r.err, "Not confirmed; nothing was done.\n"));
 	ch_result_free(&r);
 	config_has(cl, "\"SyncInterval\":\"00:00:30\"");
@@ -298,5 +269,5 @@ int main(void)
 		cmocka_unit_test(test_set_parameters),
 		cmocka_unit_test(test_remove),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ch_group_up, ch_group_down);
 }

@@ -19,41 +19,7 @@
 #define FAILOVER_NOT_YET "csb: Invoke-CsPoolFailover: not available in this version\n"
 #define FAILBACK_NOT_YET "csb: Invoke-CsPoolFailback: not available in this version\n"
 
-static int setup(void **state)
-{
-	struct ch_cluster *cl = ch_cluster_new();
-
-	ch_cluster_fake(cl, "");
-	*state = cl;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
-#define EXPECT(code, line, ...) expect(cl, code, line, __VA_ARGS__, NULL)
-
-static void expect(struct ch_cluster *cl, int code, const char *line, ...)
-{
-	char *argv[32];
-	struct ch_result r;
-	va_list ap;
-	size_t n = 0;
-
-	va_start(ap, line);
-	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	ch_runv(cl, NULL, &r, argv);
-	if (r.code != code || strcmp(r.err, line) != 0 || r.out_len != 0)
-		fail_msg("%s: exit %d (want %d)\nstderr: %s\nwant:   %sstdout: %s", argv[0], r.code,
-		         code, r.err, line, r.out);
-	ch_result_free(&r);
-}
+#define EXPECT(code, line, ...) ch_expect_line(cl, code, line, __VA_ARGS__, NULL)
 
 /* Every parameter of SYNTAX, with valid values: parsed; the operation is not there yet. */
 static void test_documented_parameters_parse(void **state)
@@ -108,5 +74,5 @@ int main(void)
 		cmocka_unit_test(test_documented_parameters_parse),
 		cmocka_unit_test(test_bad_values),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ch_group_fake, ch_group_down);
 }

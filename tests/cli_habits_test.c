@@ -21,40 +21,6 @@
 #define NOT_A_POOL "pool09.csb.test: pool09.csb.test is not a pool of the published topology\n"
 #define PIPED "pool09.csb.test\n" P1 "\n"
 
-static int setup(void **state)
-{
-	*state = ch_cluster_up();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static void run_in(struct ch_cluster *cl, const char *in, int want, struct ch_result *r, ...)
-{
-	char *args[32];
-	va_list ap;
-	size_t n = 0;
-
-	va_start(ap, r);
-	while (n < 31 && (args[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	args[n] = NULL;
-	ch_runv(cl, in, r, args);
-	if (r->code != want)
-		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", args[0], r->code, want,
-		         r->out, r->err);
-}
-
 /* -Verbose: the same answer on stdout, and the steps, each a VERBOSE: line, on stderr. */
 static void test_verbose(void **state)
 {
@@ -65,10 +31,10 @@ static void test_verbose(void **state)
 	ch_ok(cl, 0, &loud, "Get-CsPoolBackupRelationship", "-PoolFqdn", P1, "-Verbose", NULL);
 	assert_string_equal(loud.out, quiet.out);
 	assert_int_equal(quiet.err_len, 0);
-	assert_true(starts_with(loud.err, "VERBOSE: cluster folder "));
+	assert_true(ch_starts_with(loud.err, "VERBOSE: cluster folder "));
 	assert_non_null(strstr(loud.err, "\nVERBOSE: csb.Admin/GetRelationship at the coordinator "));
 	for (const char *p = loud.err; *p != '\0'; p = strchr(p, '\n') + 1)
-		assert_true(starts_with(p, "VERBOSE: "));
+		assert_true(ch_starts_with(p, "VERBOSE: "));
 	ch_result_free(&quiet);
 	ch_result_free(&loud);
 
@@ -91,29 +57,29 @@ static void test_error_action(void **state)
 	struct ch_cluster *cl = *state;
 	struct ch_result r;
 
-	run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", NULL);
+	ch_run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", NULL);
 	assert_string_equal(r.err, SYNC NOT_A_POOL);
 	assert_int_equal(r.out_len, 0);
 	ch_result_free(&r);
-	run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", "-ErrorAction", "Stop", "-Force",
+	ch_run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", "-ErrorAction", "Stop", "-Force",
 	       NULL);
 	assert_string_equal(r.err, SYNC NOT_A_POOL);
 	assert_int_equal(r.out_len, 0);
 	ch_result_free(&r);
-	run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", "-ErrorAction", "Continue", NULL);
+	ch_run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", "-ErrorAction", "Continue", NULL);
 	assert_string_equal(r.err, SYNC NOT_A_POOL SYNC "1 of 2 pools were not synced (see "
 	                           "above)\n");
-	assert_true(starts_with(r.out, "PoolFqdn       : " P1 "\nBackupPoolFqdn : " P2 "\n"));
+	assert_true(ch_starts_with(r.out, "PoolFqdn       : " P1 "\nBackupPoolFqdn : " P2 "\n"));
 	ch_result_free(&r);
-	run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", "-ea", "SilentlyContinue", "--json",
+	ch_run_in(cl, PIPED, 1, &r, "Invoke-CsBackupServiceSync", "-ea", "SilentlyContinue", "--json",
 	       NULL);
 	assert_string_equal(r.err, SYNC "1 of 2 pools were not synced\n");
-	assert_true(starts_with(r.out, "{\"Pools\":[{\"PoolFqdn\":\"" P1 "\""));
+	assert_true(ch_starts_with(r.out, "{\"Pools\":[{\"PoolFqdn\":\"" P1 "\""));
 	ch_result_free(&r);
 	/* A cmdlet's own failure ends it with its line whatever -ErrorAction says. */
 	ch_ok(cl, 1, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", "pool09.csb.test",
 	      "-ErrorAction", "SilentlyContinue", NULL);
-	assert_true(starts_with(r.err, "csb: Get-CsBackupServiceStatus: "));
+	assert_true(ch_starts_with(r.err, "csb: Get-CsBackupServiceStatus: "));
 	ch_result_free(&r);
 }
 
@@ -135,7 +101,7 @@ static void test_warning_action(void **state)
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Export-CsConfiguration", zip, "-WarningAction", "SilentlyContinue", NULL);
 	assert_int_equal(r.err_len, 0);
-	assert_true(starts_with(r.out, "configuration exported to "));
+	assert_true(ch_starts_with(r.out, "configuration exported to "));
 	ch_result_free(&r);
 	ch_ok(cl, 1, &r, "Export-CsConfiguration", zip, "-wa", "Stop", NULL);
 	snprintf(want, sizeof(want), "csb: Export-CsConfiguration: %s exists and is replaced "
@@ -143,7 +109,7 @@ static void test_warning_action(void **state)
 	assert_string_equal(r.err, want);
 	assert_int_equal(r.out_len, 0);
 	ch_result_free(&r);
-	run_in(cl, "pool09.csb.test\n" P1 "\n", 1, &r, "Invoke-CsBackupServiceSync", "-Force",
+	ch_run_in(cl, "pool09.csb.test\n" P1 "\n", 1, &r, "Invoke-CsBackupServiceSync", "-Force",
 	       "-WarningAction", "SilentlyContinue", NULL);
 	assert_string_equal(r.err, SYNC "1 of 2 pools were not synced\n");
 	ch_result_free(&r);
@@ -157,7 +123,7 @@ static void test_help_suggestions_positional(void **state)
 	struct ch_result r, h;
 
 	ch_ok(cl, 0, &r, "Get-CsPoolBackupRelationship", "-?", NULL);
-	assert_true(starts_with(r.out, "Get-CsPoolBackupRelationship (relationship): "));
+	assert_true(ch_starts_with(r.out, "Get-CsPoolBackupRelationship (relationship): "));
 	assert_non_null(strstr(r.out, "\n  -Force\n      No warning for a pool that has no backup "
 	                              "pool.\n"));
 	assert_non_null(strstr(r.out, "\nExamples:\n  csb Get-CsPoolBackupRelationship -PoolFqdn "
@@ -180,7 +146,7 @@ static void test_help_suggestions_positional(void **state)
 	ch_result_free(&r);
 
 	ch_ok(cl, 0, &r, "Remove-CsBackupServiceConfiguration", "global", "-WhatIf", NULL);
-	assert_true(starts_with(r.out, "What if: Performing the operation "
+	assert_true(ch_starts_with(r.out, "What if: Performing the operation "
 	                               "\"Remove-CsBackupServiceConfiguration\" on target "
 	                               "\"Global\""));
 	ch_result_free(&r);
@@ -198,5 +164,5 @@ int main(void)
 		cmocka_unit_test(test_warning_action),
 		cmocka_unit_test(test_help_suggestions_positional),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ch_group_up, ch_group_down);
 }

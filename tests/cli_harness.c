@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,4 +415,83 @@ void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r)
 	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	assert_non_null(r->err = ch_read_file(errpath));
 	r->err_len = strlen(r->err);
+}
+
+/* The NULL-terminated arguments after ap into args (ARGS_MAX + 1 entries). */
+static void collect(char **args, va_list ap)
+{
+	size_t n = 0;
+
+	while ((args[n] = va_arg(ap, char *)) != NULL) {
+		assert_true(n < ARGS_MAX);
+		n++;
+	}
+}
+
+void ch_run_in(struct ch_cluster *cl, const char *stdin_text, int want, struct ch_result *r,
+               ...)
+{
+	char *args[ARGS_MAX + 1];
+	va_list ap;
+
+	va_start(ap, r);
+	collect(args, ap);
+	va_end(ap);
+	ch_runv(cl, stdin_text, r, args);
+	if (r->code != want)
+		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", args[0], r->code, want,
+		         r->out, r->err);
+}
+
+void ch_expect_line(struct ch_cluster *cl, int want, const char *line, ...)
+{
+	char *args[ARGS_MAX + 1];
+	struct ch_result r;
+	va_list ap;
+
+	va_start(ap, line);
+	collect(args, ap);
+	va_end(ap);
+	ch_runv(cl, NULL, &r, args);
+	if (r.code != want || strcmp(r.err, line) != 0 || r.out_len != 0)
+		fail_msg("%s: exit %d (want %d)\nstderr: %s\nwant:   %sstdout: %s", args[0], r.code,
+		         want, r.err, line, r.out);
+	ch_result_free(&r);
+}
+
+int ch_group_up(void **state)
+{
+	*state = ch_cluster_up();
+	return 0;
+}
+
+int ch_group_fake(void **state)
+{
+	struct ch_cluster *cl = ch_cluster_new();
+
+	ch_cluster_fake(cl, "");
+	*state = cl;
+	return 0;
+}
+
+int ch_group_down(void **state)
+{
+	ch_cluster_down(*state);
+	return 0;
+}
+
+bool ch_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ch_matches(const char *text, const char *pattern)
+{
+	regex_t re;
+	bool ok;
+
+	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE | REG_NOSUB), 0);
+	ok = regexec(&re, text, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
 }

@@ -91,4 +91,27 @@ const char *ch_data_path(const char *path);
  * ch_run(); no deadline. */
 void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r);
 
+/* ch_run() with stdin_text (NULL: /dev/null; CH_TTY: a terminal), asserting exit code want;
+ * prints the output when not. */
+void ch_run_in(struct ch_cluster *cl, const char *stdin_text, int want, struct ch_result *r,
+               ...) __attribute__((sentinel));
+
+/* Runs csb with the arguments, stdin /dev/null; asserts exit code want, exactly line on
+ * stderr and nothing on stdout (a usage error's or a refusal's one line). */
+void ch_expect_line(struct ch_cluster *cl, int want, const char *line, ...)
+	__attribute__((sentinel));
+
+/* cmocka group setups and teardown: a cluster started by `csb cluster up` (ch_cluster_up()),
+ * or a fake one (ch_cluster_fake(), no pools), in *state; ch_group_down() stops and removes
+ * it. */
+int ch_group_up(void **state);
+int ch_group_fake(void **state);
+int ch_group_down(void **state);
+
+/* Whether s starts with prefix. */
+bool ch_starts_with(const char *s, const char *prefix);
+
+/* Whether some line of text matches the POSIX extended regular expression pattern. */
+bool ch_matches(const char *text, const char *pattern);
+
 #endif

@@ -17,22 +17,6 @@
 
 #define P "pool01.csb.test"
 
-/* A cluster folder that is enough for csb to start but whose coordinator is nowhere. */
-static int setup(void **state)
-{
-	struct ch_cluster *cl = ch_cluster_new();
-
-	ch_cluster_fake(cl, "");
-	*state = cl;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
 /* Runs the arguments; expects exit `code` and exactly `line` on stderr, nothing on stdout. */
 #define EXPECT(code, line, ...) expect(cl, NULL, code, line, __VA_ARGS__, NULL)
 #define EXPECT_IN(in, code, line, ...) expect(cl, in, code, line, __VA_ARGS__, NULL)
@@ -181,5 +165,5 @@ int main(void)
 		cmocka_unit_test(test_pipeline_input),
 		cmocka_unit_test(test_not_available),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ch_group_fake, ch_group_down);
 }
