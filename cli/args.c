@@ -1,7 +1,7 @@
-/* Parsing of the csb command line and its usage text (cli/args.h), driven by the parameter
- * and cmdlet tables of cmdlets.c. Every usage error becomes one line
- * `csb: <Cmdlet>: <what is wrong>` and CSB_EINVAL; nothing here does I/O but getenv and
- * the FILE given to csb_args_usage(). */
+/* Parsing of the csb command line (cli/args.h), driven by the parameter and cmdlet tables
+ * of cmdlets.c. Every usage error becomes one line `csb: <Cmdlet>: <what is wrong>` and
+ * CSB_EINVAL, with a "did you mean" for a misspelled name; nothing here does I/O but
+ * getenv. The usage text is in usage.c, bash completion in complete.c. */
 #include "cli/args.h"
 
 #include <ctype.h>
@@ -16,25 +16,7 @@
 _Static_assert(CSB_P_COUNT <= 64, "csb_args.set has one bit per parameter");
 
 #define FIELD(a, def, type) ((type *)(void *)((char *)(a) + (def)->off))
-#define G(name, shown, type, field) \
-	{name, name, shown, NULL, type, false, offsetof(csb_args, field), 0, 0}
-
-/* Global flags (SPEC.md §2, §3). "?" and "h" are further spellings of --help. */
-static const csb__param_def globals[] = {
-	G("cluster", "--cluster", CSB__T_TEXT, cluster),
-	G("as", "--as", CSB__T_PRINCIPAL, as),
-	G("coordinator", "--coordinator", CSB__T_TEXT, coordinator),
-	G("cert", "--cert", CSB__T_TEXT, tls_cert),
-	G("key", "--key", CSB__T_TEXT, tls_key),
-	G("ca", "--ca", CSB__T_TEXT, tls_ca),
-	G("json", "--json", CSB__T_SWITCH, json),
-	G("version", "--version", CSB__T_SWITCH, version),
-	G("help", "--help", CSB__T_SWITCH, help),
-	G("?", "--help", CSB__T_SWITCH, help),
-	G("h", "--help", CSB__T_SWITCH, help),
-};
-#define NGLOBALS (sizeof(globals) / sizeof(globals[0]))
-#define GLOBAL_HELP 8 /* the first --help spelling: all three share one "given" bit */
+#define NAME_MAX_LEN 64 /* longer names get no "did you mean" */
 
 /* One parse in progress. */
 struct parse {
@@ -204,6 +186,25 @@ static csb_err take_count(struct parse *st, const csb__param_def *d, const char 
 	return CSB_OK;
 }
 
+/* -ErrorAction and -WarningAction: one of the three values their table lists. */
+static csb_err take_action(struct parse *st, const csb__param_def *d, const char *v)
+{
+	const char *const *names = d->off == offsetof(csb_args, error_action)
+	                               ? csb__error_actions
+	                               : csb__warning_actions;
+
+	for (int i = 0; i < 3; i++) {
+		if (strcasecmp(v, names[i]) != 0)
+			continue;
+		*FIELD(st->a, d, csb_action) = strcasecmp(v, "Stop") == 0       ? CSB_ACTION_STOP
+		                               : strcasecmp(v, "Continue") == 0 ? CSB_ACTION_CONTINUE
+		                                                                : CSB_ACTION_SILENT;
+		return CSB_OK;
+	}
+	return fail(st, "%s: '%s' is not %s, %s or %s", d->shown, v, names[0], names[1],
+	            names[2]);
+}
+
 /* Checks value v of parameter d (as the cmdlet takes it: flags) and stores it. */
 static csb_err take_value(struct parse *st, const csb__param_def *d, unsigned flags,
                           const char *v)
@@ -267,6 +268,8 @@ static csb_err take_value(struct parse *st, const csb__param_def *d, unsigned fl
 		return CSB_OK;
 	case CSB__T_GROUPS:
 		return take_groups(st, d, v);
+	case CSB__T_ACTION:
+		return take_action(st, d, v);
 	case CSB__T_PRINCIPAL:
 		if (!principal_ok(v))
 			return fail(st, "%s: '%s' is not a valid principal name (1 to 64 letters, "
@@ -289,25 +292,29 @@ static const char *subcommands(const char *group)
 	                                  : "up, down, kill, start or issue-cert";
 }
 
-/* The parameter of the current cmdlet called name (either spelling), or NULL. */
-static const csb__use *find_use(const struct parse *st, const char *name, size_t len)
+const csb__use *csb__use_find(const csb__cmdlet *c, const char *name, size_t len)
 {
-	if (st->c == NULL)
+	if (c == NULL)
 		return NULL;
-	for (size_t i = 0; i < st->c->nuses; i++) {
-		const csb__param_def *d = &csb__params[st->c->uses[i].p];
+	for (size_t i = 0; i < c->nuses; i++) {
+		const csb__param_def *d = &csb__params[c->uses[i].p];
 
-		if (name_is(name, len, d->name) || name_is(name, len, d->kebab))
-			return &st->c->uses[i];
+		if (name_is(name, len, d->name) || name_is(name, len, d->kebab) ||
+		    (d->alias != NULL && name_is(name, len, d->alias)))
+			return &c->uses[i];
 	}
 	return NULL;
 }
 
-static int find_global(const char *name, size_t len)
+int csb__global_find(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NGLOBALS; i++)
-		if (name_is(name, len, globals[i].name))
-			return (int)i;
+	for (int i = 0; i < CSB__G_COUNT; i++) {
+		const csb__param_def *d = &csb__globals[i];
+
+		if (name_is(name, len, d->name) || name_is(name, len, d->kebab) ||
+		    (d->alias != NULL && name_is(name, len, d->alias)))
+			return i;
+	}
 	return -1;
 }
 
@@ -321,6 +328,164 @@ static bool any_param(const char *name, size_t len)
 	return false;
 }
 
+/* name[0..len) against a refusal's name, without case and ignoring '-' (--as-xml). */
+static bool refusal_is(const char *name, size_t len, const char *want)
+{
+	size_t i = 0;
+
+	for (; *want != '\0'; want++, i++) {
+		while (i < len && name[i] == '-')
+			i++;
+		if (i == len || tolower((unsigned char)name[i]) != tolower((unsigned char)*want))
+			return false;
+	}
+	while (i < len && name[i] == '-')
+		i++;
+	return i == len;
+}
+
+static const csb__refusal *find_refusal(const csb__cmdlet *c, const char *name, size_t len)
+{
+	for (size_t i = 0; c != NULL && i < c->nrefusals; i++)
+		if (refusal_is(name, len, c->refusals[i].name))
+			return &c->refusals[i];
+	for (size_t i = 0; i < csb__ncommon_refusals; i++)
+		if (refusal_is(name, len, csb__common_refusals[i].name))
+			return &csb__common_refusals[i];
+	return NULL;
+}
+
+/* ---- "Did you mean ..." --------------------------------------------------------------- */
+
+/* The optimal string alignment distance of a and b without case: edits, where swapping two
+ * neighbours (PoolFdqn) is one. Both at most NAME_MAX_LEN bytes. */
+static size_t distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[3][NAME_MAX_LEN + 1];
+
+	for (size_t j = 0; j <= lb; j++)
+		row[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *cur = row[i % 3], *up = row[(i - 1) % 3], *up2 = row[(i + 1) % 3];
+		int ca = tolower((unsigned char)a[i - 1]);
+
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t best = up[j - 1] + (ca != cb);
+
+			if (up[j] + 1 < best)
+				best = up[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && up2[j - 2] + 1 < best)
+				best = up2[j - 2] + 1;
+			cur[j] = best;
+		}
+	}
+	return row[la % 3][lb];
+}
+
+/* The closest of the candidates offered one by one, if close enough to be a typo. */
+struct suggest {
+	const char *typed;
+	size_t len;
+	const char *best;
+	size_t best_d;
+	unsigned prefixes;   /* candidates the typed name is a prefix of */
+	const char *prefix_of;
+};
+
+static void suggest_offer(struct suggest *sg, const char *cand)
+{
+	size_t lc = strlen(cand), d;
+
+	if (sg->len == 0 || sg->len > NAME_MAX_LEN || lc > NAME_MAX_LEN)
+		return;
+	if (sg->len >= 3 && sg->len < lc && strncasecmp(cand, sg->typed, sg->len) == 0) {
+		sg->prefixes++;
+		sg->prefix_of = cand;
+	}
+	d = distance(sg->typed, sg->len, cand, lc);
+	if (sg->best == NULL || d < sg->best_d) {
+		sg->best = cand;
+		sg->best_d = d;
+	}
+}
+
+/* The suggestion, or NULL: one candidate the name begins, else the closest within 1 edit
+ * for short names, 2 up to 10 characters and 3 beyond. */
+static const char *suggest_pick(const struct suggest *sg)
+{
+	size_t most = sg->len <= 4 ? 1 : sg->len <= 10 ? 2 : 3;
+
+	if (sg->prefixes == 1)
+		return sg->prefix_of;
+	return sg->best != NULL && sg->best_d <= most ? sg->best : NULL;
+}
+
+/* The parameter meant by a misspelled name, in the spelling typed (-Name or --kebab). */
+static const char *suggest_param(const csb__cmdlet *c, const char *name, size_t len,
+                                 bool kebab)
+{
+	struct suggest sg = {name, len, NULL, 0, 0, NULL};
+
+	for (size_t i = 0; c != NULL && i < c->nuses; i++) {
+		const csb__param_def *d = &csb__params[c->uses[i].p];
+
+		suggest_offer(&sg, kebab || d->shown[1] == '-' ? d->kebab : d->name);
+	}
+	for (int g = 0; g < CSB__G_HELP_Q; g++)
+		suggest_offer(&sg, kebab ? csb__globals[g].kebab : csb__globals[g].name);
+	return suggest_pick(&sg);
+}
+
+static const char *suggest_cmdlet(const char *group, const char *w)
+{
+	struct suggest sg = {w, strlen(w), NULL, 0, 0, NULL};
+
+	for (int c = 1; c < CSB_CMD_COUNT; c++) {
+		const csb__cmdlet *e = &csb__cmdlets[c];
+
+		if (group != NULL) {
+			if (e->group != NULL && strcmp(e->group, group) == 0)
+				suggest_offer(&sg, e->word);
+		} else if (e->group == NULL) {
+			suggest_offer(&sg, e->name);
+			suggest_offer(&sg, e->alias);
+		} else if (strcmp(e->word, "put") == 0 || strcmp(e->word, "up") == 0) {
+			suggest_offer(&sg, e->group);
+		}
+	}
+	return suggest_pick(&sg);
+}
+
+/* ---- Flags and words ------------------------------------------------------------------ */
+
+/* An unknown flag: refused with its reason when documented elsewhere, else a usage error
+ * with the closest name. */
+static csb_err unknown_flag(struct parse *st, const char *tok, size_t dashes, size_t len)
+{
+	const char *name = tok + dashes, *hint;
+	const csb__refusal *r = find_refusal(st->c, name, len);
+
+	if (r != NULL)
+		return fail(st, "-%s %s", r->name, r->why);
+	if (st->group != NULL)
+		return fail(st, "%s: needs a subcommand first (%s)", st->group,
+		            subcommands(st->group));
+	if (st->c == NULL && len > 0 && any_param(name, len))
+		return fail(st, "the cmdlet name must come before %.*s", (int)(dashes + len), tok);
+	hint = suggest_param(st->c, name, len, dashes == 2);
+	if (hint != NULL)
+		return fail(st, "unknown %s %.*s (did you mean %s%s?)",
+		            st->c != NULL ? "parameter" : "flag", (int)(dashes + len), tok,
+		            dashes == 2 ? "--" : "-", hint);
+	return fail(st, "unknown %s %.*s", st->c != NULL ? "parameter" : "flag",
+	            (int)(dashes + len), tok);
+}
+
 /* The flag argv[*i]: a global or a parameter of the cmdlet, with its value if it takes
  * one (inline after ':' or '=', else the next argument, which *i then moves past). */
 static csb_err take_flag(struct parse *st, int argc, char **argv, int *i)
@@ -330,8 +495,8 @@ static csb_err take_flag(struct parse *st, int argc, char **argv, int *i)
 	const char *name = tok + dashes;
 	size_t len = strcspn(name, ":=");
 	const char *v = name[len] != '\0' ? name + len + 1 : NULL;
-	const csb__use *u = find_use(st, name, len);
-	int g = find_global(name, len);
+	const csb__use *u = csb__use_find(st->c, name, len);
+	int g = csb__global_find(name, len);
 	const csb__param_def *d;
 	bool given;
 
@@ -342,19 +507,13 @@ static csb_err take_flag(struct parse *st, int argc, char **argv, int *i)
 		given = csb_args_given(st->a, u->p);
 		st->a->set |= 1ull << u->p;
 	} else if (g >= 0) {
-		unsigned bit = g > GLOBAL_HELP ? GLOBAL_HELP : (unsigned)g;
+		unsigned bit = g > CSB__G_HELP ? CSB__G_HELP : (unsigned)g;
 
-		d = &globals[g];
+		d = &csb__globals[g];
 		given = st->gset & (1u << bit);
 		st->gset |= 1u << bit;
-	} else if (st->group != NULL) {
-		return fail(st, "%s: needs a subcommand first (%s)", st->group,
-		            subcommands(st->group));
-	} else if (st->c == NULL && len > 0 && any_param(name, len)) {
-		return fail(st, "the cmdlet name must come before %.*s", (int)(dashes + len), tok);
 	} else {
-		return fail(st, "unknown %s %.*s", st->c != NULL ? "parameter" : "flag",
-		            (int)(dashes + len), tok);
+		return unknown_flag(st, tok, dashes, len);
 	}
 	if (given)
 		return fail(st, "%s is given more than once", d->shown);
@@ -375,9 +534,40 @@ static csb_err take_flag(struct parse *st, int argc, char **argv, int *i)
 	return take_value(st, d, u != NULL ? u->flags : 0, v);
 }
 
-/* A word that is not a flag: the command's name (one or two words), else a stray value. */
+/* The cmdlet's positional parameter when it has one not given yet, else NULL. */
+static const csb__use *positional(const struct parse *st)
+{
+	for (size_t i = 0; i < st->c->nuses; i++)
+		if ((st->c->uses[i].flags & CSB__POS) && !csb_args_given(st->a, st->c->uses[i].p))
+			return &st->c->uses[i];
+	return NULL;
+}
+
+/* A word after the cmdlet's name: its positional parameter's value, else a stray word. */
+static csb_err take_stray(struct parse *st, const char *w)
+{
+	const csb__use *u = positional(st);
+
+	if (u != NULL) {
+		st->a->set |= 1ull << u->p;
+		st->prev_switch = NULL;
+		return take_value(st, &csb__params[u->p], u->flags, w);
+	}
+	if (st->prev_switch != NULL)
+		return fail(st, "unexpected argument '%s' (%s is a switch and takes no value; "
+		            "write %s:$false to turn it off)", w, st->prev_switch, st->prev_switch);
+	if (strchr(w, '.') != NULL && csb__use_find(st->c, "PoolFqdn", 8) != NULL &&
+	    !csb_args_given(st->a, CSB_P_POOL_FQDN))
+		return fail(st, "unexpected argument '%s' (-PoolFqdn is not positional: write "
+		            "-PoolFqdn %s)", w, w);
+	return fail(st, "unexpected argument '%s' (parameters are written -Name value)", w);
+}
+
+/* A word that is not a flag: the command's name (one or two words), else a value. */
 static csb_err take_word(struct parse *st, const char *w)
 {
+	const char *hint;
+
 	if (st->group != NULL) {
 		for (int c = 1; c < CSB_CMD_COUNT; c++) {
 			const csb__cmdlet *e = &csb__cmdlets[c];
@@ -392,16 +582,14 @@ static csb_err take_word(struct parse *st, const char *w)
 			}
 		}
 		st->bad_cmdlet = true;
+		if ((hint = suggest_cmdlet(st->group, w)) != NULL)
+			return fail(st, "%s: unknown subcommand '%s' (did you mean %s?)", st->group, w,
+			            hint);
 		return fail(st, "%s: unknown subcommand '%s' (%s)", st->group, w,
 		            subcommands(st->group));
 	}
-	if (st->c != NULL) {
-		if (st->prev_switch != NULL)
-			return fail(st, "unexpected argument '%s' (%s is a switch and takes no value; "
-			            "write %s:$false to turn it off)", w, st->prev_switch,
-			            st->prev_switch);
-		return fail(st, "unexpected argument '%s' (parameters are written -Name value)", w);
-	}
+	if (st->c != NULL)
+		return take_stray(st, w);
 	for (int c = 1; c < CSB_CMD_COUNT; c++) {
 		const csb__cmdlet *e = &csb__cmdlets[c];
 
@@ -418,6 +606,8 @@ static csb_err take_word(struct parse *st, const char *w)
 		}
 	}
 	st->bad_cmdlet = true;
+	if ((hint = suggest_cmdlet(NULL, w)) != NULL)
+		return fail(st, "unknown cmdlet '%s' (did you mean %s?)", w, hint);
 	return fail(st, "unknown cmdlet '%s' (csb --help lists them)", w);
 }
 
@@ -449,7 +639,7 @@ static csb_err finish(struct parse *st)
 		if (!(u->flags & CSB__REQ) || a->help || a->version)
 			continue;
 		/* `--key K` was taken as the global TLS key (see take_flag()): say so. */
-		g = find_global(d->kebab, strlen(d->kebab));
+		g = csb__global_find(d->kebab, strlen(d->kebab));
 		if (g >= 0 && (st->gset & (1u << g)))
 			return fail(st, "%s is required (--%s is the global TLS %s file; write %s "
 			            "for the record's)", d->shown, d->kebab, d->kebab, d->shown);
@@ -508,87 +698,4 @@ bool csb_args_given(const csb_args *a, csb_param p)
 const char *csb_args_param_name(csb_param p)
 {
 	return (unsigned)p < CSB_P_COUNT ? csb__params[p].shown : "-?";
-}
-
-/* Usage text. */
-
-static void usage_cmdlet(FILE *f, const csb__cmdlet *c)
-{
-	char line[512];
-	size_t col;
-	bool defaults = false;
-
-	if (c->alias != NULL)
-		fprintf(f, "%s (%s): %s\n", c->name, c->alias, c->summary);
-	else
-		fprintf(f, "csb %s: %s\n", c->name, c->summary);
-	col = (size_t)fprintf(f, "Usage: csb %s", c->name);
-	for (size_t i = 0; i < c->nuses; i++) {
-		const csb__use *u = &c->uses[i];
-		const csb__param_def *d = &csb__params[u->p];
-		bool opt = !(u->flags & CSB__REQ);
-
-		snprintf(line, sizeof(line), " %s%s%s%s%s", opt ? "[" : "", d->shown,
-		         d->meta != NULL ? " " : "", d->meta != NULL ? d->meta : "", opt ? "]" : "");
-		if (col + strlen(line) > 80) {
-			fputs("\n   ", f);
-			col = 3;
-		}
-		fputs(line, f);
-		col += strlen(line);
-	}
-	fputc('\n', f);
-	for (size_t i = 0; i < c->nuses; i++) {
-		const csb__use *u = &c->uses[i];
-		const csb__param_def *d = &csb__params[u->p];
-
-		if (!(u->flags & CSB__DEF))
-			continue;
-		fputs(defaults ? ", " : "Defaults: ", f);
-		defaults = true;
-		if (d->type == CSB__T_TIME)
-			csb_duration_format(u->def, line, sizeof(line));
-		else
-			snprintf(line, sizeof(line), "%llu", (unsigned long long)u->def);
-		fprintf(f, "%s %s", d->shown, line);
-	}
-	if (defaults)
-		fputc('\n', f);
-	if (c->group == NULL)
-		fputs("Parameters may also be written --kebab-case (-PoolFqdn = --pool-fqdn);\n"
-		      "-Switch:$false turns a switch off.\n", f);
-}
-
-void csb_args_usage(FILE *f, const csb_args *a)
-{
-	if (a != NULL && a->cmd > CSB_CMD_NONE && a->cmd < CSB_CMD_COUNT) {
-		usage_cmdlet(f, &csb__cmdlets[a->cmd]);
-		return;
-	}
-	fputs("Usage: csb <Cmdlet-Name> -Param value -Switch ... [global flags]\n"
-	      "Cmdlet and parameter names are case-insensitive; the name in brackets works "
-	      "too.\n\n", f);
-	for (int c = 1; c < CSB_CMD_COUNT; c++) {
-		const csb__cmdlet *e = &csb__cmdlets[c];
-
-		if (c == CSB_CMD_DATA_PUT)
-			fputs("\nData plane:\n", f);
-		else if (c == CSB_CMD_CLUSTER_UP)
-			fputs("\nLocal clusters:\n", f);
-		if (e->alias != NULL)
-			fprintf(f, "  %s (%s)\n      %s\n", e->name, e->alias, e->summary);
-		else
-			fprintf(f, "  csb %s\n      %s\n", e->name, e->summary);
-	}
-	fputs("\nGlobal flags (anywhere on the line):\n"
-	      "  --cluster DIR        the local cluster's folder (default: $CSB_CLUSTER)\n"
-	      "  --coordinator URL    the coordinator, with --cert F --key F --ca F, without a "
-	      "cluster folder\n"
-	      "  --as NAME            act as another principal (its certificate in the cluster "
-	      "folder)\n"
-	      "  --json               one JSON document on stdout\n"
-	      "  --help               this text; csb <Cmdlet-Name> --help for one command\n"
-	      "  --version            the version\n"
-	      "\nExit codes: 0 done, 1 failed, 2 usage error, 3 access denied, 4 unreachable.\n",
-	      f);
 }

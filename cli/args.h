@@ -89,8 +89,29 @@ typedef enum csb_param {
 	CSB_P_BASE_PORT,
 	CSB_P_NODE,
 	CSB_P_PRINCIPAL,
+	CSB_P_MAX_CONCURRENT_CALLS,
+	CSB_P_FILTER,
+	CSB_P_BYPASS_DUAL_WRITE,
+	CSB_P_BACKUP_FILE_NAME,
+	CSB_P_AS_BYTES,
+	CSB_P_BYTE_INPUT,
+	CSB_P_REPLICA_FQDN,
+	CSB_P_SKIP_DATA_VERIFICATION,
+	CSB_P_FLUSH_STORAGE_SERVICE,
+	CSB_P_SERVICES_STOP_DELAY,
+	CSB_P_DB_COMMAND_TIMEOUT,
+	CSB_P_BACKUP_SQL_SERVER,
+	CSB_P_RESTORE,
 	CSB_P_COUNT
 } csb_param;
+
+/* -ErrorAction and -WarningAction (PowerShell's common parameters). */
+typedef enum csb_action {
+	CSB_ACTION_NONE,      /* not given: the command's own default */
+	CSB_ACTION_CONTINUE,  /* show it and go on */
+	CSB_ACTION_SILENT,    /* SilentlyContinue: do not show it, go on */
+	CSB_ACTION_STOP       /* stop there */
+} csb_action;
 
 #define CSB_ARGS_GROUPS_MAX 32    /* -AuthorizedUniversalGroups entries */
 #define CSB_ARGS_GROUPS_BUF 1024  /* bytes of all group names, with their NULs */
@@ -114,6 +135,9 @@ typedef struct csb_args {
 	bool json;                  /* --json */
 	bool help;                  /* --help, -help, -? or -h anywhere */
 	bool version;               /* --version */
+	bool verbose;               /* -Verbose: the steps on stderr */
+	csb_action error_action;    /* -ErrorAction: a failing pool of the pipeline input */
+	csb_action warning_action;  /* -WarningAction: WARNING lines */
 
 	uint64_t set;               /* (1 << csb_param) per parameter given; csb_args_given() */
 
@@ -127,6 +151,8 @@ typedef struct csb_args {
 	bool full_backup, steady_state, failed_over_pool_only;
 	bool local_store, force, what_if, confirm;
 	bool disaster_mode, cms_status, from_backup;
+	bool bypass_dual_write;             /* -BypassDualWrite $true|$false */
+	bool as_bytes, skip_data_verification, flush_storage_service, restore;
 
 	/* Backup-CsPool, failover, failback. */
 	uint64_t retry_count;               /* -RetryCount, 1..1000; default 10 */
@@ -143,9 +169,21 @@ typedef struct csb_args {
 	size_t ngroups;                     /* 0 with the bit set: "" clears the list */
 	char groups_buf[CSB_ARGS_GROUPS_BUF];
 	bool enable_rgs;                    /* -EnableRgsBackupService $true|$false */
+	uint64_t max_concurrent_calls;      /* -MaxConcurrentCalls, 1..1000 */
+	const char *filter;                 /* -Filter: wildcards on the Identity */
+
+	/* Failover and failback (parsed only until they are built). */
+	uint64_t services_stop_delay_min;   /* -ServicesStopDelayMins, 0..1440 */
+	uint64_t db_command_timeout_s;      /* -DatabaseCommandTimeoutInSeconds, 1..86400 */
+
+	/* The Central Management store. */
+	char replica_fqdn[CSB_FQDN_MAX + 1];      /* -ReplicaFqdn, lowercased */
+	char backup_sql_server[CSB_FQDN_MAX + 1]; /* -BackupSqlServerFqdn: the standby's pool */
 
 	/* Files. */
 	const char *file_name;              /* -FileName */
+	const char *backup_file_name;       /* -BackupFileName */
+	const char *byte_input;             /* -ByteInput: "-" (stdin) */
 
 	/* Data plane. */
 	const char *key;                    /* -Key (non-empty) */
@@ -191,8 +229,20 @@ bool csb_args_given(const csb_args *a, csb_param p);
 /* How parameter p is written in messages: "-PoolFqdn", "--base-port". Static; never NULL. */
 const char *csb_args_param_name(csb_param p);
 
-/* Writes the usage text for --help to f: of a's cmdlet (syntax, summary, defaults), or of
- * csb and every command when a is NULL or a->cmd is CSB_CMD_NONE. */
+/* Writes the usage text for --help to f: of a's cmdlet (syntax, summary, every parameter
+ * with its description and default, the parameters documented elsewhere that csbackup
+ * refuses and why, and the documented examples), or of csb and every command when a is
+ * NULL or a->cmd is CSB_CMD_NONE. */
 void csb_args_usage(FILE *f, const csb_args *a);
+
+/* Bash completion (contrib/csb.bash calls `csb __complete WORD... CURRENT`): argv[0..argc-1]
+ * are the words after csb, the last one being completed (possibly ""). Writes to f a first
+ * line "words", "files" or "dirs" (what the shell should offer), then, for "words", one
+ * candidate per line: cmdlet names and aliases, parameters the cmdlet has not been given
+ * (-PoolFqdn form, or --pool-fqdn when CURRENT starts with "--"), and values — modules,
+ * categories, $true/$false, the actions, Global, and for FQDN parameters the pools of the
+ * cluster folder (--cluster on the line, else $CSB_CLUSTER) read from its cluster.json.
+ * Candidates start with CURRENT, compared without case. Never fails. */
+void csb_args_complete(int argc, char **argv, FILE *f);
 
 #endif

@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cli/args.h"
 #include "cli/internal/cmdlets.h"
 
 static csb_args a;
-static char err[256];
+static char err[512];
 
 static csb_err parse_v(const char **argv)
 {
@@ -153,8 +154,9 @@ static void test_two_word_commands(void **state)
 static void test_unknown_cmdlet_and_order(void **state)
 {
 	(void)state;
-	BAD("csb: unknown cmdlet 'Backup-CsPoool' (csb --help lists them)", "Backup-CsPoool",
+	BAD("csb: unknown cmdlet 'Backup-CsPoool' (did you mean Backup-CsPool?)", "Backup-CsPoool",
 	    "-PoolFqdn", P);
+	BAD("csb: unknown cmdlet 'Frobnicate' (csb --help lists them)", "Frobnicate");
 	assert_int_equal(csb_args_parse(1, (char *[]){"csb", NULL}, &a, err, sizeof(err)),
 	                 CSB_EINVAL);
 	assert_string_equal(err, "csb: no cmdlet given (csb --help lists them)");
@@ -163,8 +165,8 @@ static void test_unknown_cmdlet_and_order(void **state)
 	BAD("csb: unknown flag --bogus", "--bogus", "Backup-CsPool");
 	BAD("csb: Backup-CsPool: unexpected argument 'extra' (parameters are written -Name value)",
 	    "Backup-CsPool", "-PoolFqdn", P, "extra");
-	BAD("csb: Backup-CsPool: unexpected argument 'pool01.csb.test' (parameters are written "
-	    "-Name value)", "Backup-CsPool", P);
+	BAD("csb: Backup-CsPool: unexpected argument 'pool01.csb.test' (-PoolFqdn is not "
+	    "positional: write -PoolFqdn pool01.csb.test)", "Backup-CsPool", P);
 	BAD("csb: Backup-CsPool: unexpected argument '--' (parameters are written -Name value)",
 	    "Backup-CsPool", "-PoolFqdn", P, "--");
 }
@@ -324,7 +326,7 @@ static void test_time_values(void **state)
 	OK("Backup-CsPool", "-PoolFqdn", P, "-WaitTime", "1");
 	assert_int_equal(a.wait_time_ms, 1000);
 
-	/* Failover and failback: 15 s by default, like the original. */
+	/* Failback: 15 s by default, like the original; failover 60 s (SPEC.md §4). */
 	OK("Invoke-CsPoolFailback", "-PoolFqdn", P);
 	assert_int_equal(a.wait_time_ms, 15000);
 	assert_false(a.disaster_mode);
@@ -333,7 +335,7 @@ static void test_time_values(void **state)
 	assert_int_equal(a.wait_time_ms, 120000);
 	assert_true(a.disaster_mode && a.force && a.what_if && a.confirm);
 	OK("Invoke-CsPoolFailover", "-PoolFqdn", P, "-DisasterMode");
-	assert_int_equal(a.wait_time_ms, 15000);
+	assert_int_equal(a.wait_time_ms, 60000);
 	assert_true(a.disaster_mode);
 }
 
@@ -434,8 +436,8 @@ static void test_configuration(void **state)
 	    "or hh:mm:ss)", "set-config", "-Identity", "Global", "-SyncInterval", "soon");
 	BAD("csb: Set-CsBackupServiceConfiguration: -Identity: only Global is supported",
 	    "set-config", "-Identity", "Site:Redmond");
-	BAD("csb: Set-CsBackupServiceConfiguration: -Identity is required", "set-config",
-	    "-SyncInterval", "60");
+	OK("set-config", "-SyncInterval", "60"); /* -Identity is optional: Global */
+	assert_null(a.identity);
 	BAD("csb: Remove-CsBackupServiceConfiguration: -Identity is required", "reset-config");
 	BAD("csb: Get-CsBackupServiceConfiguration: -Identity: only Global is supported",
 	    "get-config", "-Identity", "Site:1");
@@ -495,7 +497,8 @@ static void test_other_cmdlets(void **state)
 	assert_true(a.local_store && a.force);
 	OK("import-config", "--file-name", "c.zip");
 	assert_string_equal(a.file_name, "c.zip");
-	BAD("csb: Import-CsConfiguration: -FileName is required", "import-config", "-Force");
+	BAD("csb: Import-CsConfiguration: -FileName or -ByteInput is required", "import-config",
+	    "-Force");
 	BAD("csb: Export-CsConfiguration: -FileName must not be empty", "export-config",
 	    "-FileName", "");
 	OK("Publish-CsTopology", "-FileName", "topology.json");
@@ -753,6 +756,309 @@ static void test_usage_text(void **state)
 	                          "[--base-port <port>]\n"));
 	assert_non_null(strstr(u, "Defaults: --pools 2\n"));
 	free(u);
+
+	/* Each parameter with its description and default, refusals, examples. */
+	OK("Backup-CsPool", "-?");
+	u = usage_of(&a);
+	assert_non_null(strstr(u, "\nParameters:\n  -PoolFqdn <fqdn> (required)\n      Fully "
+	                          "qualified domain name of the pool being backed up.\n"));
+	assert_non_null(strstr(u, "  -RetryCount <n> (default 10)\n"));
+	assert_non_null(strstr(u, "  -WaitTime <time> (default 00:00:05)\n"));
+	assert_non_null(strstr(u, "  -WhatIf (alias -wi)\n"));
+	assert_non_null(strstr(u, "\nCommon parameters (every command):\n  -Verbose (alias -vb)\n"));
+	assert_non_null(strstr(u, "\nExamples:\n  csb Backup-CsPool -PoolFqdn pool01.csb.test\n"
+	                          "      Backs up the pool pool01.csb.test.\n"
+	                          "  csb Backup-CsPool -PoolFqdn pool01.csb.test -SteadyState\n"));
+	free(u);
+	OK("Get-CsTopology", "--help");
+	u = usage_of(&a);
+	assert_non_null(strstr(u, "\nDocumented, but not available here (exit 2 with the reason):\n"
+	                          "  -AsXml\n      is not available: the topology is JSON here;"));
+	free(u);
+	OK("Remove-CsBackupServiceConfiguration", "-?");
+	u = usage_of(&a);
+	assert_non_null(strstr(u, "Usage: csb Remove-CsBackupServiceConfiguration [-Identity] "
+	                          "Global [-Force]"));
+	assert_non_null(strstr(u, "  -Identity Global (required) (positional: the name may be "
+	                          "left out)\n"));
+	free(u);
+	OK("Publish-CsTopology", "-?");
+	u = usage_of(&a);
+	assert_non_null(strstr(u, "  csb Get-CsTopology --json > /tmp/topology.json\n"
+	                          "  csb Publish-CsTopology -FileName /tmp/topology.json\n"));
+	free(u);
+}
+
+/* Bash completion through csb_args_complete(): what is offered after the words typed. */
+static char *complete(const char **words)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int n = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	while (words[n] != NULL)
+		n++;
+	csb_args_complete(n, (char **)words, f);
+	fclose(f);
+	return buf;
+}
+
+#define COMPLETE(want, ...) do { \
+		char *got_ = complete((const char *[]){__VA_ARGS__, NULL}); \
+		assert_string_equal(got_, want); \
+		free(got_); \
+	} while (0)
+
+static void test_completion(void **state)
+{
+	char dir[] = "/tmp/csb-args-test.XXXXXX", path[64];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("{\"pools\": [{\"fqdn\": \"pool01.csb.test\"}, {\"fqdn\": \"pool02.csb.test\"}]}",
+	      f);
+	fclose(f);
+	setenv("CSB_CLUSTER", dir, 1);
+
+	COMPLETE("words\nGet-CsBackupServiceStatus\nGet-CsBackupServiceConfiguration\n",
+	         "get-csbackupservice");
+	COMPLETE("words\ndata\n", "da");
+	COMPLETE("words\nput\n", "data", "p");
+	COMPLETE("words\n-PoolFqdn\n", "Backup-CsPool", "-Po");
+	COMPLETE("words\n--pool-fqdn\n", "backup-pool", "--po");
+	COMPLETE("words\n-SteadyState\n", "Backup-CsPool", "-PoolFqdn", "p.x", "-S");
+	/* Given parameters are not offered again; common ones always are. */
+	COMPLETE("words\n-WhatIf\n-WarningAction\n", "Backup-CsPool", "-WaitTime", "5",
+	         "-W");
+	COMPLETE("words\npool01.csb.test\npool02.csb.test\n", "status", "-PoolFqdn", "");
+	COMPLETE("words\npool02.csb.test\n", "status", "-PoolFqdn", "pool02");
+	COMPLETE("words\n-\npool01.csb.test\npool02.csb.test\n", "sync", "-PoolFqdn", "");
+	COMPLETE("words\ncoordinator\npool01.csb.test\npool02.csb.test\n", "cluster", "kill",
+	         "--dir", "d", "--node", "");
+	COMPLETE("words\nUserServices.PresenceFocus\n", "sync", "-BackupModule", "user");
+	COMPLETE("words\nCMS\nUserData\nRGS\n", "status", "-Category", "");
+	COMPLETE("words\n$true\n$false\n", "set-config", "-EnableRgsBackupService", "$");
+	COMPLETE("words\nStop\nContinue\nSilentlyContinue\n", "sync", "-ErrorAction", "");
+	COMPLETE("words\nGlobal\n", "Remove-CsBackupServiceConfiguration", "");
+	COMPLETE("files\n", "Export-CsConfiguration", "-FileName", "");
+	COMPLETE("files\n", "Export-CsConfiguration", "");
+	COMPLETE("dirs\n", "cluster", "up", "--dir", "");
+	COMPLETE("words\n", "Get-CsTopology", "x");
+	/* --cluster on the line wins over CSB_CLUSTER. */
+	COMPLETE("words\n", "--cluster", "/nonexistent", "status", "-PoolFqdn", "");
+
+	unsetenv("CSB_CLUSTER");
+	remove(path);
+	rmdir(dir);
+}
+
+/* PowerShell's common parameters: anywhere on the line, either spelling or alias. */
+static void test_common_parameters(void **state)
+{
+	(void)state;
+	OK("status", "-PoolFqdn", P);
+	assert_false(a.verbose);
+	assert_int_equal(a.error_action, CSB_ACTION_NONE);
+	assert_int_equal(a.warning_action, CSB_ACTION_NONE);
+	OK("-Verbose", "sync", "-ErrorAction", "continue", "-WarningAction", "SilentlyContinue");
+	assert_true(a.verbose);
+	assert_int_equal(a.error_action, CSB_ACTION_CONTINUE);
+	assert_int_equal(a.warning_action, CSB_ACTION_SILENT);
+	OK("sync", "-vb", "-ea", "Stop", "-wa", "stop", "-PoolFqdn", P);
+	assert_true(a.verbose);
+	assert_int_equal(a.error_action, CSB_ACTION_STOP);
+	assert_int_equal(a.warning_action, CSB_ACTION_STOP);
+	OK("data", "list", "-PoolFqdn", P, "-Module", M, "--verbose", "--error-action=Continue",
+	   "--warning-action", "Continue");
+	assert_int_equal(a.error_action, CSB_ACTION_CONTINUE);
+	assert_int_equal(a.warning_action, CSB_ACTION_CONTINUE);
+	BAD("csb: Invoke-CsBackupServiceSync: -ErrorAction: 'Ignore' is not Stop, Continue or "
+	    "SilentlyContinue", "sync", "-ErrorAction", "Ignore");
+	BAD("csb: Invoke-CsBackupServiceSync: -WarningAction: 'Inquire' is not Continue, "
+	    "SilentlyContinue or Stop", "sync", "-WarningAction", "Inquire");
+	BAD("csb: Invoke-CsBackupServiceSync: -ErrorAction needs a value", "sync", "-ErrorAction");
+	BAD("csb: Invoke-CsBackupServiceSync: -Verbose is given more than once", "sync", "-Verbose",
+	    "-vb");
+	BAD("csb: Get-CsBackupServiceStatus: -OutVariable is a PowerShell variable; csb has none "
+	    "(use --json and your shell)", "status", "-PoolFqdn", P, "-OutVariable", "s");
+	BAD("csb: Get-CsBackupServiceStatus: -Debug asks before each step in PowerShell; csb does "
+	    "not stop to ask: -Verbose shows the steps", "status", "-PoolFqdn", P, "-Debug");
+}
+
+/* Documented aliases (-cf, -wi) and positional parameters (the page's Position). */
+static void test_aliases_and_positional(void **state)
+{
+	(void)state;
+	OK("Backup-CsPool", "-PoolFqdn", P, "-wi", "-cf:$false");
+	assert_true(a.what_if);
+	assert_false(a.confirm);
+	OK("Remove-CsBackupServiceConfiguration", "global");
+	assert_string_equal(a.identity, "Global");
+	OK("Remove-CsBackupServiceConfiguration", "-Force", "Global", "-WhatIf");
+	assert_true(a.force && a.what_if);
+	assert_string_equal(a.identity, "Global");
+	OK("Get-CsBackupServiceConfiguration", "global", "-LocalStore");
+	assert_string_equal(a.identity, "Global");
+	OK("Set-CsBackupServiceConfiguration", "Global", "-MaxConcurrentCalls", "12");
+	assert_int_equal(a.max_concurrent_calls, 12);
+	OK("Export-CsConfiguration", "/tmp/c.zip");
+	assert_string_equal(a.file_name, "/tmp/c.zip");
+	OK("Import-CsConfiguration", "c.zip", "-LocalStore");
+	assert_string_equal(a.file_name, "c.zip");
+	OK("Publish-CsTopology", "t.json", "-Force");
+	assert_string_equal(a.file_name, "t.json");
+	OK("Get-CsManagementStoreReplicationStatus", "POOL02.csb.test");
+	assert_string_equal(a.replica_fqdn, "pool02.csb.test");
+	BAD("csb: Remove-CsBackupServiceConfiguration: -Identity: only Global is supported",
+	    "reset-config", "Site:Redmond");
+	BAD("csb: Export-CsConfiguration: unexpected argument 'b.zip' (parameters are written "
+	    "-Name value)", "export-config", "a.zip", "b.zip");
+	BAD("csb: Export-CsConfiguration: -FileName is given more than once", "export-config",
+	    "a.zip", "-FileName", "b.zip");
+	BAD("csb: Get-CsManagementStoreReplicationStatus: -ReplicaFqdn: 'atl' is not a valid FQDN "
+	    "(not fully qualified (no domain))", "cms-status", "atl");
+}
+
+/* Documented parameters that name what csbackup does not have: exit 2 with the reason. */
+static void test_refusals(void **state)
+{
+	(void)state;
+	BAD("csb: Get-CsTopology: -AsXml is not available: the topology is JSON here; use --json "
+	    "(it prints what Publish-CsTopology reads)", "Get-CsTopology", "-AsXml");
+	BAD("csb: Get-CsTopology: -AsXml is not available: the topology is JSON here; use --json "
+	    "(it prints what Publish-CsTopology reads)", "topology", "--as-xml");
+	BAD("csb: Invoke-CsManagementServerFailover: -BackupSqlInstanceName names a SQL Server "
+	    "instance; csbackup keeps the Central Management store in the module "
+	    "CentralMgmt.CMSMaster, with one standby copy at the backup pool of the pool hosting "
+	    "it (name that pool with -BackupSqlServerFqdn)", "cms-failover", "-BackupSqlServerFqdn",
+	    "pool02.csb.test", "-BackupSqlInstanceName", "RTC", "-Force");
+	BAD("csb: Set-CsBackupServiceConfiguration: -AuthorizedLocalAccounts names Windows local "
+	    "accounts allowed to run the backup service; csbackup's services run as their pools' "
+	    "certificates and callers are authorized by certificate and by the groups the "
+	    "topology gives them (see -AuthorizedUniversalGroups)", "set-config",
+	    "-AuthorizedLocalAccounts", "NetworkService");
+	BAD("csb: Publish-CsTopology: -GlobalCatalog names an Active Directory global catalog; "
+	    "csbackup has no Active Directory: principals and their groups are in the topology "
+	    "file", "publish-topology", "-FileName", "t.json", "-GlobalCatalog", "gc.x.test");
+	/* Another cmdlet's refusal is an unknown parameter here. */
+	BAD("csb: Backup-CsPool: unknown parameter -AsXml", "Backup-CsPool", "-PoolFqdn", P,
+	    "-AsXml");
+	/* Help is still shown. */
+	OK("Get-CsTopology", "-AsXml", "-?");
+	assert_true(a.help);
+}
+
+static void test_did_you_mean(void **state)
+{
+	(void)state;
+	BAD("csb: unknown cmdlet 'Get-CsBackupServiceStatu' (did you mean "
+	    "Get-CsBackupServiceStatus?)", "Get-CsBackupServiceStatu");
+	BAD("csb: unknown cmdlet 'get-cspoolbackuprelationshp' (did you mean "
+	    "Get-CsPoolBackupRelationship?)", "get-cspoolbackuprelationshp");
+	BAD("csb: unknown cmdlet 'Invoke-CsPoolFailOverr' (did you mean Invoke-CsPoolFailover?)",
+	    "Invoke-CsPoolFailOverr");
+	BAD("csb: unknown cmdlet 'stauts' (did you mean status?)", "stauts");
+	BAD("csb: unknown cmdlet 'dta' (did you mean data?)", "dta");
+	BAD("csb: data: unknown subcommand 'lst' (did you mean list?)", "data", "lst");
+	BAD("csb: Backup-CsPool: unknown parameter -PoolFdqn (did you mean -PoolFqdn?)",
+	    "Backup-CsPool", "-PoolFdqn", P);
+	BAD("csb: Backup-CsPool: unknown parameter --pool-fdqn (did you mean --pool-fqdn?)",
+	    "Backup-CsPool", "--pool-fdqn", P);
+	BAD("csb: Backup-CsPool: unknown parameter -Steady (did you mean -SteadyState?)",
+	    "Backup-CsPool", "-PoolFqdn", P, "-Steady");
+	BAD("csb: Get-CsBackupServiceStatus: unknown parameter -Verbos (did you mean -Verbose?)",
+	    "status", "-PoolFqdn", P, "-Verbos");
+	BAD("csb: unknown flag --jsno (did you mean --json?)", "--jsno", "status");
+	BAD("csb: Backup-CsPool: unknown parameter -Foo", "Backup-CsPool", "-PoolFqdn", P, "-Foo");
+}
+
+/* Every parameter of the documented syntax of each cmdlet, and the rules between them. */
+static void test_documented_parameters(void **state)
+{
+	(void)state;
+	OK("Set-CsBackupServiceConfiguration", "-Identity", "global", "-MaxConcurrentCalls", "1000",
+	   "-Force", "-Confirm", "-WhatIf");
+	assert_int_equal(a.max_concurrent_calls, 1000);
+	assert_true(a.force && a.confirm && a.what_if);
+	BAD("csb: Set-CsBackupServiceConfiguration: -MaxConcurrentCalls must be between 1 and 1000",
+	    "set-config", "-MaxConcurrentCalls", "0");
+	OK("Remove-CsBackupServiceConfiguration", "-Identity", "global", "-Force", "-WhatIf",
+	   "-Confirm");
+	assert_true(a.force && a.what_if && a.confirm);
+	OK("Get-CsBackupServiceConfiguration", "-Filter", "g*", "-LocalStore");
+	assert_string_equal(a.filter, "g*");
+	BAD("csb: Get-CsBackupServiceConfiguration: -Identity and -Filter cannot be used together",
+	    "get-config", "-Identity", "Global", "-Filter", "*");
+	OK("Get-CsPoolBackupRelationship", "-PoolFqdn", P, "-Force", "-LocalStore");
+	assert_true(a.force && a.local_store);
+	OK("Get-CsBackupServiceStatus", "-PoolFqdn", P, "-Category", "CMS", "-Force",
+	   "-BypassDualWrite", "$true", "-LocalStore");
+	assert_true(a.bypass_dual_write && a.local_store);
+	BAD("csb: Get-CsBackupServiceStatus: -BypassDualWrite needs a value", "status",
+	    "-PoolFqdn", P, "-BypassDualWrite");
+	OK("Get-CsTopology", "-LocalStore");
+	assert_true(a.local_store);
+	OK("Publish-CsTopology", "-FileName", "t.json", "-BackupFileName", "old.json", "-Force",
+	   "-Report", "r.html", "-WhatIf", "-Confirm");
+	assert_string_equal(a.backup_file_name, "old.json");
+	assert_string_equal(a.report, "r.html");
+	OK("Export-CsConfiguration", "-AsBytes", "-Force", "-LocalStore");
+	assert_true(a.as_bytes);
+	BAD("csb: Export-CsConfiguration: -FileName and -AsBytes cannot be used together",
+	    "export-config", "-FileName", "c.zip", "-AsBytes");
+	BAD("csb: Export-CsConfiguration: -FileName or -AsBytes is required", "export-config");
+	OK("Import-CsConfiguration", "-ByteInput", "-", "-LocalStore", "-Force");
+	assert_string_equal(a.byte_input, "-");
+	BAD("csb: Import-CsConfiguration: -ByteInput takes - (the ZIP on stdin): csb "
+	    "Export-CsConfiguration -AsBytes | csb Import-CsConfiguration -ByteInput -",
+	    "import-config", "-ByteInput", "$x");
+	BAD("csb: Import-CsConfiguration: -FileName and -ByteInput cannot be used together",
+	    "import-config", "-FileName", "c.zip", "-ByteInput", "-");
+	OK("Get-CsManagementStoreReplicationStatus", "-ReplicaFqdn", P,
+	   "-CentralManagementStoreStatus");
+	assert_string_equal(a.replica_fqdn, P);
+	assert_true(a.cms_status);
+
+	/* Failover and failback: parsed and checked (the operations come later). */
+	OK("Invoke-CsPoolFailover", "-PoolFqdn", P, "-Confirm", "-DisasterMode",
+	   "-FlushStorageService", "-Force", "-WaitTime", "00:01:30", "-WhatIf",
+	   "-DatabaseCommandTimeoutInSeconds", "120", "-ServicesStopDelayMins", "5",
+	   "-SkipDataVerification");
+	assert_true(a.flush_storage_service && a.skip_data_verification && a.disaster_mode);
+	assert_int_equal(a.db_command_timeout_s, 120);
+	assert_int_equal(a.services_stop_delay_min, 5);
+	assert_int_equal(a.wait_time_ms, 90000);
+	OK("failover", "-PoolFqdn", P, "-ServicesStopDelayMins", "0");
+	assert_int_equal(a.services_stop_delay_min, 0);
+	assert_true(csb_args_given(&a, CSB_P_SERVICES_STOP_DELAY));
+	BAD("csb: Invoke-CsPoolFailover: -ServicesStopDelayMins must be between 0 and 1440",
+	    "failover", "-PoolFqdn", P, "-ServicesStopDelayMins", "1441");
+	BAD("csb: Invoke-CsPoolFailover: -DatabaseCommandTimeoutInSeconds must be between 1 and "
+	    "86400", "failover", "-PoolFqdn", P, "-DatabaseCommandTimeoutInSeconds", "0");
+	BAD("csb: Invoke-CsPoolFailover: -DatabaseCommandTimeoutInSeconds: '-5' is not a whole "
+	    "number", "failover", "-PoolFqdn", P, "-DatabaseCommandTimeoutInSeconds", "-5");
+	OK("Invoke-CsPoolFailback", "-PoolFqdn", P, "-Confirm", "-DisasterMode", "-Force",
+	   "-WaitTime", "30", "-WhatIf", "-DatabaseCommandTimeoutInSeconds", "60",
+	   "-SkipDataVerification");
+	assert_int_equal(a.db_command_timeout_s, 60);
+	/* The failback page has no -FlushStorageService nor -ServicesStopDelayMins. */
+	BAD("csb: Invoke-CsPoolFailback: unknown parameter -FlushStorageService", "failback",
+	    "-PoolFqdn", P, "-FlushStorageService");
+
+	OK("Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", "POOL02.csb.test", "-Force",
+	   "-Report", "cms.html", "-WhatIf", "-Confirm");
+	assert_string_equal(a.backup_sql_server, "pool02.csb.test");
+	OK("cms-failover", "-Restore", "-Report", "r.html");
+	assert_true(a.restore);
+	BAD("csb: Invoke-CsManagementServerFailover: -BackupSqlServerFqdn (disaster recovery) "
+	    "requires -Force", "cms-failover", "-BackupSqlServerFqdn", "pool02.csb.test");
+	BAD("csb: Invoke-CsManagementServerFailover: -Restore cannot be used with -Force or "
+	    "-BackupSqlServerFqdn (disaster recovery)", "cms-failover", "-Restore", "-Force");
 }
 
 static void test_cluster_flags(void **state)
@@ -833,6 +1139,7 @@ static void test_tables(void **state)
 		assert_non_null(d->kebab);
 		assert_non_null(d->shown);
 		assert_true(d->type == CSB__T_SWITCH || d->meta != NULL);
+		assert_non_null(d->help);
 		for (const char *s = d->kebab; *s; s++)
 			assert_true(islower((unsigned char)*s) || isdigit((unsigned char)*s) ||
 			            *s == '-');
@@ -848,6 +1155,17 @@ static void test_tables(void **state)
 		assert_non_null(e->summary);
 		assert_true((e->group == NULL) == (e->word == NULL));
 		assert_true((e->group == NULL) != (e->alias == NULL));
+		for (size_t i = 0; i < e->nrefusals; i++) {
+			assert_non_null(e->refusals[i].why);
+			assert_null(csb__use_find(e, e->refusals[i].name, strlen(e->refusals[i].name)));
+		}
+		/* Every cmdlet shows examples, as csb runs them: our FQDNs, no PowerShell. */
+		assert_true(e->group != NULL || e->nexamples > 0);
+		for (size_t i = 0; i < e->nexamples; i++) {
+			assert_null(strstr(e->examples[i].line, "litwareinc"));
+			assert_null(strstr(e->examples[i].line, "$_"));
+			assert_non_null(strstr(e->examples[i].line, e->name));
+		}
 		for (size_t i = 0; i < e->nuses; i++) {
 			assert_true(e->uses[i].p < CSB_P_COUNT);
 			used |= 1ull << e->uses[i].p;
@@ -884,6 +1202,12 @@ int main(void)
 		cmocka_unit_test_setup(test_globals_anywhere, setup),
 		cmocka_unit_test_setup(test_help_and_version, setup),
 		cmocka_unit_test_setup(test_usage_text, setup),
+		cmocka_unit_test_setup(test_completion, setup),
+		cmocka_unit_test_setup(test_common_parameters, setup),
+		cmocka_unit_test_setup(test_aliases_and_positional, setup),
+		cmocka_unit_test_setup(test_refusals, setup),
+		cmocka_unit_test_setup(test_did_you_mean, setup),
+		cmocka_unit_test_setup(test_documented_parameters, setup),
 		cmocka_unit_test_setup(test_cluster_flags, setup),
 		cmocka_unit_test_setup(test_error_buffer, setup),
 		cmocka_unit_test_setup(test_param_names, setup),

@@ -121,23 +121,6 @@ static void what_if(struct backup *b)
 	printf("\n");
 }
 
-/* -Confirm: asks on the terminal; only y or yes goes on. */
-static bool confirmed(struct backup *b)
-{
-	char line[64];
-	size_t n;
-
-	fprintf(stderr, "Back up %s to %s? [y/N] ", b->pool, b->backup);
-	fflush(stderr);
-	if (fgets(line, sizeof(line), stdin) == NULL)
-		return false;
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	while (n > 0 && line[n - 1] == ' ')
-		line[--n] = '\0';
-	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
-}
-
 static struct sent *sent_row(struct backup *b, const char *identity)
 {
 	const csb_module_def *m = csb_module_find(identity);
@@ -225,7 +208,8 @@ static csb_err check_once(struct backup *b, unsigned k, bool *reached, char *err
 
 	*reached = false;
 	rv = cli_pool_status(b->c, b->pool, "", b->a->local_store, &ps, err);
-	if (rv != CSB_OK && !b->a->force)
+	/* Without -Force (or when its warning would stop the cmdlet) this is the error. */
+	if (rv != CSB_OK && (!b->a->force || b->a->warning_action == CSB_ACTION_STOP))
 		return rv;
 	*reached = rv == CSB_OK;
 	for (size_t i = 0; i < b->n_checked; i++) {
@@ -239,8 +223,7 @@ static csb_err check_once(struct backup *b, unsigned k, bool *reached, char *err
 			*reached = false;
 	}
 	if (rv != CSB_OK) {
-		fprintf(stderr, "WARNING: check %u: the status of %s cannot be read: %s\n", k, b->pool,
-		        err);
+		cli_warn(b->c, "check %u: the status of %s cannot be read: %s", k, b->pool, err);
 		cli_report_note(b->rep, "Check %u: the status of %s could not be read: %s", k, b->pool,
 		                err);
 	}
@@ -292,9 +275,10 @@ static int write_report(struct backup *b, int rc)
 {
 	if (cli_report_write(b->rep, b->report_path) != CSB_OK) {
 		if (b->a->force || rc != CLI_OK) {
-			fprintf(stderr, "WARNING: cannot write the report %s: %s\n", b->report_path,
-			        strerror(errno));
-			return rc;
+			int w = cli_warn(b->c, "cannot write the report %s: %s", b->report_path,
+			                 strerror(errno));
+
+			return rc == CLI_OK ? w : rc;
 		}
 		return cli_fail(b->c, CSB_EIO, "cannot write the report %s: %s", b->report_path,
 		                strerror(errno));
@@ -333,11 +317,11 @@ static bool failed_over(struct backup *b, int *rc)
 	}
 	if (strcmp(state, "FailedOver") == 0)
 		return true;
-	fprintf(stderr, "WARNING: %s is not failed over (%s); skipped\n", b->pool, state);
+	*rc = cli_warn(b->c, "%s is not failed over (%s); skipped", b->pool, state);
 	cli_report_finish(b->rep, CLI_REPORT_SKIPPED, "%s is not failed over (%s)", b->pool, state);
-	if (b->a->json)
+	if (b->a->json && *rc == CLI_OK)
 		print_json(b, "Skipped");
-	*rc = write_report(b, CLI_OK);
+	*rc = write_report(b, *rc);
 	return false;
 }
 
@@ -418,10 +402,8 @@ int cli_backup_pool(struct cli *c)
 		what_if(&b);
 		return CLI_OK;
 	}
-	if (a->confirm && !confirmed(&b)) {
-		fprintf(stderr, "Not confirmed; nothing was done.\n");
+	if (a->confirm && !cli_confirm(c, "Back up %s to %s?", b.pool, b.backup))
 		return CLI_OK;
-	}
 	if ((b.rep = cli_report_new(b.pool)) == NULL || (b.checks = json_array()) == NULL) {
 		cli_report_free(b.rep);
 		return cli_fail(c, CSB_ENOMEM, "out of memory");

@@ -48,6 +48,7 @@ csb_err cli_agent_call(struct cli *c, const char *pool, const char *method,
 	csb_retry r;
 	csb_err rv;
 
+	cli_verbose(c, "%s at the agent of %s", method, pool);
 	err[0] = '\0';
 	if ((rv = cli_agent(c, pool, &agent, err)) != CSB_OK)
 		return rv;
@@ -320,6 +321,27 @@ static json_t *sync_json(const char *pool, const char *backup, const Csb__SyncRe
 	                 mods);
 }
 
+/* Whether a pool of the pipeline input that fails leaves the others to be synced:
+ * -ErrorAction Continue or SilentlyContinue, or without -ErrorAction, -Force. */
+static bool go_on(const csb_args *a)
+{
+	if (a->error_action != CSB_ACTION_NONE)
+		return a->error_action != CSB_ACTION_STOP;
+	return a->force;
+}
+
+/* A pool of the pipeline input that was not synced, the others going on: a warning with
+ * -Force, its error line with -ErrorAction Continue, nothing with SilentlyContinue.
+ * CLI_OK, or the exit code of -WarningAction Stop. */
+static int pool_failed(struct cli *c, const char *pool, csb_err rv, const char *err)
+{
+	if (c->a->force)
+		return cli_warn(c, "%s was not synced: %s", pool, err);
+	if (c->a->error_action != CSB_ACTION_SILENT)
+		cli_fail(c, rv, "%s: %s", pool, err);
+	return CLI_OK;
+}
+
 static int sync_cmd(struct cli *c)
 {
 	const csb_args *a = c->a;
@@ -349,25 +371,27 @@ static int sync_cmd(struct cli *c)
 	for (size_t i = 0; i < pl.n; i++) {
 		const char *pool = pl.fqdn[i];
 
+		if (pl.n > 1)
+			cli_verbose(c, "pool %zu of %zu: %s", i + 1, pl.n, pool);
 		rv = cli_pool_sync(c, pool, a->module ? a->module->name : "", false, &sy, &owner, backup,
 		                   err);
 		if (rv != CSB_OK) {
-			if (!a->force || pl.n == 1) {
+			if (pl.n == 1 || !go_on(a)) {
 				rc = cli_fail(c, rv, "%s: %s", pool, err);
 				goto out;
 			}
-			/* -Force: one pool that cannot be synced does not stop the others. */
-			fprintf(stderr, "WARNING: %s was not synced: %s\n", pool, err);
 			if (first == CSB_OK)
 				first = rv;
 			failed++;
+			if ((rc = pool_failed(c, pool, rv, err)) != CLI_OK)
+				goto out;
 			continue;
 		}
 		if (a->json) {
 			json_array_append_new(pools, sync_json(pool, backup, sy));
 		} else {
-			if (i > 0)
-				putchar('\n');
+			if (i > failed)
+				putchar('\n'); /* between the tables of the pools synced */
 			print_sync_table(pool, backup, sy);
 			fflush(stdout);
 		}
@@ -380,8 +404,10 @@ static int sync_cmd(struct cli *c)
 		json_decref(doc);
 	}
 	if (failed > 0)
-		rc = cli_fail(c, first, "%zu of %zu pools were not synced (see the warnings above)",
-		              failed, pl.n);
+		rc = cli_fail(c, first, "%zu of %zu pools were not synced%s", failed, pl.n,
+		              a->force ? (a->warning_action == CSB_ACTION_SILENT
+		                              ? "" : " (see the warnings above)")
+		              : a->error_action == CSB_ACTION_SILENT ? "" : " (see above)");
 out:
 	json_decref(pools);
 	free(pl.fqdn);
@@ -464,6 +490,29 @@ static void print_status(const Csb__PoolStatus *ps)
 			       ps->backup_modules[i]->last_error);
 }
 
+/* Warnings of Get-CsBackupServiceStatus (none with -Force): -BypassDualWrite, which means
+ * nothing here, and modules in ErrorState. CLI_OK, or the exit code of -WarningAction Stop. */
+static int status_warnings(struct cli *c, const Csb__PoolStatus *ps)
+{
+	int rc = CLI_OK;
+
+	if (c->a->force)
+		return CLI_OK;
+	if (csb_args_given(c->a, CSB_P_BYPASS_DUAL_WRITE))
+		rc = cli_warn(c, "-BypassDualWrite has no effect: csbackup writes the Central "
+		                 "Management store once, so there is no dual write to bypass, and "
+		                 "this cmdlet only reads");
+	for (size_t i = 0; rc == CLI_OK && i < ps->n_backup_modules; i++) {
+		const Csb__ModuleStatus *m = ps->backup_modules[i];
+
+		if (m->export_status == CSB__EXPORT_STATE__EXPORT_ERROR ||
+		    m->import_status == CSB__IMPORT_STATE__IMPORT_ERROR)
+			rc = cli_warn(c, "%s is in ErrorState%s%s", m->identity,
+			              m->last_error[0] ? ": " : "", m->last_error);
+	}
+	return rc;
+}
+
 static int status_cmd(struct cli *c)
 {
 	const csb_args *a = c->a;
@@ -471,19 +520,21 @@ static int status_cmd(struct cli *c)
 	char err[CSB_RPC_ERROR_MAX];
 	const char *cat = a->category < CSB_CAT_COUNT ? csb_category_name(a->category) : "";
 	csb_err rv;
+	int rc;
 
-	if ((rv = cli_pool_status(c, a->pool_fqdn, cat, false, &ps, err)) != CSB_OK)
+	rv = cli_pool_status(c, a->pool_fqdn, cat, a->local_store, &ps, err);
+	if (rv != CSB_OK)
 		return cli_fail(c, rv, "%s", err);
-	if (a->json) {
+	if ((rc = status_warnings(c, ps)) == CLI_OK && a->json) {
 		json_t *doc = status_json(ps);
 
 		cli_print_json(doc, false);
 		json_decref(doc);
-	} else {
+	} else if (rc == CLI_OK) {
 		print_status(ps);
 	}
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
-	return CLI_OK;
+	return rc;
 }
 
 /* ---- Test-CsBackupData ------------------------------------------------------------------- */

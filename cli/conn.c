@@ -81,20 +81,82 @@ int cli_exit_code(csb_err rv)
 	}
 }
 
+/* fmt and ap into msg, on one line whatever a server or a file name brought in. */
+static void format_line(char *msg, size_t len, const char *fmt, va_list ap)
+{
+	vsnprintf(msg, len, fmt, ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
 int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_line(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* One line, whatever the server sent. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
 	fprintf(stderr, "csb: %s: %s\n", c->a->cmdlet ? c->a->cmdlet : "csb", msg);
 	return cli_exit_code(rv);
+}
+
+int cli_warn(struct cli *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_line(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	switch (c->a->warning_action) {
+	case CSB_ACTION_SILENT:
+		return CLI_OK;
+	case CSB_ACTION_STOP:
+		return cli_fail(c, CSB_EINTERNAL, "%s (stopped: -WarningAction Stop)", msg);
+	default:
+		fprintf(stderr, "WARNING: %s\n", msg);
+		return CLI_OK;
+	}
+}
+
+void cli_verbose(struct cli *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!c->a->verbose)
+		return;
+	va_start(ap, fmt);
+	format_line(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "VERBOSE: %s\n", msg);
+}
+
+bool cli_confirm(struct cli *c, const char *fmt, ...)
+{
+	char line[64];
+	va_list ap;
+	size_t n;
+	bool yes = false;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" [y/N] ", stderr);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) != NULL) {
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		while (n > 0 && line[n - 1] == ' ')
+			line[--n] = '\0';
+		yes = strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+	}
+	if (!yes)
+		fprintf(stderr, "Not confirmed; nothing was done.\n");
+	(void)c;
+	return yes;
 }
 
 static bool file_exists(const char *path)
@@ -131,6 +193,8 @@ static int connect_cluster(struct cli *c, const char *dir)
 	if (!file_exists(c->cert))
 		return cli_fail(c, CSB_EINVAL, "no certificate for %s in %s/pki (csb cluster issue-cert)",
 		                who, dir);
+	cli_verbose(c, "cluster folder %s%s: coordinator %s, acting as %s (%s)", dir,
+	            c->a->cluster_from_env ? " (CSB_CLUSTER)" : "", c->coord_url, who, c->cert);
 	return CLI_OK;
 }
 
@@ -177,6 +241,7 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	csb_retry r;
 	csb_err rv;
 
+	cli_verbose(c, "%s at the coordinator %s", method, c->coord_url);
 	err[0] = '\0';
 	if (c->coord == NULL &&
 	    (rv = open_client(c, CSB_COORDINATOR_NAME, c->coord_url, &c->coord)) != CSB_OK) {
@@ -254,16 +319,23 @@ csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *e
 		         csb_strerror(rv));
 		return rv;
 	}
+	cli_verbose(c, "the agent of %s is at %s", fqdn, url);
 	snprintf(c->agent_names[c->n_agents], sizeof(c->agent_names[0]), "%s", fqdn);
 	*out = c->agents[c->n_agents++];
 	return CSB_OK;
 }
 
-csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err)
+const char *cli_local_pool(struct cli *c)
 {
 	json_t *first = json_array_get(json_object_get(c->cluster, "pools"), 0);
-	const char *fqdn = c->a->pool_fqdn[0] ? c->a->pool_fqdn
-	                                      : json_string_value(json_object_get(first, "fqdn"));
+
+	return c->a->pool_fqdn[0] ? c->a->pool_fqdn
+	                          : json_string_value(json_object_get(first, "fqdn"));
+}
+
+csb_err cli_local_agent(struct cli *c, csb_rpc_client **out, char *err)
+{
+	const char *fqdn = cli_local_pool(c);
 
 	if (fqdn == NULL) {
 		snprintf(err, CSB_RPC_ERROR_MAX, "-LocalStore needs a cluster folder with a pool");

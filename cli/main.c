@@ -51,6 +51,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* contrib/csb.bash: what may come next on a line being typed. */
+	if (argc >= 2 && strcmp(argv[1], "__complete") == 0) {
+		csb_args_complete(argc - 2, argv + 2, stdout);
+		return CLI_OK;
+	}
 	if (csb_args_parse(argc, argv, &a, err, sizeof(err)) != CSB_OK) {
 		fprintf(stderr, "%s\n", err);
 		return CLI_USAGE;

@@ -1,6 +1,7 @@
 /* The Backup-CsPool HTML report (cli/internal/report.h): collected while the cmdlet runs,
  * written at its end as one page that opens anywhere — inline CSS, no scripts, no links to
- * fetch — with every value escaped. */
+ * fetch — with every value escaped. The page's frame and its atomic write serve the other
+ * cmdlets' reports too (Publish-CsTopology). */
 #include "cli/internal/report.h"
 
 #include <errno.h>
@@ -228,7 +229,7 @@ void cli_html_escape(FILE *f, const char *s)
 }
 
 /* Escaped text inside an element: <tag class="cls">text</tag>. */
-static void cell(FILE *f, const char *tag, const char *cls, const char *text)
+void cli_html_cell(FILE *f, const char *tag, const char *cls, const char *text)
 {
 	if (cls != NULL && *cls != '\0') {
 		fprintf(f, "<%s class=\"", tag);
@@ -240,6 +241,8 @@ static void cell(FILE *f, const char *tag, const char *cls, const char *text)
 	cli_html_escape(f, text);
 	fprintf(f, "</%s>", tag);
 }
+
+#define cell cli_html_cell
 
 static void cell_u64(FILE *f, uint64_t v)
 {
@@ -403,17 +406,35 @@ static void write_checks(const cli_report *r, FILE *f)
 	fputs("</tbody>\n</table>\n", f);
 }
 
-csb_err cli_report_html(const cli_report *r, FILE *f)
+void cli_html_begin(FILE *f, const char *title)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<title>", f);
+	cli_html_escape(f, title);
+	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", css);
+	cli_html_escape(f, title);
+	fputs("</h1>\n", f);
+}
+
+void cli_html_end(FILE *f, const char *cmdlet)
 {
 	char t[40];
 
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<title>Backup-CsPool ", f);
-	cli_html_escape(f, r->pool);
-	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>Backup-CsPool ", css);
-	cli_html_escape(f, r->pool);
-	fputs("</h1>\n", f);
+	cli_time_rfc3339(csb_now_ms(), t, sizeof(t));
+	fputs("<footer>Written by csb ", f);
+	cli_html_escape(f, cmdlet);
+	fputs(" at ", f);
+	cli_html_escape(f, t);
+	fputs(".</footer>\n</body>\n</html>\n", f);
+}
+
+csb_err cli_report_html(const cli_report *r, FILE *f)
+{
+	char title[NAME_MAX_ * 2 + 16];
+
+	snprintf(title, sizeof(title), "Backup-CsPool %s", r->pool);
+	cli_html_begin(f, title);
 	write_summary(r, f);
 	write_modules(r, f);
 	write_checks(r, f);
@@ -425,14 +446,12 @@ csb_err cli_report_html(const cli_report *r, FILE *f)
 		}
 		fputs("</ul>\n", f);
 	}
-	cli_time_rfc3339(csb_now_ms(), t, sizeof(t));
-	fputs("<footer>Written by csb Backup-CsPool at ", f);
-	cli_html_escape(f, t);
-	fputs(".</footer>\n</body>\n</html>\n", f);
+	cli_html_end(f, "Backup-CsPool");
 	return ferror(f) ? CSB_EIO : CSB_OK;
 }
 
-csb_err cli_report_write(const cli_report *r, const char *path)
+csb_err cli_html_write(const char *path, csb_err (*page)(const void *ctx, FILE *f),
+                       const void *ctx)
 {
 	char tmp[4096];
 	FILE *f;
@@ -444,7 +463,7 @@ csb_err cli_report_write(const cli_report *r, const char *path)
 	}
 	if ((f = fopen(tmp, "w")) == NULL)
 		return CSB_EIO;
-	if (cli_report_html(r, f) != CSB_OK) {
+	if (page(ctx, f) != CSB_OK) {
 		saved = errno;
 		fclose(f);
 		goto out_unlink;
@@ -460,4 +479,14 @@ out_unlink:
 	unlink(tmp);
 	errno = saved;
 	return CSB_EIO;
+}
+
+static csb_err report_page(const void *ctx, FILE *f)
+{
+	return cli_report_html(ctx, f);
+}
+
+csb_err cli_report_write(const cli_report *r, const char *path)
+{
+	return cli_html_write(path, report_page, r);
 }

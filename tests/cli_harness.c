@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,18 @@ const char *ch_csb_bin(void)
 	return path;
 }
 
+const char *ch_data_path(const char *path)
+{
+	static char full[CH_PATH];
+	const char *src = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+
+	if (src != NULL && ws != NULL)
+		snprintf(full, sizeof(full), "%s/%s/%s", src, ws, path);
+	else
+		snprintf(full, sizeof(full), "%s", path);
+	return full;
+}
+
 struct ch_cluster *ch_cluster_new(void)
 {
 	struct ch_cluster *cl = calloc(1, sizeof(*cl));
@@ -66,6 +79,24 @@ struct ch_cluster *ch_cluster_new(void)
 	assert_int_equal(mkdir(cl->tmp, 0700), 0);
 	signal(SIGPIPE, SIG_IGN);
 	return cl;
+}
+
+void ch_cluster_fake(struct ch_cluster *cl, const char *pools)
+{
+	char path[CH_PATH + 64];
+	FILE *f;
+
+	assert_int_equal(mkdir(cl->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/pki", cl->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/pki/admin.crt", cl->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/cluster.json", cl->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "{\"coordinator\": {\"url\": \"tls+tcp://127.0.0.1:1\"}, \"admin\": "
+	           "\"admin\", \"pools\": [%s]}\n", pools);
+	fclose(f);
 }
 
 void ch_cluster_start(struct ch_cluster *cl)
@@ -358,4 +389,109 @@ const char *ch_coordinator_url(const struct ch_cluster *cl)
 	         json_string_value(json_object_get(json_object_get(c, "coordinator"), "url")));
 	json_decref(c);
 	return url;
+}
+
+void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r)
+{
+	char errpath[CH_PATH + 32], *cmd, drain[4096];
+	size_t cap = 1 << 16, got;
+	FILE *p;
+	int status;
+
+	snprintf(errpath, sizeof(errpath), "%.900s/shell.err", cl->work);
+	assert_true(asprintf(&cmd, "CSB='%s' CSB_CLUSTER='%s' TMPDIR='%s'; "
+	                           "export CSB CSB_CLUSTER TMPDIR; exec 2>'%s' </dev/null; %s",
+	                     ch_csb_bin(), cl->dir, cl->tmp, errpath, line) > 0);
+	assert_non_null(p = popen(cmd, "r"));
+	free(cmd);
+	assert_non_null(r->out = malloc(cap + 1));
+	r->out_len = 0;
+	while (r->out_len < cap && (got = fread(r->out + r->out_len, 1, cap - r->out_len, p)) > 0)
+		r->out_len += got;
+	while (fread(drain, 1, sizeof(drain), p) > 0)
+		; /* beyond 64 KiB: read, so that the command can finish */
+	r->out[r->out_len] = '\0';
+	status = pclose(p);
+	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	assert_non_null(r->err = ch_read_file(errpath));
+	r->err_len = strlen(r->err);
+}
+
+/* The NULL-terminated arguments after ap into args (ARGS_MAX + 1 entries). */
+static void collect(char **args, va_list ap)
+{
+	size_t n = 0;
+
+	while ((args[n] = va_arg(ap, char *)) != NULL) {
+		assert_true(n < ARGS_MAX);
+		n++;
+	}
+}
+
+void ch_run_in(struct ch_cluster *cl, const char *stdin_text, int want, struct ch_result *r,
+               ...)
+{
+	char *args[ARGS_MAX + 1];
+	va_list ap;
+
+	va_start(ap, r);
+	collect(args, ap);
+	va_end(ap);
+	ch_runv(cl, stdin_text, r, args);
+	if (r->code != want)
+		fail_msg("%s: exit %d, not %d\n--- stdout:\n%s--- stderr:\n%s", args[0], r->code, want,
+		         r->out, r->err);
+}
+
+void ch_expect_line(struct ch_cluster *cl, int want, const char *line, ...)
+{
+	char *args[ARGS_MAX + 1];
+	struct ch_result r;
+	va_list ap;
+
+	va_start(ap, line);
+	collect(args, ap);
+	va_end(ap);
+	ch_runv(cl, NULL, &r, args);
+	if (r.code != want || strcmp(r.err, line) != 0 || r.out_len != 0)
+		fail_msg("%s: exit %d (want %d)\nstderr: %s\nwant:   %sstdout: %s", args[0], r.code,
+		         want, r.err, line, r.out);
+	ch_result_free(&r);
+}
+
+int ch_group_up(void **state)
+{
+	*state = ch_cluster_up();
+	return 0;
+}
+
+int ch_group_fake(void **state)
+{
+	struct ch_cluster *cl = ch_cluster_new();
+
+	ch_cluster_fake(cl, "");
+	*state = cl;
+	return 0;
+}
+
+int ch_group_down(void **state)
+{
+	ch_cluster_down(*state);
+	return 0;
+}
+
+bool ch_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ch_matches(const char *text, const char *pattern)
+{
+	regex_t re;
+	bool ok;
+
+	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE | REG_NOSUB), 0);
+	ok = regexec(&re, text, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
 }

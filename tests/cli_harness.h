@@ -35,6 +35,11 @@ const char *ch_csb_bin(void);
 /* A fresh folder (no cluster started). Aborts the test on failure. */
 struct ch_cluster *ch_cluster_new(void);
 
+/* A cluster folder without processes: cluster.json naming a coordinator that is nowhere
+ * (tls+tcp://127.0.0.1:1) and the pools given (a JSON array's items, "" for none), and an
+ * empty admin certificate. Enough for csb to start and to complete; any call fails. */
+void ch_cluster_fake(struct ch_cluster *cl, const char *pools);
+
 /* `csb cluster up --dir <dir> --pools 2`, asserting exit 0. */
 void ch_cluster_start(struct ch_cluster *cl);
 
@@ -58,6 +63,7 @@ void ch_run_piped(struct ch_cluster *cl, const char *stdin_text, struct ch_resul
 void ch_runv(struct ch_cluster *cl, const char *stdin_text, struct ch_result *r,
              char *const args[]);
 
+
 /* Like ch_run() with stdin /dev/null, asserting exit code want; prints the output when not. */
 void ch_ok(struct ch_cluster *cl, int want, struct ch_result *r, ...) __attribute__((sentinel));
 
@@ -74,5 +80,38 @@ char *ch_read_file(const char *path);
 
 /* The number of regular files in dir. */
 size_t ch_count_files(const char *dir);
+
+/* A file of the workspace that a test has in its data: $TEST_SRCDIR/$TEST_WORKSPACE/path,
+ * else path (static buffer). */
+const char *ch_data_path(const char *path);
+
+/* Runs line with /bin/sh, stdin /dev/null, for what a csb run alone cannot show: a pipe
+ * between two csb, a bash completion. $CSB is the csb binary; CSB_CLUSTER and TMPDIR are
+ * cl's. stdout (its first 64 KiB, bytes as they are) and stderr are captured as by
+ * ch_run(); no deadline. */
+void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r);
+
+/* ch_run() with stdin_text (NULL: /dev/null; CH_TTY: a terminal), asserting exit code want;
+ * prints the output when not. */
+void ch_run_in(struct ch_cluster *cl, const char *stdin_text, int want, struct ch_result *r,
+               ...) __attribute__((sentinel));
+
+/* Runs csb with the arguments, stdin /dev/null; asserts exit code want, exactly line on
+ * stderr and nothing on stdout (a usage error's or a refusal's one line). */
+void ch_expect_line(struct ch_cluster *cl, int want, const char *line, ...)
+	__attribute__((sentinel));
+
+/* cmocka group setups and teardown: a cluster started by `csb cluster up` (ch_cluster_up()),
+ * or a fake one (ch_cluster_fake(), no pools), in *state; ch_group_down() stops and removes
+ * it. */
+int ch_group_up(void **state);
+int ch_group_fake(void **state);
+int ch_group_down(void **state);
+
+/* Whether s starts with prefix. */
+bool ch_starts_with(const char *s, const char *prefix);
+
+/* Whether some line of text matches the POSIX extended regular expression pattern. */
+bool ch_matches(const char *text, const char *pattern);
 
 #endif

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,17 +43,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static bool matches(const char *text, const char *pattern)
-{
-	regex_t re;
-	bool ok;
-
-	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE | REG_NOSUB), 0);
-	ok = regexec(&re, text, 0, NULL, 0) == 0;
-	regfree(&re);
-	return ok;
-}
-
 static void test_status_text(void **state)
 {
 	struct ch_cluster *cl = *state;
@@ -71,18 +59,18 @@ static void test_status_text(void **state)
 	ch_ok(cl, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P1, NULL);
 	if (strncmp(r.out, head, strlen(head)) != 0)
 		fail_msg("status:\n%s\nwant it to start with:\n%s", r.out, head);
-	assert_true(matches(r.out, "^UserServices\\.PresenceFocus +SteadyState +[A-Za-z]+ +0 +"
+	assert_true(ch_matches(r.out, "^UserServices\\.PresenceFocus +SteadyState +[A-Za-z]+ +0 +"
 	                           "[0-9]+\\.[0-9]$"));
-	assert_true(matches(r.out, "^ConfServices\\.DataConf +[A-Za-z]+ +[A-Za-z]+ +[0-9]+ +"
+	assert_true(ch_matches(r.out, "^ConfServices\\.DataConf +[A-Za-z]+ +[A-Za-z]+ +[0-9]+ +"
 	                           "[0-9]+\\.[0-9]$"));
-	assert_true(matches(r.out, "^CentralMgmt\\.CMSMaster +"));
-	assert_true(matches(r.out, "^ApplicationServer\\.RGSDataStore +"));
-	assert_true(matches(r.out, "^ApplicationServer\\.RGSFileStore +"));
+	assert_true(ch_matches(r.out, "^CentralMgmt\\.CMSMaster +"));
+	assert_true(ch_matches(r.out, "^ApplicationServer\\.RGSDataStore +"));
+	assert_true(ch_matches(r.out, "^ApplicationServer\\.RGSFileStore +"));
 	ch_result_free(&r);
 
 	/* The backup pool imports pool01's data. */
 	ch_ok(cl, 0, &r, "status", "-PoolFqdn", P2, "-Category", "UserData", NULL);
-	assert_true(matches(r.out, "^UserServices\\.PresenceFocus +[A-Za-z]+ +NormalState +"));
+	assert_true(ch_matches(r.out, "^UserServices\\.PresenceFocus +[A-Za-z]+ +NormalState +"));
 	assert_null(strstr(r.out, "CentralMgmt"));
 	ch_result_free(&r);
 }
@@ -121,7 +109,7 @@ static void test_status_json(void **state)
 		assert_true(json_is_null(json_object_get(m, "LastError")));
 		t = json_object_get(m, "LastExportTime");
 		assert_true(json_is_null(t) ||
-		            matches(json_string_value(t), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+		            ch_matches(json_string_value(t), "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
 		                                          "[0-9]{2}\\.[0-9]{3}Z$"));
 	}
 	pf = json_array_get(mods, 0);
@@ -173,7 +161,7 @@ static void test_verify_finds_a_changed_backup_record(void **state)
 
 	ch_ok(cl, 0, &r, "Test-CsBackupData", "-PoolFqdn", P1, NULL);
 	/* pool01 hosts the CMS: its standby replica at pool02 is verified too. */
-	if (!matches(r.out, "^" PRESENCE ": equal \\(100 records at seq 100\\)\n"
+	if (!ch_matches(r.out, "^" PRESENCE ": equal \\(100 records at seq 100\\)\n"
 	                    "ConfServices.DataConf: equal \\(0 records at seq 0\\)\n"
 	                    "ApplicationServer.RGSDataStore: equal \\(0 records at seq 0\\)\n"
 	                    "ApplicationServer.RGSFileStore: equal \\(0 records at seq 0\\)\n"
@@ -193,7 +181,7 @@ static void test_verify_finds_a_changed_backup_record(void **state)
 	ch_ok(cl, 1, &r, "Test-CsBackupData", "-PoolFqdn", P1, "-BackupModule", PRESENCE, NULL);
 	assert_string_equal(r.err, "csb: Test-CsBackupData: " P1 " and its backup copy at " P2
 	                           " differ in " PRESENCE " (1 key range)\n");
-	if (!matches(r.out, "^" PRESENCE ": DIFFERENT \\(primary 100 records, backup copy 100 "
+	if (!ch_matches(r.out, "^" PRESENCE ": DIFFERENT \\(primary 100 records, backup copy 100 "
 	                    "records, at seq 100\\)\n  \\[(\"load-0-[0-9]{10}\"|\\(start\\)), "
 	                    "(\"load-0-[0-9]{10}\"|\\(end\\))\\)  primary [0-9]+ records, "
 	                    "backup copy [0-9]+ records$"))

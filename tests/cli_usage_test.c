@@ -17,35 +17,6 @@
 
 #define P "pool01.csb.test"
 
-/* A cluster folder that is enough for csb to start (cluster.json and the admin's
- * certificate file) but whose coordinator is nowhere. */
-static int setup(void **state)
-{
-	struct ch_cluster *cl = ch_cluster_new();
-	char path[CH_PATH + 64];
-	FILE *f;
-
-	assert_int_equal(mkdir(cl->dir, 0700), 0);
-	snprintf(path, sizeof(path), "%s/pki", cl->dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	snprintf(path, sizeof(path), "%s/pki/admin.crt", cl->dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/cluster.json", cl->dir);
-	assert_non_null(f = fopen(path, "w"));
-	fputs("{\"coordinator\": {\"url\": \"tls+tcp://127.0.0.1:1\"}, \"admin\": \"admin\", "
-	      "\"pools\": []}\n", f);
-	fclose(f);
-	*state = cl;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
-}
-
 /* Runs the arguments; expects exit `code` and exactly `line` on stderr, nothing on stdout. */
 #define EXPECT(code, line, ...) expect(cl, NULL, code, line, __VA_ARGS__, NULL)
 #define EXPECT_IN(in, code, line, ...) expect(cl, in, code, line, __VA_ARGS__, NULL)
@@ -81,8 +52,12 @@ static void test_unknown_parameter(void **state)
 	       "-PoolFqdn", P, "--steady-state");
 	EXPECT(2, "csb: data list: unknown parameter -Value\n", "data", "list", "-PoolFqdn", P,
 	       "-Module", "UserServices.PresenceFocus", "-Value", "x");
-	EXPECT(2, "csb: unknown cmdlet 'Backup-CsPools' (csb --help lists them)\n",
+	EXPECT(2, "csb: unknown cmdlet 'Backup-CsPools' (did you mean Backup-CsPool?)\n",
 	       "Backup-CsPools", "-PoolFqdn", P);
+	EXPECT(2, "csb: unknown cmdlet 'Frobnicate-CsPool' (csb --help lists them)\n",
+	       "Frobnicate-CsPool");
+	EXPECT(2, "csb: Backup-CsPool: unknown parameter -PoolFdqn (did you mean -PoolFqdn?)\n",
+	       "Backup-CsPool", "-PoolFdqn", P);
 }
 
 static void test_missing_value(void **state)
@@ -190,5 +165,5 @@ int main(void)
 		cmocka_unit_test(test_pipeline_input),
 		cmocka_unit_test(test_not_available),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ch_group_fake, ch_group_down);
 }

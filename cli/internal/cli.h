@@ -42,6 +42,18 @@ int cli_exit_code(csb_err rv);
 /* Prints `csb: <Cmdlet>: <message>` to stderr; returns cli_exit_code(rv). */
 int cli_fail(struct cli *c, csb_err rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A warning (a non-fatal error): `WARNING: <message>` on stderr, or nothing with
+ * -WarningAction SilentlyContinue. With -WarningAction Stop the command stops there: the
+ * message becomes its error line and CLI_FAILED is returned. CLI_OK: go on. */
+int cli_warn(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* -Verbose: one step, `VERBOSE: <message>` on stderr. */
+void cli_verbose(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* -Confirm: asks `<question> [y/N] ` on stderr and reads one line from stdin. True only for
+ * y or yes (any case); otherwise says on stderr that nothing was done. */
+bool cli_confirm(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Resolves the connection from the line: --coordinator/--cert/--key/--ca, else the cluster
  * folder (--cluster or CSB_CLUSTER) with its cluster.json and the admin's (or --as NAME's)
  * certificate. Prints the error line itself and returns its exit code, or CLI_OK. */
@@ -73,9 +85,29 @@ void cli_close(struct cli *c);
 /* Prints a JSON value (compact when --json, indented otherwise) followed by a newline. */
 void cli_print_json(const json_t *v, bool indent);
 
+/* The pool whose agent -LocalStore asks (as cli_local_agent()), or NULL when none. */
+const char *cli_local_pool(struct cli *c);
+
+/* The JSON text of key in the local agent's replica (malloc'ed), or NULL with the error
+ * line printed and *rc set. */
+char *cli_local_json(struct cli *c, const char *key, int *rc);
+
+/* The JSON document a coordinator method answers (malloc'ed), or NULL with the error line
+ * printed and *rc set. req NULL: an empty request. */
+char *cli_admin_json(struct cli *c, const char *method, const ProtobufCMessage *req, int *rc);
+
+/* Prints a flat JSON object as PowerShell's list view: `Name : value`, names aligned. */
+void cli_print_list(json_t *obj);
+
+/* Prints the JSON document json (freed here): as is with --json, else through text.
+ * Returns the exit code. */
+int cli_print_doc(struct cli *c, char *json, void (*text)(json_t *));
+
 /* The commands; each returns the exit code. cluster.c, cmd_config.c, cmd_pool.c, cmd_data.c */
 int cli_cluster(struct cli *c);
 int cli_config_cmd(struct cli *c);
+int cli_publish_topology(struct cli *c); /* cmd_topology.c */
+int cli_get_topology(struct cli *c);
 int cli_pool_cmd(struct cli *c);
 int cli_data_cmd(struct cli *c);
 

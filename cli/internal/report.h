@@ -79,4 +79,17 @@ void cli_time_rfc3339(uint64_t ms, char *out, size_t len);
  * replaced by U+FFFD, so that nothing in s can break out of text or an attribute. */
 void cli_html_escape(FILE *f, const char *s);
 
+/* The frame every csb report shares: doctype, head with the inline style, and the title
+ * as <title> and <h1> (escaped); then the footer naming the cmdlet and the time. */
+void cli_html_begin(FILE *f, const char *title);
+void cli_html_end(FILE *f, const char *cmdlet);
+
+/* <tag class="cls">text</tag>, cls and text escaped; cls NULL or "": no class. */
+void cli_html_cell(FILE *f, const char *tag, const char *cls, const char *text);
+
+/* Writes the page page() emits (ctx passed on) to path, replacing an existing file (written
+ * beside it, then renamed). CSB_OK, or CSB_EIO with errno set. */
+csb_err cli_html_write(const char *path, csb_err (*page)(const void *ctx, FILE *f),
+                       const void *ctx);
+
 #endif
