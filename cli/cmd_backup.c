@@ -308,15 +308,18 @@ static void print_json(struct backup *b, const char *result)
 /* -FailedOverPoolOnly: whether to go on; *rc set when not (skipped, or an error). */
 static bool failed_over(struct backup *b, int *rc)
 {
-	char state[CLI_FQDN_BUF], served[CLI_FQDN_BUF], err[CSB_RPC_ERROR_MAX];
+	char err[CSB_RPC_ERROR_MAX];
+	const char *state;
+	csb_pool_entry e;
 	csb_err rv;
 
-	if ((rv = cli_pool_state(b->c, b->pool, b->a->local_store, state, served, err)) != CSB_OK) {
+	if ((rv = cli_pool_entry(b->c, b->pool, b->a->local_store, &e, err)) != CSB_OK) {
 		*rc = cli_fail(b->c, rv, "%s", err);
 		return false;
 	}
-	if (strcmp(state, "FailedOver") == 0)
+	if (e.state == CSB_POOL_FAILED_OVER)
 		return true;
+	state = csb_pool_state_name(e.state);
 	*rc = cli_warn(b->c, "%s is not failed over (%s); skipped", b->pool, state);
 	cli_report_finish(b->rep, CLI_REPORT_SKIPPED, "%s is not failed over (%s)", b->pool, state);
 	if (b->a->json && *rc == CLI_OK)

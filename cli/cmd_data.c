@@ -47,7 +47,8 @@ static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **i
                            Csb__WriteReply **out, char *err)
 {
 	Csb__WriteRequest wr = CSB__WRITE_REQUEST__INIT;
-	char state[CLI_FQDN_BUF], served[CLI_FQDN_BUF], why[CSB_RPC_ERROR_MAX];
+	char why[CSB_RPC_ERROR_MAX];
+	csb_pool_entry e;
 	const char *pool = c->a->pool_fqdn;
 	csb_err rv;
 
@@ -58,16 +59,16 @@ static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **i
 	                    DATA_TIMEOUT_MS, (ProtobufCMessage **)out, err);
 	if (rv != CSB_EREADONLY)
 		return rv;
-	if (cli_pool_state(c, pool, false, state, served, why) != CSB_OK)
+	if (cli_pool_entry(c, pool, false, &e, why) != CSB_OK)
 		return rv; /* the agent's own "read-only" says enough */
 	/* The Data service cannot yet be told whose data a write is for (WriteRequest has no
 	 * source pool), so writing a failed-over pool's users through the pool serving them
 	 * would land in that pool's own data: refuse, and say where they are served. */
-	if (strcasecmp(served, pool) != 0)
+	if (strcasecmp(e.served_by, pool) != 0)
 		say(err,
 		    "%s is %s and read-only; its users are served by %s, and this version "
 		    "cannot write their data there",
-		    pool, state, served);
+		    pool, csb_pool_state_name(e.state), e.served_by);
 	/* Otherwise the agent's own line says why (e.g. it needs a restore). */
 	return rv;
 }

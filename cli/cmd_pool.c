@@ -150,95 +150,69 @@ csb_err cli_replica_get(struct cli *c, const char *key, char **json, char *err)
 	return rv;
 }
 
-csb_err cli_pool_state(struct cli *c, const char *pool, bool local, char *state,
-                       char *served_by, char *err)
+/* A CMS snapshot for model/cms.h: the local agent's replica, key by key. */
+static csb_err replica_view_get(void *ctx, const char *key, char **out, char *err)
 {
-	Csb__PoolRequest pr = CSB__POOL_REQUEST__INIT;
-	Csb__PoolStateReply *out = NULL;
-	char key[300], *json = NULL;
-	json_t *doc, *st, *sb;
+	return cli_replica_get(ctx, key, out, err);
+}
+
+/* The coordinator's topology as a one-key snapshot (Admin/GetTopology). */
+static csb_err topology_view_get(void *ctx, const char *key, char **out, char *err)
+{
+	Csb__Empty e = CSB__EMPTY__INIT;
+	Csb__JsonDoc *doc = NULL;
 	csb_err rv;
 
-	if (!local) {
-		pr.pool_fqdn = (char *)pool;
-		rv = cli_admin(c, "csb.Admin/GetPoolState", &pr.base, &csb__pool_state_reply__descriptor,
-		               CLI_STATE_TIMEOUT_MS, true, (ProtobufCMessage **)&out, err);
-		if (rv != CSB_OK)
-			return rv;
-		snprintf(state, CLI_FQDN_BUF, "%s", out->state);
-		snprintf(served_by, CLI_FQDN_BUF, "%s", out->served_by[0] ? out->served_by : pool);
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-		return CSB_OK;
-	}
-	/* The replica keeps what the coordinator keeps: no entry is a pool never failed over. */
-	snprintf(state, CLI_FQDN_BUF, "Normal");
-	snprintf(served_by, CLI_FQDN_BUF, "%s", pool);
-	snprintf(key, sizeof(key), "%s%s", CSB_CMS_KEY_POOLSTATE, pool);
-	rv = cli_replica_get(c, key, &json, err);
-	if (rv == CSB_ENOTFOUND) {
-		err[0] = '\0';
-		return CSB_OK;
-	}
+	if (strcmp(key, CSB_CMS_KEY_TOPOLOGY) != 0)
+		return CSB_ENOTFOUND;
+	rv = cli_admin(ctx, "csb.Admin/GetTopology", &e.base, &csb__json_doc__descriptor,
+	               CLI_STATE_TIMEOUT_MS, true, (ProtobufCMessage **)&doc, err);
 	if (rv != CSB_OK)
 		return rv;
-	doc = json_loads(json, 0, NULL);
-	free(json);
-	st = json_object_get(doc, "state");
-	sb = json_object_get(doc, "servedBy");
-	if (json_is_string(st) && json_is_string(sb)) {
-		snprintf(state, CLI_FQDN_BUF, "%s", json_string_value(st));
-		snprintf(served_by, CLI_FQDN_BUF, "%s", json_string_value(sb));
-	} else {
-		snprintf(err, CSB_RPC_ERROR_MAX, "the local store's state of %s is unreadable", pool);
-		rv = CSB_ECORRUPT;
+	*out = strdup(doc->json);
+	protobuf_c_message_free_unpacked(&doc->base, NULL);
+	return *out ? CSB_OK : CSB_ENOMEM;
+}
+
+csb_err cli_pool_entry(struct cli *c, const char *pool, bool local, csb_pool_entry *out,
+                       char *err)
+{
+	Csb__PoolRequest pr = CSB__POOL_REQUEST__INIT;
+	Csb__PoolStateReply *rep = NULL;
+	csb_cms_view v = {replica_view_get, c, "local store's"};
+	csb_err rv;
+
+	if (local) /* the replica keeps what the coordinator keeps */
+		return csb_cms_pool_entry(&v, pool, out, err);
+	pr.pool_fqdn = (char *)pool;
+	rv = cli_admin(c, "csb.Admin/GetPoolState", &pr.base, &csb__pool_state_reply__descriptor,
+	               CLI_STATE_TIMEOUT_MS, true, (ProtobufCMessage **)&rep, err);
+	if (rv != CSB_OK)
+		return rv;
+	csb_pool_entry_default(pool, out);
+	if (!csb_pool_state_parse(rep->state, &out->state)) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator answered an unknown state %.100s",
+		         rep->state);
+		rv = CSB_EPROTO;
 	}
-	json_decref(doc);
+	if (rep->served_by[0] != '\0')
+		snprintf(out->served_by, sizeof(out->served_by), "%s", rep->served_by);
+	out->epoch = rep->epoch;
+	snprintf(out->reason, sizeof(out->reason), "%s", rep->reason);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
 	return rv;
 }
 
 csb_err cli_pool_topology(struct cli *c, const char *pool, bool local, char *backup,
                           bool *hosts_cms, char *err)
 {
-	Csb__Empty e = CSB__EMPTY__INIT;
-	Csb__JsonDoc *doc = NULL;
-	char *text = NULL;
-	json_t *t, *p;
-	size_t i;
-	csb_err rv;
+	csb_cms_view v = local ? (csb_cms_view){replica_view_get, c, "local store's"}
+	                       : (csb_cms_view){topology_view_get, c, "published"};
+	char b[CSB_FQDN_MAX + 1];
+	csb_err rv = csb_cms_relationship(&v, pool, b, hosts_cms, err);
 
-	if (local) {
-		if ((rv = cli_replica_get(c, CSB_CMS_KEY_TOPOLOGY, &text, err)) != CSB_OK)
-			return rv;
-		t = json_loads(text, 0, NULL);
-		free(text);
-	} else {
-		rv = cli_admin(c, "csb.Admin/GetTopology", &e.base, &csb__json_doc__descriptor,
-		               CLI_STATE_TIMEOUT_MS, true, (ProtobufCMessage **)&doc, err);
-		if (rv != CSB_OK)
-			return rv;
-		t = json_loads(doc->json, 0, NULL);
-		protobuf_c_message_free_unpacked(&doc->base, NULL);
-	}
-	if (t == NULL) {
-		snprintf(err, CSB_RPC_ERROR_MAX, "the %stopology is not valid JSON",
-		         local ? "local store's " : "");
-		return CSB_ECORRUPT;
-	}
-	rv = CSB_ENOTFOUND;
-	json_array_foreach(json_object_get(t, "pools"), i, p) {
-		const char *f = json_string_value(json_object_get(p, "fqdn"));
-		json_t *b = json_object_get(p, "backup");
-
-		if (f == NULL || strcasecmp(f, pool) != 0)
-			continue;
-		snprintf(backup, CLI_FQDN_BUF, "%s", json_is_string(b) ? json_string_value(b) : "");
-		*hosts_cms = json_is_true(json_object_get(p, "hostsCms"));
-		rv = CSB_OK;
-	}
-	json_decref(t);
-	if (rv != CSB_OK)
-		snprintf(err, CSB_RPC_ERROR_MAX, "%s is not a pool of the %s topology", pool,
-		         local ? "local store's" : "published");
+	if (rv == CSB_OK)
+		snprintf(backup, CLI_FQDN_BUF, "%s", b);
 	return rv;
 }
 
@@ -680,19 +654,27 @@ static int verify_cmd(struct cli *c)
 static int pool_state_cmd(struct cli *c)
 {
 	const csb_args *a = c->a;
-	char state[CLI_FQDN_BUF], served[CLI_FQDN_BUF], err[CSB_RPC_ERROR_MAX];
+	char err[CSB_RPC_ERROR_MAX];
+	const char *state;
+	csb_pool_entry e;
 	csb_err rv;
 
-	if ((rv = cli_pool_state(c, a->pool_fqdn, false, state, served, err)) != CSB_OK)
+	if ((rv = cli_pool_entry(c, a->pool_fqdn, a->local_store, &e, err)) != CSB_OK)
 		return cli_fail(c, rv, "%s", err);
+	state = csb_pool_state_name(e.state);
 	if (a->json) {
-		json_t *doc = json_pack("{s:s, s:s, s:s}", "PoolFqdn", a->pool_fqdn, "State", state,
-		                        "ServedBy", served);
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "PoolFqdn", a->pool_fqdn, "State", state,
+		                        "ServedBy", e.served_by, "Epoch", (json_int_t)e.epoch);
 
+		if (e.reason[0] != '\0')
+			json_object_set_new(doc, "Reason", json_string(e.reason));
 		cli_print_json(doc, false);
 		json_decref(doc);
 	} else {
-		printf("%s: %s (users served by %s)\n", a->pool_fqdn, state, served);
+		printf("%s: %s (users served by %s, epoch %llu)\n", a->pool_fqdn, state, e.served_by,
+		       (unsigned long long)e.epoch);
+		if (e.reason[0] != '\0')
+			printf("  %s\n", e.reason);
 	}
 	return CLI_OK;
 }

@@ -543,9 +543,13 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		EXAMPLES({"csb Invoke-CsPoolFailback -PoolFqdn " P1, "Fails " P1 " back."})},
 	[CSB_CMD_POOL_STATE] = {
 		"Get-CsPoolState", "pool-state", NULL, NULL,
-		"Show whether a pool is Normal, FailingOver, FailedOver or FailingBack.",
+		"Show whether a pool is Normal, FailingOver, FailedOver, FailingBack or NeedsRestore, "
+		"which pool serves its users, and the epoch.",
 		NULL,
-		USES(POOL(NULL)),
+		USES(POOL(NULL),
+		     {CSB_P_LOCAL_STORE, 0, 0,
+		      "Read the state from the local agent's replica (works while the coordinator is "
+		      "down)."}),
 		NONE,
 		EXAMPLES({"csb Get-CsPoolState -PoolFqdn " P1,
 		          "Whether " P1 " is failed over, and which pool serves its users."})},

@@ -119,7 +119,7 @@ csb_err csb_cms_topology(const csb_cms_view *v, csb_topology **out, char *err)
 	*out = NULL;
 	if ((rv = v->get(v->ctx, CSB_CMS_KEY_TOPOLOGY, &json, err)) != CSB_OK) {
 		if (rv == CSB_ENOTFOUND)
-			snprintf(err, CMS_ERR_MAX, "no topology in the %.30s store", v->what);
+			snprintf(err, CMS_ERR_MAX, "the %.30s topology is missing", v->what);
 		return rv;
 	}
 	rv = csb_topology_parse(json, strlen(json), out, why, sizeof(why));

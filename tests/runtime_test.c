@@ -175,8 +175,20 @@ static void test_lost_store_keeps_the_backup(void **state)
 	ch_ok(f, 0, &r, "Get-CsPoolState", "-PoolFqdn", P1, "--json", NULL);
 	doc = ch_json(&r);
 	assert_string_equal(json_string_value(json_object_get(doc, "State")), "NeedsRestore");
+	assert_int_equal(json_integer_value(json_object_get(doc, "Epoch")), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "Reason")),
+	                       P1 " came back with a new, empty store"));
 	json_decref(doc);
 	ch_result_free(&r);
+	/* The same from the pool's own replica, without the coordinator. */
+	node_cmd(f, "kill", "coordinator");
+	ch_ok(f, 0, &r, "Get-CsPoolState", "-PoolFqdn", P1, "-LocalStore", "--json", NULL);
+	doc = ch_json(&r);
+	assert_string_equal(json_string_value(json_object_get(doc, "State")), "NeedsRestore");
+	assert_int_equal(json_integer_value(json_object_get(doc, "Epoch")), 1);
+	json_decref(doc);
+	ch_result_free(&r);
+	node_cmd(f, "start", "coordinator");
 	for (int i = 0; i < 100; i++) { /* the replica learns it within milliseconds */
 		ch_run(f, NULL, &r, "data", "put", "-PoolFqdn", P1, "-Module", PRESENCE, "-Key", "k",
 		       "-Value", "v", NULL);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cli/internal/cli.h"
+#include "model/cms.h"
 #include "proto/admin.pb-c.h"
 #include "proto/status.pb-c.h"
 
@@ -41,11 +42,10 @@ csb_err cli_pool_sync(struct cli *c, const char *pool, const char *module, bool 
                       const Csb__SyncReply **sync, ProtobufCMessage **owner, char *backup,
                       char *err);
 
-/* The pool's state ("Normal", "FailingOver", "FailedOver", "FailingBack") and the pool that
- * serves its users (each CLI_FQDN_BUF bytes): Admin/GetPoolState, or the local agent's
- * replica ("poolstate/<pool>", absent: Normal) when local. */
-csb_err cli_pool_state(struct cli *c, const char *pool, bool local, char *state,
-                       char *served_by, char *err);
+/* The pool's state entry (state, the pool serving its users, epoch, reason):
+ * Admin/GetPoolState, or the local agent's replica when local (model/cms.h reads both). */
+csb_err cli_pool_entry(struct cli *c, const char *pool, bool local, csb_pool_entry *out,
+                       char *err);
 
 /* The JSON text of key in the local agent's replica (malloc'ed); CSB_ENOTFOUND when the
  * replica has no such key. */
