@@ -16,6 +16,7 @@
 #include "common/err.h"
 
 #define CSB_RPC_MAX_MSG_DEFAULT (16u << 20) /* bytes of one envelope on the wire */
+#define CSB_RPC_CONNS_DEFAULT 256      /* open connections of one listener */
 #define CSB_RPC_ERROR_MAX 256
 
 /* PEM files of one principal: its certificate (subject CN = principal name), its private
@@ -66,6 +67,8 @@ typedef struct csb_rpc_server_opts {
 	unsigned workers;          /* concurrent handlers; 0 = 16 */
 	size_t max_msg;            /* 0 = CSB_RPC_MAX_MSG_DEFAULT; larger is refused unread */
 	bool allow_insecure;       /* permit tcp:// and ipc:// */
+	unsigned max_conns;        /* open connections; 0 = CSB_RPC_CONNS_DEFAULT; more are closed
+	                            * as they come */
 } csb_rpc_server_opts;
 
 /* Listens on o->url and serves the n methods (copied; ctx pointers must outlive the

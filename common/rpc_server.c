@@ -1,7 +1,9 @@
 /* csb_rpc_server: one nng REP socket, a pool of worker threads each with its own nng
  * context, a method table. A worker receives an Envelope, authenticates the caller
- * (rpc_auth.c), runs the method's handler, and replies. See common/rpc.h. */
+ * (rpc_auth.c), runs the method's handler, and replies. See common/rpc.h. What callers
+ * can make the server hold before that is bounded by max_msg and max_conns. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,8 @@ struct csb_rpc_server {
 	size_t n_methods;
 	char *url;
 	size_t max_msg;
+	unsigned max_conns;
+	atomic_uint conns;           /* pipes added and not yet removed */
 	int port;
 	unsigned n_workers;
 	unsigned n_started;          /* threads running, for close */
@@ -243,6 +247,24 @@ static void server_free(csb_rpc_server *srv)
 	free(srv);
 }
 
+/* Counts the listener's connections and closes those over max_conns as they come: each
+ * may hold a message in the making. */
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	csb_rpc_server *srv = arg;
+	unsigned n;
+
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&srv->conns, 1);
+		return;
+	}
+	if ((n = atomic_fetch_add(&srv->conns, 1)) < srv->max_conns)
+		return;
+	csb_warn("rpc", "connection refused url=%s conns=%u max=%u reason=\"too many connections\"",
+	         srv->url, n, srv->max_conns);
+	nng_pipe_close(p);
+}
+
 /* The listener, with TLS when the url asks for it, bound now so errors are reported. */
 static csb_err listen_start(csb_rpc_server *srv, const csb_rpc_server_opts *o, bool tls)
 {
@@ -278,7 +300,9 @@ static csb_err socket_open(csb_rpc_server *srv, const csb_rpc_server_opts *o, bo
 	if ((nrv = nng_rep0_open(&srv->sock)) != 0)
 		return csb__rpc_nng_err(nrv);
 	/* nng drops a pipe that announces a bigger message, before reading it. */
-	if ((nrv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, srv->max_msg)) != 0) {
+	if ((nrv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, srv->max_msg)) != 0 ||
+	    (nrv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, srv)) != 0 ||
+	    (nrv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_REM_POST, pipe_event, srv)) != 0) {
 		rv = csb__rpc_nng_err(nrv);
 		goto out_close_sock;
 	}
@@ -335,6 +359,8 @@ csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method 
 		return CSB_ENOMEM;
 	srv->max_msg = o->max_msg != 0 ? o->max_msg : CSB_RPC_MAX_MSG_DEFAULT;
 	srv->n_workers = o->workers != 0 ? o->workers : WORKERS_DEFAULT;
+	srv->max_conns = o->max_conns != 0 ? o->max_conns : CSB_RPC_CONNS_DEFAULT;
+	atomic_init(&srv->conns, 0);
 	if ((srv->url = strdup(o->url)) == NULL) {
 		rv = CSB_ENOMEM;
 		goto out_free_srv;
@@ -348,9 +374,11 @@ csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method 
 		goto out_free_srv;
 	if ((rv = workers_start(srv)) != CSB_OK)
 		goto out_stop_workers;
-	csb_info("rpc", "server listening url=%s port=%d name=%s workers=%u tls=%s auth=%s",
+	csb_info("rpc", "server listening url=%s port=%d name=%s workers=%u tls=%s auth=%s "
+	         "max_msg=%zu max_conns=%u",
 	         srv->url, srv->port, o->name != NULL ? o->name : "", srv->n_workers,
-	         tls ? "yes" : "no", srv->verifier != NULL ? "yes" : "no");
+	         tls ? "yes" : "no", srv->verifier != NULL ? "yes" : "no", srv->max_msg,
+	         srv->max_conns);
 	*out = srv;
 	return CSB_OK;
 out_stop_workers:
