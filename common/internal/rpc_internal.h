@@ -32,12 +32,22 @@ csb_err csb__rpc_url_check(const char *url, bool allow_insecure, const csb_tls_f
 /* True when all three files are named. */
 bool csb__rpc_tls_given(const csb_tls_files *f);
 
-/* Builds an nng TLS configuration for mode: TLS 1.2+, peer verification required against
- * f->ca, own certificate f->cert with key f->key; a client also checks the server's
- * certificate against server_name. *out holds one reference (nng_tls_config_free()).
+/* Builds an nng TLS configuration for mode on csbackup's engine (rpc_tls_engine.c): TLS 1.2
+ * with ECDHE AEAD suites only, peer verification required against f->ca, own certificate
+ * f->cert with key f->key; a client also checks the server's certificate against
+ * server_name. *out holds one reference (nng_tls_config_free()).
  * Returns CSB_OK, CSB_ETLS (a file unreadable or invalid), CSB_ENOMEM. */
 csb_err csb__rpc_tls_config(nng_tls_mode mode, const csb_tls_files *f, const char *server_name,
                             nng_tls_config **out);
+
+/* ---- The TLS engine (rpc_tls_engine.c) ---------------------------------------------- */
+
+/* The suites offered and accepted, zero-terminated (MBEDTLS_TLS_* ids). */
+const int *csb__rpc_tls_suites(void);
+
+/* An empty nng TLS configuration for mode on csbackup's engine (registered here, over
+ * nng's own). CSB_OK, CSB_ETLS (nng refused, or another engine built it), CSB_ENOMEM. */
+csb_err csb__rpc_tls_config_alloc(nng_tls_mode mode, nng_tls_config **out);
 
 /* ---- Caller assertions (Envelope.auth) -------------------------------------------- */
 
