@@ -315,7 +315,7 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 		goto out_close_sock;
 	}
 	if (tls) {
-		rv = csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &o->tls, o->server_name, &cfg);
+		rv = csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &o->tls, o->server_name, NULL, &cfg);
 		if (rv != CSB_OK)
 			goto out_close_sock;
 		nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);

@@ -1,12 +1,18 @@
 /* csbackup's TLS engine for nng (nng/supplemental/tls/engine.h), over mbedTLS. nng 1.5.2's
  * own mbedTLS engine offers every suite mbedTLS has (CBC-SHA1, CAMELLIA, CCM_8, ...) and
- * nng_tls_config exposes no setting for them. This one offers only ECDHE AEAD suites over
- * TLS 1.2. rpc_tls.c builds every TLS configuration through csb__rpc_tls_config_alloc(),
- * which registers the engine. */
+ * nng_tls_config exposes neither the suites nor the peer's certificate. This one offers
+ * only ECDHE AEAD suites over TLS 1.2, and on a listener it knows each connection's verified
+ * principal before the first message: csb__rpc_admit bounds what that caller may send and
+ * how many connections it may hold. rpc_tls.c builds every TLS configuration through
+ * csb__rpc_tls_config_alloc(), which registers the engine. */
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -20,6 +26,7 @@
 #include <nng/supplemental/tls/engine.h>
 
 #define OWN_MAX 4    /* own certificates of one configuration */
+#define SP_HEADER 8  /* nng's SP/TCP framing: an 8-byte hello, then 8-byte lengths */
 
 /* Forward secrecy and authenticated encryption only, strongest first. */
 static const int suites[] = {
@@ -37,6 +44,222 @@ const int *csb__rpc_tls_suites(void)
 	return suites;
 }
 
+/* ---- Admission: who may send how much ----------------------------------------------- */
+
+/* trusted() is the application's (RBAC on its topology, under its own locks); a handshake
+ * runs on one of nng's few task threads, which the application may be waiting for (closing
+ * a client while holding the lock trusted() needs). So trusted() runs on a thread of the
+ * admission's own, and a handshake waits for its answer at most ASK_WAIT_MS: a caller
+ * without an answer by then is not trusted, on this connection. */
+#define ASK_WAIT_MS 500
+
+struct ask {
+	struct ask *next;
+	char name[CSB__RPC_PRINCIPAL_MAX];
+	bool done, answer;
+	bool abandoned;              /* its handshake stopped waiting: the thread frees it */
+};
+
+struct peer_count {
+	char name[CSB__RPC_PRINCIPAL_MAX];
+	unsigned conns;
+};
+
+struct csb__rpc_admit {
+	atomic_uint refs;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;         /* asks queued, answered, or closed */
+	bool closed;                 /* trusted() is not called any more */
+	bool calling;                /* the thread is inside trusted() */
+	struct ask *head, *tail;     /* asks waiting for the thread */
+	csb__rpc_admit_opts o;       /* o.self points into self */
+	char self[CSB__RPC_PRINCIPAL_MAX];
+	struct peer_count *peers;    /* callers not trusted, with open connections */
+	size_t n_peers, cap_peers;
+};
+
+static void admit_hold(csb__rpc_admit *a)
+{
+	atomic_fetch_add(&a->refs, 1);
+}
+
+void csb__rpc_admit_release(csb__rpc_admit *a)
+{
+	if (a == NULL || atomic_fetch_sub(&a->refs, 1) != 1)
+		return;
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->mu);
+	free(a->peers);
+	free(a);
+}
+
+/* Answers asks until the admission is closed; then answers the rest "no". */
+static void *admit_main(void *arg)
+{
+	csb__rpc_admit *a = arg;
+	struct ask *q;
+	bool answer;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		if (a->head == NULL && !a->closed) {
+			pthread_cond_wait(&a->cond, &a->mu);
+			continue;
+		}
+		if ((q = a->head) == NULL)
+			break;
+		if ((a->head = q->next) == NULL)
+			a->tail = NULL;
+		answer = false;
+		if (!a->closed) {
+			a->calling = true;
+			pthread_mutex_unlock(&a->mu);
+			answer = a->o.trusted(a->o.ctx, q->name);
+			pthread_mutex_lock(&a->mu);
+			a->calling = false;
+		}
+		if (q->abandoned) {
+			free(q);
+		} else {
+			q->answer = answer;
+			q->done = true;
+		}
+		pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->mu);
+	csb__rpc_admit_release(a);
+	return NULL;
+}
+
+csb_err csb__rpc_admit_new(const csb__rpc_admit_opts *o, csb__rpc_admit **out)
+{
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t thread;
+	csb__rpc_admit *a;
+	int rc = 0;
+
+	if (o == NULL || o->self == NULL || strlen(o->self) >= CSB__RPC_PRINCIPAL_MAX ||
+	    o->max_msg == 0 || o->peer_max_msg == 0 || o->peer_conns == 0)
+		return CSB_EINVAL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return CSB_ENOMEM;
+	atomic_init(&a->refs, 1);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	a->o = *o;
+	strcpy(a->self, o->self);
+	a->o.self = a->self;
+	if (o->trusted != NULL) {
+		admit_hold(a); /* the thread's */
+		pthread_attr_init(&ta);
+		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&thread, &ta, admit_main, a);
+		pthread_attr_destroy(&ta);
+	}
+	if (rc != 0) {
+		atomic_store(&a->refs, 1);
+		csb__rpc_admit_release(a);
+		return CSB_ENOMEM;
+	}
+	*out = a;
+	return CSB_OK;
+}
+
+void csb__rpc_admit_close(csb__rpc_admit *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->closed = true;
+	pthread_cond_broadcast(&a->cond);
+	while (a->calling)
+		pthread_cond_wait(&a->cond, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* With a->mu held: whether the application trusts name, asked on the admission's thread
+ * and waited for at most ASK_WAIT_MS. */
+static bool ask_trusted(csb__rpc_admit *a, const char *name)
+{
+	struct timespec until;
+	struct ask *q;
+	bool answer;
+
+	if (a->closed || a->o.trusted == NULL || (q = calloc(1, sizeof(*q))) == NULL)
+		return false;
+	strcpy(q->name, name);
+	if (a->tail != NULL)
+		a->tail->next = q;
+	else
+		a->head = q;
+	a->tail = q;
+	pthread_cond_broadcast(&a->cond);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ASK_WAIT_MS / 1000;
+	until.tv_nsec += (long)(ASK_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!q->done && pthread_cond_timedwait(&a->cond, &a->mu, &until) == 0)
+		;
+	if (!q->done) {
+		q->abandoned = true;
+		csb_warn("rpc", "admission without an answer listener=%s peer=%s wait_ms=%d "
+		         "reason=\"not trusted on this connection\"",
+		         a->self, name, ASK_WAIT_MS);
+		return false;
+	}
+	answer = q->answer;
+	free(q);
+	return answer;
+}
+
+/* With a->mu held: one more connection of name, unless it has peer_conns already. */
+static bool peer_add(csb__rpc_admit *a, const char *name, unsigned *conns)
+{
+	struct peer_count *p;
+	size_t i;
+
+	for (i = 0; i < a->n_peers && strcmp(a->peers[i].name, name) != 0; i++)
+		;
+	if (i == a->n_peers) {
+		if (a->n_peers == a->cap_peers) {
+			size_t cap = a->cap_peers ? 2 * a->cap_peers : 8;
+
+			if ((p = realloc(a->peers, cap * sizeof(*p))) == NULL)
+				return false;
+			a->peers = p;
+			a->cap_peers = cap;
+		}
+		strcpy(a->peers[i].name, name);
+		a->peers[i].conns = 0;
+		a->n_peers++;
+	}
+	*conns = a->peers[i].conns;
+	if (a->peers[i].conns >= a->o.peer_conns)
+		return false;
+	a->peers[i].conns++;
+	return true;
+}
+
+static void peer_remove(csb__rpc_admit *a, const char *name)
+{
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < a->n_peers; i++) {
+		if (strcmp(a->peers[i].name, name) != 0)
+			continue;
+		if (--a->peers[i].conns == 0)
+			a->peers[i] = a->peers[--a->n_peers];
+		break;
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
 /* ---- Connections ---------------------------------------------------------------------- */
 
 struct nng_tls_engine_config {
@@ -47,10 +270,19 @@ struct nng_tls_engine_config {
 	mbedtls_pk_context key[OWN_MAX];
 	unsigned n_own;
 	char *server_name;
+	csb__rpc_admit *admit;       /* a listener's, held; NULL on a client */
 };
 
 struct nng_tls_engine_conn {
 	mbedtls_ssl_context ssl;
+	csb__rpc_admit *admit;       /* held; NULL on a client */
+	bool counted;                /* holds one of admit's connections of peer */
+	char peer[CSB__RPC_PRINCIPAL_MAX];
+	size_t max_msg;              /* what peer may send in one message */
+	uint8_t hdr[SP_HEADER];      /* the hello or a length, as it arrives */
+	unsigned hdr_got;
+	bool hello_done;
+	uint64_t body_left;          /* bytes of the current message still to come */
 };
 
 static int rng(void *ctx, unsigned char *buf, size_t len)
@@ -130,17 +362,51 @@ static int conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *
 	if (cfg->server_name != NULL &&
 	    (rv = mbedtls_ssl_set_hostname(&ec->ssl, cfg->server_name)) != 0)
 		return nng_err(rv);
+	if (cfg->admit != NULL) {
+		admit_hold(cfg->admit);
+		ec->admit = cfg->admit;
+	}
 	return 0;
 }
 
 static void conn_fini(nng_tls_engine_conn *ec)
 {
 	mbedtls_ssl_free(&ec->ssl);
+	if (ec->counted)
+		peer_remove(ec->admit, ec->peer);
+	csb__rpc_admit_release(ec->admit);
 }
 
 static void conn_close(nng_tls_engine_conn *ec)
 {
 	(void)mbedtls_ssl_close_notify(&ec->ssl); /* best effort; the transport closes */
+}
+
+/* At the end of a listener's handshake: the peer's bound, and its connection counted
+ * unless it is trusted. Trust is decided once per connection. */
+static int conn_admit(nng_tls_engine_conn *ec)
+{
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&ec->ssl);
+	csb__rpc_admit *a = ec->admit;
+	unsigned conns = 0;
+	bool trusted, ok = true;
+
+	if (crt == NULL || !csb__rpc_subject_cn(crt, ec->peer))
+		return NNG_EPEERAUTH;
+	pthread_mutex_lock(&a->mu);
+	trusted = strcmp(ec->peer, a->self) == 0 || ask_trusted(a, ec->peer);
+	if (trusted)
+		ec->max_msg = a->o.max_msg;
+	else if ((ok = ec->counted = peer_add(a, ec->peer, &conns)))
+		ec->max_msg = a->o.peer_max_msg;
+	pthread_mutex_unlock(&a->mu);
+	if (!ok) {
+		csb_warn("rpc", "connection refused listener=%s peer=%s conns=%u max=%u reason=\"too "
+		         "many connections of one caller\"",
+		         a->self, ec->peer, conns, a->o.peer_conns);
+		return NNG_EPEERAUTH;
+	}
+	return 0;
 }
 
 static int conn_handshake(nng_tls_engine_conn *ec)
@@ -149,7 +415,52 @@ static int conn_handshake(nng_tls_engine_conn *ec)
 
 	if (rv == MBEDTLS_ERR_SSL_WANT_READ || rv == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return NNG_EAGAIN;
-	return rv != 0 ? nng_err(rv) : 0;
+	if (rv != 0)
+		return nng_err(rv);
+	return ec->admit != NULL ? conn_admit(ec) : 0;
+}
+
+/* Follows the framing of what a listener's peer sends (the hello, then a length before
+ * each message) and refuses a message over the peer's bound as soon as its length
+ * arrives: nng would otherwise allocate it and keep every byte that comes. */
+static int conn_meter(nng_tls_engine_conn *ec, const uint8_t *p, size_t n)
+{
+	uint64_t len = 0;
+
+	while (n > 0) {
+		size_t k;
+
+		if (ec->body_left > 0) {
+			k = ec->body_left < n ? (size_t)ec->body_left : n;
+			ec->body_left -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		k = SP_HEADER - ec->hdr_got < n ? SP_HEADER - ec->hdr_got : n;
+		memcpy(ec->hdr + ec->hdr_got, p, k);
+		ec->hdr_got += (unsigned)k;
+		p += k;
+		n -= k;
+		if (ec->hdr_got < SP_HEADER)
+			break;
+		ec->hdr_got = 0;
+		if (!ec->hello_done) {
+			ec->hello_done = true;
+			continue;
+		}
+		for (unsigned i = 0; i < SP_HEADER; i++)
+			len = len << 8 | ec->hdr[i];
+		if (len > ec->max_msg) {
+			csb_warn("rpc", "connection dropped listener=%s peer=%s bytes=%" PRIu64
+			         " max=%zu reason=\"message over the caller's bound\"",
+			         ec->admit->self, ec->peer, len, ec->max_msg);
+			return NNG_EMSGSIZE;
+		}
+		ec->body_left = len;
+		len = 0;
+	}
+	return 0;
 }
 
 static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *szp)
@@ -161,7 +472,7 @@ static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *szp)
 	if (rv < 0)
 		return nng_err(rv);
 	*szp = (size_t)rv;
-	return 0;
+	return ec->admit != NULL ? conn_meter(ec, buf, (size_t)rv) : 0;
 }
 
 static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *szp)
@@ -183,6 +494,8 @@ static bool conn_verified(nng_tls_engine_conn *ec)
 
 /* ---- Configurations ------------------------------------------------------------------- */
 
+/* The admission of the listener whose configuration this thread is allocating. */
+static _Thread_local csb__rpc_admit *tl_admit;
 static _Thread_local bool tl_ours; /* config_init() ran: the configuration is ours */
 
 static void config_fini(nng_tls_engine_config *cfg)
@@ -195,6 +508,7 @@ static void config_fini(nng_tls_engine_config *cfg)
 		mbedtls_pk_free(&cfg->key[i]);
 	}
 	free(cfg->server_name);
+	csb__rpc_admit_release(cfg->admit);
 }
 
 static int config_init(nng_tls_engine_config *cfg, nng_tls_mode mode)
@@ -225,6 +539,10 @@ static int config_init(nng_tls_engine_config *cfg, nng_tls_mode mode)
 	                             MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_ciphersuites(&cfg->conf, suites);
 	mbedtls_ssl_conf_rng(&cfg->conf, rng, NULL);
+	if (server && tl_admit != NULL) {
+		admit_hold(tl_admit);
+		cfg->admit = tl_admit;
+	}
 	tl_ours = true;
 	return 0;
 }
@@ -335,7 +653,8 @@ static const nng_tls_engine engine = {
 	.fips_mode = false,
 };
 
-csb_err csb__rpc_tls_config_alloc(nng_tls_mode mode, nng_tls_config **out)
+csb_err csb__rpc_tls_config_alloc(nng_tls_mode mode, csb__rpc_admit *admit,
+                                  nng_tls_config **out)
 {
 	int rv;
 
@@ -344,8 +663,10 @@ csb_err csb__rpc_tls_config_alloc(nng_tls_mode mode, nng_tls_config **out)
 	(void)nng_tls_engine_name();
 	if ((rv = nng_tls_engine_register(&engine)) != 0)
 		return csb__rpc_nng_err(rv);
+	tl_admit = admit;
 	tl_ours = false;
 	rv = nng_tls_config_alloc(out, mode);
+	tl_admit = NULL;
 	if (rv != 0)
 		return rv == NNG_ENOMEM ? CSB_ENOMEM : CSB_ETLS;
 	if (!tl_ours) {

@@ -1,7 +1,7 @@
 /* Tests of the RPC layer over tls+tcp:// with certificates made at run time: the caller's
  * principal, refused handshakes (foreign CA, wrong server name), refused assertions
  * (tampered, wrong audience, expired, foreign CA, missing), hostile bytes on the TLS port,
- * the cipher suites offered on both sides.
+ * the cipher suites offered on both sides, and the bounds on callers that are not trusted.
  *
  * Exact codes: a peer whose certificate the other side refuses never gets a connection,
  * nng keeps redialing in the background and reports nothing, so the call ends with
@@ -75,11 +75,19 @@ static csb_err h_whoami(void *ctx, const csb_rpc_request *req, csb_rpc_reply *re
 
 static const csb_rpc_method methods[] = {{"test.Who/Am", h_whoami, NULL}};
 
+/* The group server trusts "admin" (and itself); "pool02.csb.test" is a caller it does not
+ * trust. */
+static bool trust_admin(void *ctx, const char *principal)
+{
+	(void)ctx;
+	return strcmp(principal, "admin") == 0;
+}
+
 static int group_setup(void **state)
 {
 	const char *base = getenv("TEST_TMPDIR");
 	csb_rpc_server_opts so = {.url = "tls+tcp://127.0.0.1:0", .name = SERVER_NAME,
-	                          .workers = 4};
+	                          .workers = 4, .trusted = trust_admin};
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/rpc_tls_test.XXXXXX", base != NULL ? base : "/tmp");
@@ -89,6 +97,8 @@ static int group_setup(void **state)
 	                    path("pool.key")) != CSB_OK ||
 	    csb_certs_issue(path("ca.crt"), path("ca.key"), "admin", path("admin.crt"),
 	                    path("admin.key")) != CSB_OK ||
+	    csb_certs_issue(path("ca.crt"), path("ca.key"), "pool02.csb.test", path("other.crt"),
+	                    path("other.key")) != CSB_OK ||
 	    csb_certs_make_ca(path("evil.crt"), path("evil.key"), "evil CA") != CSB_OK ||
 	    csb_certs_issue(path("evil.crt"), path("evil.key"), "mallory", path("mallory.crt"),
 	                    path("mallory.key")) != CSB_OK)
@@ -535,6 +545,69 @@ static void test_client_suites(void **state)
 	csb_rpc_client_close(c);
 }
 
+/* ---- Callers that are not trusted ---------------------------------------------------------- */
+
+static csb_err call_with_body(csb_rpc_client *c, size_t len)
+{
+	uint8_t *body = calloc(1, len), *reply = NULL;
+	size_t rlen = 0;
+	csb_err rv;
+
+	assert_non_null(body);
+	rv = csb_rpc_call(c, "test.Who/Am", body, len, T_OK, &reply, &rlen, NULL);
+	free(reply);
+	free(body);
+	return rv;
+}
+
+/* A message over CSB_RPC_PEER_MAX_MSG_DEFAULT from a caller the listener does not trust
+ * ends its connection as its length arrives; a trusted caller may send it. */
+static void test_untrusted_message_bound(void **state)
+{
+	csb_rpc_client *other = client("other", "ca.crt", SERVER_NAME);
+	csb_rpc_client *admin = client("admin", "ca.crt", SERVER_NAME);
+	int before = atomic_load(&handler_calls);
+	char who[80] = "";
+
+	(void)state;
+	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
+	assert_string_equal(who, "pool02.csb.test");
+	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT - 1024), CSB_OK);
+	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT + 1), CSB_EUNREACH);
+	assert_int_equal(atomic_load(&handler_calls), before + 2);
+	assert_int_equal(call_with_body(admin, 8u << 20), CSB_OK);
+	/* The refused caller reconnects and is served again. */
+	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
+	assert_int_equal(atomic_load(&handler_calls), before + 4);
+	csb_rpc_client_close(other);
+	csb_rpc_client_close(admin);
+}
+
+/* One caller that is not trusted holds at most CSB_RPC_PEER_CONNS_DEFAULT connections; the
+ * next is refused at its handshake, while others still connect. */
+static void test_untrusted_connection_bound(void **state)
+{
+	csb_rpc_client *c[CSB_RPC_PEER_CONNS_DEFAULT + 1], *admin;
+	char who[80] = "";
+
+	(void)state;
+	for (unsigned i = 0; i < CSB_RPC_PEER_CONNS_DEFAULT; i++) {
+		c[i] = client("other", "ca.crt", SERVER_NAME);
+		assert_int_equal(whoami(c[i], T_OK, who, sizeof(who)), CSB_OK);
+	}
+	c[CSB_RPC_PEER_CONNS_DEFAULT] = client("other", "ca.crt", SERVER_NAME);
+	assert_int_equal(whoami(c[CSB_RPC_PEER_CONNS_DEFAULT], T_REFUSED, who, sizeof(who)),
+	                 CSB_ETIMEDOUT);
+	admin = client("admin", "ca.crt", SERVER_NAME);
+	assert_int_equal(whoami(admin, T_OK, who, sizeof(who)), CSB_OK);
+	csb_rpc_client_close(admin);
+	/* One leaves: the waiting one gets in. */
+	csb_rpc_client_close(c[0]);
+	assert_int_equal(whoami(c[CSB_RPC_PEER_CONNS_DEFAULT], T_OK, who, sizeof(who)), CSB_OK);
+	for (unsigned i = 1; i <= CSB_RPC_PEER_CONNS_DEFAULT; i++)
+		csb_rpc_client_close(c[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +623,8 @@ int main(void)
 		cmocka_unit_test(test_garbage_on_tls_port),
 		cmocka_unit_test(test_listener_suites),
 		cmocka_unit_test(test_client_suites),
+		cmocka_unit_test(test_untrusted_message_bound),
+		cmocka_unit_test(test_untrusted_connection_bound),
 		cmocka_unit_test(test_latency_print),
 	};
 
