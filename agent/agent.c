@@ -213,6 +213,14 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
+/* Callers whose messages may be as large as AGENT_MAX_MSG (data writes): administrators
+ * and the coordinator (the pool itself is trusted by the RPC layer); any other caller's
+ * are bounded by CSB_RPC_PEER_MAX_MSG_DEFAULT. */
+static bool trusted_caller(void *ctx, const char *principal)
+{
+	return agent__is_admin(ctx, principal);
+}
+
 static csb_err start_server(struct agent *a)
 {
 	csb_rpc_method methods[32];
@@ -223,6 +231,8 @@ static csb_err start_server(struct agent *a)
 		.tls = a->tls,
 		.workers = 128, /* long polls hold one each; concurrent writers share commits */
 		.max_msg = AGENT_MAX_MSG,
+		.trusted = trusted_caller,
+		.trusted_ctx = a,
 	};
 
 	n += agent__sync_methods(a, methods + n);
