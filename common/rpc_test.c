@@ -33,7 +33,8 @@ static csb_err h_echo(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 	(void)ctx;
 	if ((rep->body = malloc(req->body_len + 1)) == NULL)
 		return CSB_ENOMEM;
-	memcpy(rep->body, req->body, req->body_len);
+	if (req->body_len != 0) /* an empty body may be NULL */
+		memcpy(rep->body, req->body, req->body_len);
 	rep->body_len = req->body_len;
 	return CSB_OK;
 }
