@@ -1,7 +1,7 @@
 # csbackup: `make test` and `make demo` are the two commands (README.md).
 BAZEL ?= bazel
 
-.PHONY: all deps build test demo demo-down bench bench-quick clean
+.PHONY: all deps build test test-asan demo demo-down bench bench-quick clean
 
 all: build
 
@@ -13,6 +13,11 @@ build: deps
 
 test: deps
 	@bazel/test.sh
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (.bazelrc --config=asan);
+# ends with its own "N passed, N failed" line.
+test-asan: deps
+	@bazel/test.sh --config=asan
 
 # A two-pool cluster under ./demo-cluster with sample data, synced and verified; it keeps
 # running until `make demo-down`.

@@ -16,6 +16,13 @@
 #include "common/err.h"
 
 #define CSB_RPC_MAX_MSG_DEFAULT (16u << 20) /* bytes of one envelope on the wire */
+/* Bytes of one envelope from a caller a TLS listener does not trust: the largest request
+ * one pool sends another is a DigestRequest of 4096 key ranges (under 4 MiB); sync batches
+ * (at most 4 MiB and a 1 MiB chunk) travel in replies. With room for the envelope and its
+ * Auth. */
+#define CSB_RPC_PEER_MAX_MSG_DEFAULT ((5u << 20) + (64u << 10))
+#define CSB_RPC_PEER_CONNS_DEFAULT 16  /* connections of one such caller */
+#define CSB_RPC_CONNS_DEFAULT 256      /* open connections of one listener */
 #define CSB_RPC_ERROR_MAX 256
 
 /* PEM files of one principal: its certificate (subject CN = principal name), its private
@@ -66,6 +73,22 @@ typedef struct csb_rpc_server_opts {
 	unsigned workers;          /* concurrent handlers; 0 = 16 */
 	size_t max_msg;            /* 0 = CSB_RPC_MAX_MSG_DEFAULT; larger is refused unread */
 	bool allow_insecure;       /* permit tcp:// and ipc:// */
+	unsigned max_conns;        /* open connections; 0 = CSB_RPC_CONNS_DEFAULT; more are closed
+	                            * as they come */
+	/* On a TLS listener, a caller is trusted when its certificate's CN is name or when
+	 * trusted(trusted_ctx, CN) says so, decided once per connection at its handshake.
+	 * trusted runs on a thread of the RPC layer and may take the application's locks; a
+	 * handshake waits at most half a second for its answer (else: not trusted, on that
+	 * connection). It is not called after csb_rpc_server_stop() or _close() returns;
+	 * they wait for a call in progress. Any other
+	 * caller may send at most peer_max_msg bytes in one message (0 =
+	 * CSB_RPC_PEER_MAX_MSG_DEFAULT; never above max_msg) and hold at most peer_conns
+	 * connections (0 = CSB_RPC_PEER_CONNS_DEFAULT): a connection that announces a larger
+	 * message is dropped before a byte of it is kept, one over the count is refused. */
+	bool (*trusted)(void *trusted_ctx, const char *principal);
+	void *trusted_ctx;
+	size_t peer_max_msg;
+	unsigned peer_conns;
 } csb_rpc_server_opts;
 
 /* Listens on o->url and serves the n methods (copied; ctx pointers must outlive the

@@ -371,8 +371,7 @@ static uint64_t x509_time_ms(const mbedtls_x509_time *t)
 	return s < 0 ? 0 : (uint64_t)s * 1000u;
 }
 
-/* The subject CN, when it is a printable name that fits. */
-static bool subject_cn(const mbedtls_x509_crt *crt, char out[CSB__RPC_PRINCIPAL_MAX])
+bool csb__rpc_subject_cn(const mbedtls_x509_crt *crt, char out[CSB__RPC_PRINCIPAL_MAX])
 {
 	const mbedtls_x509_name *n;
 
@@ -434,7 +433,7 @@ static csb_err verify_full(csb__rpc_verifier *v, const Csb__Auth *a,
 		snprintf(err, CSB_RPC_ERROR_MAX, "assertion signature invalid");
 		goto out_free_crt;
 	}
-	if (!subject_cn(&crt, principal)) {
+	if (!csb__rpc_subject_cn(&crt, principal)) {
 		snprintf(err, CSB_RPC_ERROR_MAX, "certificate subject has no usable CN");
 		goto out_free_crt;
 	}

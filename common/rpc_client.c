@@ -382,7 +382,7 @@ static int probe_dial(struct probe *p)
 	if ((nrv = nng_dialer_create(&d, s, p->url)) != 0)
 		goto out_close;
 	if (p->use_tls) {
-		if (csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &p->tls, p->server_name, &cfg) != CSB_OK) {
+		if (csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &p->tls, p->server_name, NULL, &cfg) != CSB_OK) {
 			nrv = NNG_ECRYPTO;
 			goto out_close;
 		}
@@ -504,7 +504,7 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 		goto out_close_sock;
 	}
 	if (tls) {
-		rv = csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &o->tls, o->server_name, &cfg);
+		rv = csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &o->tls, o->server_name, NULL, &cfg);
 		if (rv != CSB_OK)
 			goto out_close_sock;
 		nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);

@@ -1,7 +1,10 @@
 /* csb_rpc_server: one nng REP socket, a pool of worker threads each with its own nng
  * context, a method table. A worker receives an Envelope, authenticates the caller
- * (rpc_auth.c), runs the method's handler, and replies. See common/rpc.h. */
+ * (rpc_auth.c), runs the method's handler, and replies. See common/rpc.h. What a caller
+ * can make the server hold before that is bounded here (open connections) and on TLS
+ * listeners by the engine (rpc_tls_engine.c: message size and connections per caller). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,9 @@ struct csb_rpc_server {
 	size_t n_methods;
 	char *url;
 	size_t max_msg;
+	csb__rpc_admit *admit;       /* NULL without TLS */
+	unsigned max_conns;
+	atomic_uint conns;           /* pipes added and not yet removed */
 	int port;
 	unsigned n_workers;
 	unsigned n_started;          /* threads running, for close */
@@ -238,9 +244,44 @@ static void server_free(csb_rpc_server *srv)
 			if (srv->workers[i].aio != NULL)
 				nng_aio_free(srv->workers[i].aio);
 	free(srv->workers);
+	csb__rpc_admit_release(srv->admit);
 	csb__rpc_verifier_free(srv->verifier);
 	free(srv->url);
 	free(srv);
+}
+
+/* Counts the listener's connections and closes those over max_conns as they come: each
+ * may hold a message in the making. */
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	csb_rpc_server *srv = arg;
+	unsigned n;
+
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&srv->conns, 1);
+		return;
+	}
+	if ((n = atomic_fetch_add(&srv->conns, 1)) < srv->max_conns)
+		return;
+	csb_warn("rpc", "connection refused url=%s conns=%u max=%u reason=\"too many connections\"",
+	         srv->url, n, srv->max_conns);
+	nng_pipe_close(p);
+}
+
+static csb_err admit_open(csb_rpc_server *srv, const csb_rpc_server_opts *o)
+{
+	csb__rpc_admit_opts ao = {
+		.self = o->name,
+		.max_msg = srv->max_msg,
+		.peer_max_msg = o->peer_max_msg != 0 ? o->peer_max_msg : CSB_RPC_PEER_MAX_MSG_DEFAULT,
+		.peer_conns = o->peer_conns != 0 ? o->peer_conns : CSB_RPC_PEER_CONNS_DEFAULT,
+		.trusted = o->trusted,
+		.ctx = o->trusted_ctx,
+	};
+
+	if (ao.peer_max_msg > srv->max_msg)
+		ao.peer_max_msg = srv->max_msg;
+	return csb__rpc_admit_new(&ao, &srv->admit);
 }
 
 /* The listener, with TLS when the url asks for it, bound now so errors are reported. */
@@ -253,7 +294,9 @@ static csb_err listen_start(csb_rpc_server *srv, const csb_rpc_server_opts *o, b
 	if ((nrv = nng_listener_create(&srv->listener, srv->sock, o->url)) != 0)
 		return csb__rpc_nng_err(nrv);
 	if (tls) {
-		if ((rv = csb__rpc_tls_config(NNG_TLS_MODE_SERVER, &o->tls, NULL, &cfg)) != CSB_OK)
+		if ((rv = admit_open(srv, o)) != CSB_OK ||
+		    (rv = csb__rpc_tls_config(NNG_TLS_MODE_SERVER, &o->tls, NULL, srv->admit, &cfg)) !=
+		        CSB_OK)
 			return rv;
 		nrv = nng_listener_set_ptr(srv->listener, NNG_OPT_TLS_CONFIG, cfg);
 		nng_tls_config_free(cfg); /* the listener holds its own reference */
@@ -278,7 +321,9 @@ static csb_err socket_open(csb_rpc_server *srv, const csb_rpc_server_opts *o, bo
 	if ((nrv = nng_rep0_open(&srv->sock)) != 0)
 		return csb__rpc_nng_err(nrv);
 	/* nng drops a pipe that announces a bigger message, before reading it. */
-	if ((nrv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, srv->max_msg)) != 0) {
+	if ((nrv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, srv->max_msg)) != 0 ||
+	    (nrv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, srv)) != 0 ||
+	    (nrv = nng_pipe_notify(srv->sock, NNG_PIPE_EV_REM_POST, pipe_event, srv)) != 0) {
 		rv = csb__rpc_nng_err(nrv);
 		goto out_close_sock;
 	}
@@ -335,6 +380,8 @@ csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method 
 		return CSB_ENOMEM;
 	srv->max_msg = o->max_msg != 0 ? o->max_msg : CSB_RPC_MAX_MSG_DEFAULT;
 	srv->n_workers = o->workers != 0 ? o->workers : WORKERS_DEFAULT;
+	srv->max_conns = o->max_conns != 0 ? o->max_conns : CSB_RPC_CONNS_DEFAULT;
+	atomic_init(&srv->conns, 0);
 	if ((srv->url = strdup(o->url)) == NULL) {
 		rv = CSB_ENOMEM;
 		goto out_free_srv;
@@ -348,9 +395,11 @@ csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method 
 		goto out_free_srv;
 	if ((rv = workers_start(srv)) != CSB_OK)
 		goto out_stop_workers;
-	csb_info("rpc", "server listening url=%s port=%d name=%s workers=%u tls=%s auth=%s",
+	csb_info("rpc", "server listening url=%s port=%d name=%s workers=%u tls=%s auth=%s "
+	         "max_msg=%zu max_conns=%u",
 	         srv->url, srv->port, o->name != NULL ? o->name : "", srv->n_workers,
-	         tls ? "yes" : "no", srv->verifier != NULL ? "yes" : "no");
+	         tls ? "yes" : "no", srv->verifier != NULL ? "yes" : "no", srv->max_msg,
+	         srv->max_conns);
 	*out = srv;
 	return CSB_OK;
 out_stop_workers:
@@ -381,6 +430,7 @@ void csb_rpc_server_stop(csb_rpc_server *srv)
 {
 	if (srv == NULL)
 		return;
+	csb__rpc_admit_close(srv->admit); /* trusted()'s context may go away after this */
 	workers_stop(srv);
 	csb_info("rpc", "server stopped url=%s port=%d", srv->url, srv->port);
 }
@@ -392,6 +442,7 @@ void csb_rpc_server_close(csb_rpc_server *srv)
 	/* The socket is closed only after the workers left: nng 1.5 may free its protocol
 	 * state under a thread still inside nng_ctx_*(). The listener goes first, with its
 	 * connections: callers learn at once (CSB_EUNREACH). */
+	csb__rpc_admit_close(srv->admit);
 	nng_listener_close(srv->listener);
 	workers_stop(srv);
 	nng_close(srv->sock);

@@ -3,6 +3,8 @@
  * TLS and caller identity are in rpc_tls_test.c. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,7 +33,8 @@ static csb_err h_echo(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
 	(void)ctx;
 	if ((rep->body = malloc(req->body_len + 1)) == NULL)
 		return CSB_ENOMEM;
-	memcpy(rep->body, req->body, req->body_len);
+	if (req->body_len != 0) /* an empty body may be NULL */
+		memcpy(rep->body, req->body, req->body_len);
 	rep->body_len = req->body_len;
 	return CSB_OK;
 }
@@ -444,6 +447,85 @@ static void test_method_with_nul(void **state)
 	echo_ok(f->cli, "still serving", 13);
 }
 
+/* An SP connection to 127.0.0.1:port as a REQ peer, after both hellos; the socket. */
+static int sp_connect(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 3};
+	uint8_t hello[8];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(write(fd, "\0SP\0\0\x30\0\0", 8), 8);
+	read_exact(fd, hello, sizeof(hello));
+	assert_memory_equal(hello, "\0SP\0\0\x31\0\0", 8);
+	return fd;
+}
+
+/* Whether the server closed fd: EOF (or a reset) within 3 s when expect_closed, else
+ * within 0.3 s. */
+static bool sp_closed(int fd, bool expect_closed)
+{
+	struct timeval tv = {.tv_sec = expect_closed ? 3 : 0, .tv_usec = expect_closed ? 0 : 300000};
+	uint8_t b;
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = read(fd, &b, 1);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Which of n connections the server closes within 3 s: its index, or -1. */
+static int sp_first_closed(const int *fd, int n)
+{
+	struct pollfd p[8];
+
+	for (int i = 0; i < n; i++)
+		p[i] = (struct pollfd){.fd = fd[i], .events = POLLIN};
+	if (poll(p, (nfds_t)n, 3000) <= 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && sp_closed(fd[i], true))
+			return i;
+	return -1;
+}
+
+/* A listener holds at most max_conns connections: one more is closed as it comes (which
+ * one of three that arrive together is nng's order), and there is room again once another
+ * leaves. */
+static void test_connection_bound(void **state)
+{
+	csb_rpc_server_opts so = {.url = "tcp://127.0.0.1:0", .workers = 2, .max_conns = 2,
+	                          .allow_insecure = true};
+	csb_rpc_server *srv;
+	int port, fd[3], extra, refused, tries;
+
+	(void)state;
+	assert_int_equal(csb_rpc_server_start(&so, methods, 3, &srv), CSB_OK);
+	port = csb_rpc_server_port(srv);
+	for (int i = 0; i < 3; i++)
+		fd[i] = sp_connect(port);
+	assert_true((refused = sp_first_closed(fd, 3)) >= 0);
+	for (int i = 0; i < 3; i++)
+		if (i != refused)
+			assert_false(sp_closed(fd[i], false));
+	close(fd[refused == 0 ? 1 : 0]);
+	for (tries = 0; tries < 20; tries++) { /* until the server has seen it go */
+		extra = sp_connect(port);
+		if (!sp_closed(extra, false))
+			break;
+		close(extra);
+	}
+	assert_true(tries < 20);
+	close(extra);
+	for (int i = 0; i < 3; i++)
+		if (i != (refused == 0 ? 1 : 0))
+			close(fd[i]);
+	csb_rpc_server_close(srv);
+}
+
 static void test_insecure_refused(void **state)
 {
 	csb_rpc_server_opts so = {.url = "tcp://127.0.0.1:0",
@@ -622,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_oversize_request),
 		cmocka_unit_test_setup_teardown(test_garbage_and_truncated_frames, fix_tcp, fix_down),
 		cmocka_unit_test_setup_teardown(test_method_with_nul, fix_tcp, fix_down),
+		cmocka_unit_test(test_connection_bound),
 		cmocka_unit_test(test_insecure_refused),
 		cmocka_unit_test_setup_teardown(test_address_in_use, fix_tcp, fix_down),
 		cmocka_unit_test(test_nothing_listens),

@@ -1,5 +1,6 @@
 /* The transport side shared by rpc_server.c and rpc_client.c: which urls need what,
- * nng TLS configurations built from PEM files, and NNG_* codes translated to csb_err. */
+ * nng TLS configurations built from PEM files (on the engine of rpc_tls_engine.c), and
+ * NNG_* codes translated to csb_err. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ out_fail:
 }
 
 csb_err csb__rpc_tls_config(nng_tls_mode mode, const csb_tls_files *f, const char *server_name,
-                            nng_tls_config **out)
+                            csb__rpc_admit *admit, nng_tls_config **out)
 {
 	char *ca = NULL, *cert = NULL, *key = NULL;
 	size_t ca_len = 0, cert_len = 0, key_len = 0;
@@ -144,10 +145,8 @@ csb_err csb__rpc_tls_config(nng_tls_mode mode, const csb_tls_files *f, const cha
 	    (rv = pem_read("cert", f->cert, &cert, &cert_len)) != CSB_OK ||
 	    (rv = pem_read("key", f->key, &key, &key_len)) != CSB_OK)
 		goto out_free_pem;
-	if (nng_tls_config_alloc(&cfg, mode) != 0) {
-		rv = CSB_ENOMEM;
+	if ((rv = csb__rpc_tls_config_alloc(mode, admit, &cfg)) != CSB_OK)
 		goto out_free_pem;
-	}
 	if ((rv = tls_apply(cfg, mode, ca, cert, key, server_name)) != CSB_OK) {
 		nng_tls_config_free(cfg);
 		goto out_free_pem;

@@ -1,6 +1,7 @@
 /* Tests of the RPC layer over tls+tcp:// with certificates made at run time: the caller's
  * principal, refused handshakes (foreign CA, wrong server name), refused assertions
- * (tampered, wrong audience, expired, foreign CA, missing), hostile bytes on the TLS port.
+ * (tampered, wrong audience, expired, foreign CA, missing), hostile bytes on the TLS port,
+ * the cipher suites offered on both sides, and the bounds on callers that are not trusted.
  *
  * Exact codes: a peer whose certificate the other side refuses never gets a connection,
  * nng keeps redialing in the background and reports nothing, so the call ends with
@@ -21,6 +22,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <sys/random.h>
 
 #include "common/certs.h"
 #include "common/clock.h"
@@ -70,11 +75,19 @@ static csb_err h_whoami(void *ctx, const csb_rpc_request *req, csb_rpc_reply *re
 
 static const csb_rpc_method methods[] = {{"test.Who/Am", h_whoami, NULL}};
 
+/* The group server trusts "admin" (and itself); "pool02.csb.test" is a caller it does not
+ * trust. */
+static bool trust_admin(void *ctx, const char *principal)
+{
+	(void)ctx;
+	return strcmp(principal, "admin") == 0;
+}
+
 static int group_setup(void **state)
 {
 	const char *base = getenv("TEST_TMPDIR");
 	csb_rpc_server_opts so = {.url = "tls+tcp://127.0.0.1:0", .name = SERVER_NAME,
-	                          .workers = 4};
+	                          .workers = 4, .trusted = trust_admin};
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/rpc_tls_test.XXXXXX", base != NULL ? base : "/tmp");
@@ -84,6 +97,8 @@ static int group_setup(void **state)
 	                    path("pool.key")) != CSB_OK ||
 	    csb_certs_issue(path("ca.crt"), path("ca.key"), "admin", path("admin.crt"),
 	                    path("admin.key")) != CSB_OK ||
+	    csb_certs_issue(path("ca.crt"), path("ca.key"), "pool02.csb.test", path("other.crt"),
+	                    path("other.key")) != CSB_OK ||
 	    csb_certs_make_ca(path("evil.crt"), path("evil.key"), "evil CA") != CSB_OK ||
 	    csb_certs_issue(path("evil.crt"), path("evil.key"), "mallory", path("mallory.crt"),
 	                    path("mallory.key")) != CSB_OK)
@@ -400,6 +415,199 @@ static void test_latency_print(void **state)
 	       n, tls_us, plain_us, tls_us / plain_us);
 }
 
+/* ---- Cipher suites ---------------------------------------------------------------------- */
+
+static int rng(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* A TLS 1.2 handshake as "admin" offering only suite; mbedTLS's result (0: agreed). */
+static int handshake_with(int suite)
+{
+	const int suites[] = {suite, 0};
+	mbedtls_net_context net;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca, own;
+	mbedtls_pk_context key;
+	char port[16];
+	int rv;
+
+	mbedtls_net_init(&net);
+	mbedtls_ssl_init(&ssl);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_x509_crt_init(&ca);
+	mbedtls_x509_crt_init(&own);
+	mbedtls_pk_init(&key);
+	snprintf(port, sizeof(port), "%d", csb_rpc_server_port(srv));
+	assert_int_equal(mbedtls_x509_crt_parse_file(&ca, path("ca.crt")), 0);
+	assert_int_equal(mbedtls_x509_crt_parse_file(&own, path("admin.crt")), 0);
+	assert_int_equal(mbedtls_pk_parse_keyfile(&key, path("admin.key"), NULL), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
+	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                             MBEDTLS_SSL_PRESET_DEFAULT),
+	                 0);
+	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+	assert_int_equal(mbedtls_ssl_conf_own_cert(&conf, &own, &key), 0);
+	mbedtls_ssl_conf_rng(&conf, rng, NULL);
+	mbedtls_ssl_conf_ciphersuites(&conf, suites);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	assert_int_equal(mbedtls_ssl_set_hostname(&ssl, SERVER_NAME), 0);
+	assert_int_equal(mbedtls_net_connect(&net, "127.0.0.1", port, MBEDTLS_NET_PROTO_TCP), 0);
+	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	while ((rv = mbedtls_ssl_handshake(&ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
+	       rv == MBEDTLS_ERR_SSL_WANT_WRITE)
+		;
+	mbedtls_ssl_close_notify(&ssl);
+	mbedtls_net_free(&net);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_x509_crt_free(&ca);
+	mbedtls_x509_crt_free(&own);
+	mbedtls_pk_free(&key);
+	return rv;
+}
+
+/* The listener agrees on ECDHE AEAD suites and refuses CBC-SHA1, CAMELLIA and CCM_8 ones,
+ * which nng's own engine offered. */
+static void test_listener_suites(void **state)
+{
+	static const int refused[] = {
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256,
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CCM,
+	};
+
+	(void)state;
+	assert_int_equal(handshake_with(MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), 0);
+	assert_int_equal(handshake_with(MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384), 0);
+	assert_int_equal(handshake_with(MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256), 0);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (handshake_with(refused[i]) != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)
+			fail_msg("suite 0x%04x was agreed on", refused[i]);
+}
+
+/* What a client offers, read from its ClientHello: exactly csb__rpc_tls_suites(). */
+static void test_client_suites(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	struct timeval tv = {.tv_sec = 5};
+	uint8_t rec[4096];
+	char curl[64];
+	csb_rpc_client_opts co = {.url = curl, .server_name = SERVER_NAME,
+	                          .tls = files("admin", "ca.crt")};
+	csb_rpc_client *c;
+	const int *want = csb__rpc_tls_suites();
+	size_t off, n_want = 0, got = 0, len;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd;
+
+	(void)state;
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(curl, sizeof(curl), "tls+tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	assert_int_equal(csb_rpc_client_open(&co, &c), CSB_OK);
+	assert_true((fd = accept(lfd, NULL, NULL)) >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (len = 0; len < 5 || len < 5 + (size_t)(rec[3] << 8 | rec[4]);) {
+		ssize_t k = read(fd, rec + len, sizeof(rec) - len);
+
+		assert_true(k > 0);
+		len += (size_t)k;
+	}
+	/* Record header (5), handshake header (4), version (2), random (32), session id. */
+	assert_int_equal(rec[0], 0x16);
+	assert_int_equal(rec[5], 0x01);
+	off = 5 + 4 + 2 + 32;
+	off += 1 + rec[off];
+	len = (size_t)(rec[off] << 8 | rec[off + 1]);
+	off += 2;
+	while (want[n_want] != 0)
+		n_want++;
+	for (size_t i = 0; i < len; i += 2) {
+		int suite = rec[off + i] << 8 | rec[off + i + 1];
+
+		if (suite == 0x00ff) /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV: not a cipher */
+			continue;
+		if (got >= n_want || suite != want[got])
+			fail_msg("client offers suite 0x%04x at %zu", suite, got);
+		got++;
+	}
+	assert_int_equal(got, n_want);
+	assert_int_equal(n_want, 6);
+	close(fd);
+	close(lfd);
+	csb_rpc_client_close(c);
+}
+
+/* ---- Callers that are not trusted ---------------------------------------------------------- */
+
+static csb_err call_with_body(csb_rpc_client *c, size_t len)
+{
+	uint8_t *body = calloc(1, len), *reply = NULL;
+	size_t rlen = 0;
+	csb_err rv;
+
+	assert_non_null(body);
+	rv = csb_rpc_call(c, "test.Who/Am", body, len, T_OK, &reply, &rlen, NULL);
+	free(reply);
+	free(body);
+	return rv;
+}
+
+/* A message over CSB_RPC_PEER_MAX_MSG_DEFAULT from a caller the listener does not trust
+ * ends its connection as its length arrives; a trusted caller may send it. */
+static void test_untrusted_message_bound(void **state)
+{
+	csb_rpc_client *other = client("other", "ca.crt", SERVER_NAME);
+	csb_rpc_client *admin = client("admin", "ca.crt", SERVER_NAME);
+	int before = atomic_load(&handler_calls);
+	char who[80] = "";
+
+	(void)state;
+	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
+	assert_string_equal(who, "pool02.csb.test");
+	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT - 1024), CSB_OK);
+	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT + 1), CSB_EUNREACH);
+	assert_int_equal(atomic_load(&handler_calls), before + 2);
+	assert_int_equal(call_with_body(admin, 8u << 20), CSB_OK);
+	/* The refused caller reconnects and is served again. */
+	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
+	assert_int_equal(atomic_load(&handler_calls), before + 4);
+	csb_rpc_client_close(other);
+	csb_rpc_client_close(admin);
+}
+
+/* One caller that is not trusted holds at most CSB_RPC_PEER_CONNS_DEFAULT connections; the
+ * next is refused at its handshake, while others still connect. */
+static void test_untrusted_connection_bound(void **state)
+{
+	csb_rpc_client *c[CSB_RPC_PEER_CONNS_DEFAULT + 1], *admin;
+	char who[80] = "";
+
+	(void)state;
+	for (unsigned i = 0; i < CSB_RPC_PEER_CONNS_DEFAULT; i++) {
+		c[i] = client("other", "ca.crt", SERVER_NAME);
+		assert_int_equal(whoami(c[i], T_OK, who, sizeof(who)), CSB_OK);
+	}
+	c[CSB_RPC_PEER_CONNS_DEFAULT] = client("other", "ca.crt", SERVER_NAME);
+	assert_int_equal(whoami(c[CSB_RPC_PEER_CONNS_DEFAULT], T_REFUSED, who, sizeof(who)),
+	                 CSB_ENOTCONN); /* refused at the handshake: nothing is sent */
+	admin = client("admin", "ca.crt", SERVER_NAME);
+	assert_int_equal(whoami(admin, T_OK, who, sizeof(who)), CSB_OK);
+	csb_rpc_client_close(admin);
+	/* One leaves: the waiting one gets in. */
+	csb_rpc_client_close(c[0]);
+	assert_int_equal(whoami(c[CSB_RPC_PEER_CONNS_DEFAULT], T_OK, who, sizeof(who)), CSB_OK);
+	for (unsigned i = 1; i <= CSB_RPC_PEER_CONNS_DEFAULT; i++)
+		csb_rpc_client_close(c[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +621,10 @@ int main(void)
 		cmocka_unit_test(test_foreign_ca_assertion),
 		cmocka_unit_test(test_verifier_cache),
 		cmocka_unit_test(test_garbage_on_tls_port),
+		cmocka_unit_test(test_listener_suites),
+		cmocka_unit_test(test_client_suites),
+		cmocka_unit_test(test_untrusted_message_bound),
+		cmocka_unit_test(test_untrusted_connection_bound),
 		cmocka_unit_test(test_latency_print),
 	};
 

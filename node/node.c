@@ -315,6 +315,14 @@ static void *ticker_main(void *arg)
 
 /* ---- Start and stop ------------------------------------------------------------------- */
 
+/* Callers whose messages may be as large as NODE_MAX_MSG (data writes): administrators
+ * and the coordinator (the node itself is trusted by the RPC layer); any other caller's,
+ * the partner's included, are bounded by CSB_RPC_PEER_MAX_MSG_DEFAULT. */
+static bool trusted_caller(void *ctx, const char *principal)
+{
+	return node__is_admin(ctx, principal);
+}
+
 static csb_err start_server(struct csb_node *n)
 {
 	csb_rpc_method methods[48];
@@ -325,6 +333,8 @@ static csb_err start_server(struct csb_node *n)
 		.tls = n->tls,
 		.workers = 128, /* long polls hold one each; concurrent writers share commits */
 		.max_msg = NODE_MAX_MSG,
+		.trusted = trusted_caller,
+		.trusted_ctx = n,
 	};
 
 	k += node__sync_methods(n, methods + k);

@@ -141,11 +141,11 @@ static void test_pool_state(void **state)
 	struct ch_result r;
 
 	ch_ok(cl, 0, &r, "Get-CsPoolState", "-PoolFqdn", P2, NULL);
-	assert_string_equal(r.out, P2 ": Normal (users served by " P2 ")\n");
+	assert_string_equal(r.out, P2 ": Normal (users served by " P2 ", epoch 0)\n");
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "pool-state", "-PoolFqdn", P1, "--json", NULL);
 	assert_string_equal(r.out, "{\"PoolFqdn\":\"" P1 "\",\"State\":\"Normal\",\"ServedBy\":\""
-	                           P1 "\"}\n");
+	                           P1 "\",\"Epoch\":0}\n");
 	ch_result_free(&r);
 }
 

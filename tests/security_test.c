@@ -1,7 +1,8 @@
 /* An agent under hostile input: callers without a certificate from the deployment's CA,
  * principals without the right role, garbage bytes, truncated and oversized messages and
  * unknown methods each get an error or a dropped connection; the agent keeps serving and
- * no store changes. */
+ * no store changes. A principal of the CA that is no administrator cannot make the agent
+ * hold its unfinished messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,10 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -161,10 +165,155 @@ static void test_hostile_callers_change_nothing(void **state)
 	csb_rpc_client_close(admin);
 }
 
+/* ---- Unfinished messages ---------------------------------------------------------------- */
+
+#define PROBE_CONNS 8
+#define PROBE_DECLARED (100ull << 20) /* what each connection announces */
+#define PROBE_SENT (90u << 20)        /* and sends of it, then waits */
+#define RSS_MAX_KB (200u << 10)
+#define BIG (8u << 20)                /* over CSB_RPC_PEER_MAX_MSG_DEFAULT */
+
+struct probe {
+	mbedtls_net_context net;
+	mbedtls_ssl_context ssl;
+	size_t sent;
+};
+
+static int probe_rng(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* The agent's resident set, from /proc/<pid>/status, in kB. */
+static unsigned long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* A TLS connection as the principal of conf that speaks nng's SP framing itself: the REQ
+ * hello, then a message of PROBE_DECLARED bytes of which it sends PROBE_SENT, or as much
+ * as the agent takes before it drops the connection. Left open. */
+static void probe_open(struct probe *p, mbedtls_ssl_config *conf, int port)
+{
+	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+	static uint8_t chunk[1u << 20];
+	uint8_t len[8];
+	char port_s[16];
+	int rv;
+
+	mbedtls_net_init(&p->net);
+	mbedtls_ssl_init(&p->ssl);
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	assert_int_equal(mbedtls_net_connect(&p->net, "127.0.0.1", port_s, MBEDTLS_NET_PROTO_TCP),
+	                 0);
+	assert_int_equal(mbedtls_ssl_setup(&p->ssl, conf), 0);
+	assert_int_equal(mbedtls_ssl_set_hostname(&p->ssl, "pool01.csb.test"), 0);
+	mbedtls_ssl_set_bio(&p->ssl, &p->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	while ((rv = mbedtls_ssl_handshake(&p->ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
+	       rv == MBEDTLS_ERR_SSL_WANT_WRITE)
+		;
+	assert_int_equal(rv, 0);
+	for (int i = 0; i < 8; i++)
+		len[i] = (uint8_t)(PROBE_DECLARED >> (56 - 8 * i));
+	assert_int_equal(mbedtls_ssl_write(&p->ssl, hello, sizeof(hello)), (int)sizeof(hello));
+	assert_int_equal(mbedtls_ssl_write(&p->ssl, len, sizeof(len)), (int)sizeof(len));
+	memset(chunk, 'x', sizeof(chunk));
+	for (p->sent = 0; p->sent < PROBE_SENT; p->sent += (size_t)rv)
+		if ((rv = mbedtls_ssl_write(&p->ssl, chunk, sizeof(chunk))) <= 0)
+			break;
+}
+
+static void probe_close(struct probe *p)
+{
+	mbedtls_ssl_free(&p->ssl);
+	mbedtls_net_free(&p->net);
+}
+
+/* 8 connections of a CA-signed principal with no role, each announcing a 100 MiB message
+ * and sending 90 MiB of it: the agent keeps under 200 MB and keeps serving; an
+ * administrator may still send large writes. */
+static void test_unfinished_messages_pin_nothing(void **state)
+{
+	struct h_env *e = *state;
+	char cert[H_PATH], key[H_PATH];
+	struct probe pr[PROBE_CONNS];
+	mbedtls_x509_crt ca, own;
+	mbedtls_pk_context pk;
+	mbedtls_ssl_config conf;
+	unsigned long before, during;
+	csb_rpc_client *admin, *mallory;
+	size_t sent = 0;
+	uint8_t *big;
+	unsigned a, b;
+
+	h_add_pair(e, &a, &b);
+	h_agent_start(e, a);
+	admin = h_client(e, a, NULL, NULL);
+	assert_int_equal(h_put(admin, PRESENCE, "k", 1, "v", 1), CSB_OK);
+	h_issue(e, "mallory", cert, key);
+	mbedtls_x509_crt_init(&ca);
+	mbedtls_x509_crt_init(&own);
+	mbedtls_pk_init(&pk);
+	mbedtls_ssl_config_init(&conf);
+	assert_int_equal(mbedtls_x509_crt_parse_file(&ca, e->ca_cert), 0);
+	assert_int_equal(mbedtls_x509_crt_parse_file(&own, cert), 0);
+	assert_int_equal(mbedtls_pk_parse_keyfile(&pk, key, NULL), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
+	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                             MBEDTLS_SSL_PRESET_DEFAULT),
+	                 0);
+	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+	assert_int_equal(mbedtls_ssl_conf_own_cert(&conf, &own, &pk), 0);
+	mbedtls_ssl_conf_rng(&conf, probe_rng, NULL);
+
+	before = rss_kb(e->agents[a].pid);
+	for (int i = 0; i < PROBE_CONNS; i++) {
+		probe_open(&pr[i], &conf, e->agents[a].port);
+		sent += pr[i].sent;
+	}
+	during = rss_kb(e->agents[a].pid);
+	print_message("agent VmRSS: %lu kB before, %lu kB with %d unfinished messages open "
+	              "(%zu MiB sent of %llu MiB announced)\n",
+	              before, during, PROBE_CONNS, sent >> 20,
+	              (unsigned long long)(PROBE_CONNS * PROBE_DECLARED) >> 20);
+	if (during >= RSS_MAX_KB)
+		fail_msg("agent VmRSS %lu kB, not below %u kB", during, RSS_MAX_KB);
+	/* Still serving, with the connections open. */
+	assert_int_equal(h_put(admin, PRESENCE, "after", 5, "ok", 2), CSB_OK);
+	assert_int_equal(high_seq(admin), 2);
+	/* An administrator still writes what the others may not even send. */
+	assert_non_null(big = calloc(1, BIG));
+	assert_int_equal(h_put(admin, PRESENCE, "big", 3, big, BIG), CSB_OK);
+	mallory = h_client(e, a, cert, key);
+	assert_int_equal(h_put(mallory, PRESENCE, "big2", 4, big, BIG), CSB_EUNREACH);
+	assert_int_equal(high_seq(admin), 3);
+	csb_rpc_client_close(mallory);
+	free(big);
+	for (int i = 0; i < PROBE_CONNS; i++)
+		probe_close(&pr[i]);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_pk_free(&pk);
+	mbedtls_x509_crt_free(&own);
+	mbedtls_x509_crt_free(&ca);
+	csb_rpc_client_close(admin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hostile_callers_change_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished_messages_pin_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

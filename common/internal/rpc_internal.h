@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/x509_crt.h>
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
 
@@ -21,6 +22,30 @@
 #define CSB__RPC_AUTH_MAX_LIFETIME_MS (24u * 60 * 60 * 1000) /* longest a server accepts */
 #define CSB__RPC_PEM_MAX (64u << 10)    /* bytes of a certificate, key or CA file */
 
+/* What a TLS listener lets each caller do, decided from the verified certificate at the
+ * end of the handshake, before the caller's first message. Reference counted: held by the
+ * listener's configuration and each of its connections. */
+typedef struct csb__rpc_admit csb__rpc_admit;
+
+typedef struct csb__rpc_admit_opts {
+	const char *self;       /* the listener's own principal (copied): trusted */
+	size_t max_msg;         /* bytes of one message from a trusted caller */
+	size_t peer_max_msg;    /* bytes of one message from any other caller */
+	unsigned peer_conns;    /* connections one other caller may hold */
+	bool (*trusted)(void *ctx, const char *principal); /* may be NULL: see rpc.h */
+	void *ctx;
+} csb__rpc_admit_opts;
+
+/* A new admission (one reference). CSB_OK, CSB_EINVAL, CSB_ENOMEM. */
+csb_err csb__rpc_admit_new(const csb__rpc_admit_opts *o, csb__rpc_admit **out);
+
+/* After this returns, trusted() is never called again: later callers are trusted only
+ * when they are self. Idempotent; NULL is a no-op. */
+void csb__rpc_admit_close(csb__rpc_admit *a);
+
+/* Drops one reference; the last frees a. NULL is a no-op. */
+void csb__rpc_admit_release(csb__rpc_admit *a);
+
 /* NNG_* (0 included) to csb_err. */
 csb_err csb__rpc_nng_err(int rv);
 
@@ -32,12 +57,28 @@ csb_err csb__rpc_url_check(const char *url, bool allow_insecure, const csb_tls_f
 /* True when all three files are named. */
 bool csb__rpc_tls_given(const csb_tls_files *f);
 
-/* Builds an nng TLS configuration for mode: TLS 1.2+, peer verification required against
- * f->ca, own certificate f->cert with key f->key; a client also checks the server's
- * certificate against server_name. *out holds one reference (nng_tls_config_free()).
+/* Builds an nng TLS configuration for mode on csbackup's engine (rpc_tls_engine.c): TLS 1.2
+ * with ECDHE AEAD suites only, peer verification required against f->ca, own certificate
+ * f->cert with key f->key; a client also checks the server's certificate against
+ * server_name; a listener admits its callers through admit (held; may be NULL). *out
+ * holds one reference (nng_tls_config_free()).
  * Returns CSB_OK, CSB_ETLS (a file unreadable or invalid), CSB_ENOMEM. */
 csb_err csb__rpc_tls_config(nng_tls_mode mode, const csb_tls_files *f, const char *server_name,
-                            nng_tls_config **out);
+                            csb__rpc_admit *admit, nng_tls_config **out);
+
+/* The subject CN of crt into out, when it is a printable name that fits. */
+bool csb__rpc_subject_cn(const mbedtls_x509_crt *crt, char out[CSB__RPC_PRINCIPAL_MAX]);
+
+/* ---- The TLS engine and admission on listeners (rpc_tls_engine.c) ------------------- */
+
+/* The suites offered and accepted, zero-terminated (MBEDTLS_TLS_* ids). */
+const int *csb__rpc_tls_suites(void);
+
+/* An empty nng TLS configuration for mode on csbackup's engine (registered here, over
+ * nng's own); a server configuration admits through admit (held; may be NULL). CSB_OK,
+ * CSB_ETLS (nng refused, or another engine built it), CSB_ENOMEM. */
+csb_err csb__rpc_tls_config_alloc(nng_tls_mode mode, csb__rpc_admit *admit,
+                                  nng_tls_config **out);
 
 /* ---- Caller assertions (Envelope.auth) -------------------------------------------- */
 
