@@ -20,22 +20,17 @@
 #define VERIFY_FANOUT 16
 #define VERIFY_DIFFS_MAX 64
 
-static csb_err control_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err control_status(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                              csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__StatusRequest *sr;
+	const Csb__StatusRequest *sr = (const Csb__StatusRequest *)msg;
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__status_request__descriptor, req, rep,
-	                                (ProtobufCMessage **)&sr)))
-		return rv;
 	rv = csb_node_status_pack(p->node, sr->category, pool__is_cms_standby(p), &rep->body,
 	                          &rep->body_len);
 	if (rv == CSB_EINVAL)
 		snprintf(rep->error, sizeof(rep->error), "unknown category %.200s", sr->category);
-	protobuf_c_message_free_unpacked(&sr->base, NULL);
 	return rv;
 }
 
@@ -92,10 +87,11 @@ static csb_err pick_modules(struct pool *p, const char *module, const char **out
 	return CSB_OK;
 }
 
-static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                                csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__SyncRequest *sr;
+	const Csb__SyncRequest *sr = (const Csb__SyncRequest *)msg;
 	Csb__SyncReply out = CSB__SYNC_REPLY__INIT;
 	Csb__ModuleSync ms[CSB_MODULE_COUNT], *msp[CSB_MODULE_COUNT];
 	const char *mods[CSB_MODULE_COUNT];
@@ -103,13 +99,8 @@ static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, csb_rpc_r
 	uint64_t deadline;
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__sync_request__descriptor, req, rep,
-	                                (ProtobufCMessage **)&sr)))
-		return rv;
 	if ((rv = pick_modules(p, sr->module, mods, &nmods, rep)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	deadline = csb_mono_ms() + (sr->timeout_ms ? sr->timeout_ms : SYNC_TIMEOUT_DEFAULT_MS);
 	if (deadline > req->deadline_mono_ms)
 		deadline = req->deadline_mono_ms;
@@ -122,8 +113,7 @@ static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, csb_rpc_r
 	out.modules = msp;
 	if (rv == CSB_OK)
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
-out_free_req:
-	protobuf_c_message_free_unpacked(&sr->base, NULL);
+out:
 	return rv;
 }
 
@@ -288,23 +278,19 @@ static void free_verify(Csb__ModuleVerify *mv)
 	free(mv->diffs);
 }
 
-static csb_err control_verify(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err control_verify(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                              csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__VerifyRequest *vr;
+	const Csb__VerifyRequest *vr = (const Csb__VerifyRequest *)msg;
 	Csb__VerifyReply out = CSB__VERIFY_REPLY__INIT;
 	Csb__ModuleVerify mv[CSB_MODULE_COUNT], *mvp[CSB_MODULE_COUNT];
 	const char *mods[CSB_MODULE_COUNT];
 	size_t nmods;
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__verify_request__descriptor, req, rep,
-	                                (ProtobufCMessage **)&vr)))
-		return rv;
 	if ((rv = pick_modules(p, vr->module, mods, &nmods, rep)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	for (size_t i = 0; i < nmods && rv == CSB_OK; i++) {
 		csb__module_verify__init(&mv[out.n_modules]);
 		mvp[out.n_modules] = &mv[out.n_modules];
@@ -316,15 +302,17 @@ static csb_err control_verify(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	for (size_t i = 0; i < out.n_modules; i++)
 		free_verify(&mv[i]);
-out_free_req:
-	protobuf_c_message_free_unpacked(&vr->base, NULL);
+out:
 	return rv;
 }
 
 size_t pool__control_methods(struct pool *p, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Control/Status", control_status, p};
-	out[1] = (csb_rpc_method){"csb.Control/SyncNow", control_sync_now, p};
-	out[2] = (csb_rpc_method){"csb.Control/Verify", control_verify, p};
+	out[0] = (csb_rpc_method){"csb.Control/Status", NULL, p, &csb__status_request__descriptor,
+	                          control_status, pool__admin_only};
+	out[1] = (csb_rpc_method){"csb.Control/SyncNow", NULL, p, &csb__sync_request__descriptor,
+	                          control_sync_now, pool__admin_only};
+	out[2] = (csb_rpc_method){"csb.Control/Verify", NULL, p, &csb__verify_request__descriptor,
+	                          control_verify, pool__admin_only};
 	return 3;
 }

@@ -21,32 +21,29 @@ static csb_err check_module(struct pool *p, const char *module, csb_rpc_reply *r
 	return CSB_ENOTFOUND;
 }
 
-static csb_err data_write(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err data_write(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                          csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__WriteRequest *wr;
+	const Csb__WriteRequest *wr = (const Csb__WriteRequest *)msg;
 	Csb__WriteReply out = CSB__WRITE_REPLY__INIT;
 	csb_write *items = NULL;
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, true)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__write_request__descriptor, req, rep, (ProtobufCMessage **)&wr)))
-		return rv;
 	if ((rv = check_module(p, wr->module, rep)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	if (wr->n_items == 0) {
 		snprintf(rep->error, sizeof(rep->error), "no records to write");
 		rv = CSB_EINVAL;
-		goto out_free_req;
+		goto out;
 	}
 	if (csb_node_read_only(p->node, rep->error)) {
 		rv = CSB_EREADONLY;
-		goto out_free_req;
+		goto out;
 	}
 	if ((items = calloc(wr->n_items, sizeof(*items))) == NULL) {
 		rv = CSB_ENOMEM;
-		goto out_free_req;
+		goto out;
 	}
 	for (size_t i = 0; i < wr->n_items; i++) {
 		const Csb__WriteItem *it = wr->items[i];
@@ -72,8 +69,7 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 	rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 out_free_items:
 	free(items);
-out_free_req:
-	protobuf_c_message_free_unpacked(&wr->base, NULL);
+out:
 	return rv;
 }
 
@@ -89,34 +85,30 @@ static const char *read_source(struct pool *p, bool from_backup, const char *sou
 	return buf;
 }
 
-static csb_err data_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err data_get(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                        csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__GetRequest *gr;
+	const Csb__GetRequest *gr = (const Csb__GetRequest *)msg;
 	Csb__GetReply out = CSB__GET_REPLY__INIT;
 	Csb__Record pb;
 	csb_record r = {0};
 	char pbuf[CSB_NODE_NAME_MAX];
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, true)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__get_request__descriptor, req, rep, (ProtobufCMessage **)&gr)))
-		return rv;
 	if ((rv = check_module(p, gr->module, rep)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	rv = csb_store_get(csb_node_store(p->node), read_source(p, gr->from_backup, gr->source, pbuf), gr->module,
 	                   gr->key.data, gr->key.len, &r);
 	if (rv == CSB_ENOTFOUND)
 		snprintf(rep->error, sizeof(rep->error), "no such key in %.200s", gr->module);
 	if (rv != CSB_OK)
-		goto out_free_req;
+		goto out;
 	csb_pb_record_to_pb(&r, &pb);
 	out.record = &pb;
 	rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	csb_record_clear(&r);
-out_free_req:
-	protobuf_c_message_free_unpacked(&gr->base, NULL);
+out:
 	return rv;
 }
 
@@ -147,21 +139,18 @@ static bool list_one(void *ctx, const csb_record *r)
 	return true;
 }
 
-static csb_err data_list(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err data_list(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                         csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__ListRequest *lr;
+	const Csb__ListRequest *lr = (const Csb__ListRequest *)msg;
 	Csb__ListReply out = CSB__LIST_REPLY__INIT;
 	struct list_ctx lc = {.out = &out, .max_bytes = csb_node_cfg(p->node).max_bytes};
 	char pbuf[CSB_NODE_NAME_MAX];
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, true)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__list_request__descriptor, req, rep, (ProtobufCMessage **)&lr)))
-		return rv;
 	if ((rv = check_module(p, lr->module, rep)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	lc.limit = lr->limit == 0 ? LIST_LIMIT_DEFAULT : lr->limit;
 	if (lc.limit > LIST_LIMIT_MAX)
 		lc.limit = LIST_LIMIT_MAX;
@@ -184,15 +173,17 @@ out_free:
 	free(lc.owned);
 	free(lc.recs);
 	free(lc.ptrs);
-out_free_req:
-	protobuf_c_message_free_unpacked(&lr->base, NULL);
+out:
 	return rv;
 }
 
 size_t pool__data_methods(struct pool *p, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Data/Write", data_write, p};
-	out[1] = (csb_rpc_method){"csb.Data/Get", data_get, p};
-	out[2] = (csb_rpc_method){"csb.Data/List", data_list, p};
+	out[0] = (csb_rpc_method){"csb.Data/Write", NULL, p, &csb__write_request__descriptor,
+	                          data_write, pool__admin_or_self};
+	out[1] = (csb_rpc_method){"csb.Data/Get", NULL, p, &csb__get_request__descriptor, data_get,
+	                          pool__admin_or_self};
+	out[2] = (csb_rpc_method){"csb.Data/List", NULL, p, &csb__list_request__descriptor,
+	                          data_list, pool__admin_or_self};
 	return 3;
 }

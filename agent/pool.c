@@ -38,15 +38,28 @@ static bool hook_is_admin(void *ctx, const char *principal)
 	return pool__is_admin(ctx, principal);
 }
 
-csb_err pool__check_admin(struct pool *p, const csb_rpc_request *req, csb_rpc_reply *rep,
-                          bool or_self)
+static bool check_admin(struct pool *p, const csb_rpc_request *req, bool or_self, char *err)
 {
 	if (strcmp(req->principal, CSB_COORDINATOR_NAME) == 0 || pool__is_admin(p, req->principal) ||
 	    (or_self && strcmp(req->principal, p->name) == 0))
-		return CSB_OK;
-	snprintf(rep->error, sizeof(rep->error), "%.100s may not call %.60s on %.60s", req->principal,
+		return true;
+	snprintf(err, CSB_RPC_ERROR_MAX, "%.100s may not call %.60s on %.60s", req->principal,
 	         req->method, p->name);
-	return CSB_EDENIED;
+	return false;
+}
+
+bool pool__admin_only(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                      char err[CSB_RPC_ERROR_MAX])
+{
+	(void)msg;
+	return check_admin(ctx, req, false, err);
+}
+
+bool pool__admin_or_self(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                         char err[CSB_RPC_ERROR_MAX])
+{
+	(void)msg;
+	return check_admin(ctx, req, true, err);
 }
 
 bool pool__is_cms_standby(struct pool *p)

@@ -15,20 +15,16 @@
 #include "model/bundle.h"
 #include "proto/status.pb-c.h"
 
-static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err replica_get(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                           csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__ReplicaRequest *rr;
+	const Csb__ReplicaRequest *rr = (const Csb__ReplicaRequest *)msg;
 	Csb__ReplicaReply out = CSB__REPLICA_REPLY__INIT;
 	csb_record r = {0};
 	csb_cursor cur = {0};
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__replica_request__descriptor, req, rep,
-	                        (ProtobufCMessage **)&rr)))
-		return rv;
 	(void)csb_store_cursor_get(csb_node_store(p->node), CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
 	rv = csb_store_get(csb_node_store(p->node), CSB_COORDINATOR_NAME, CSB_MODULE_CMS, rr->key, strlen(rr->key),
 	                   &r);
@@ -40,7 +36,6 @@ static csb_err replica_get(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	}
 	csb_record_clear(&r);
-	protobuf_c_message_free_unpacked(&rr->base, NULL);
 	return rv;
 }
 
@@ -65,23 +60,18 @@ static csb_err seed(csb_store *st, const char *topo_json, const char *cfg_json)
 	return csb_store_apply(st, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &keep, recs, 2, NULL);
 }
 
-static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err replica_seed(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                            csb_rpc_reply *rep)
 {
 	struct pool *p = ctx;
-	Csb__SeedReplicaRequest *sr;
+	const Csb__SeedReplicaRequest *sr = (const Csb__SeedReplicaRequest *)msg;
 	Csb__ReplicaReply out = CSB__REPLICA_REPLY__INIT;
 	csb_topology *t = NULL;
 	csb_backup_config cfg;
 	char *tj = NULL, *cj = NULL;
 	csb_err rv;
 
-	if ((rv = pool__check_admin(p, req, rep, false)) != CSB_OK)
-		return rv;
-	if ((rv = csb_pb_unpack_request(&csb__seed_replica_request__descriptor, req, rep,
-	                        (ProtobufCMessage **)&sr)))
-		return rv;
 	rv = csb_bundle_read(sr->zip.data, sr->zip.len, &t, &cfg, rep->error, sizeof(rep->error));
-	protobuf_c_message_free_unpacked(&sr->base, NULL);
 	if (rv != CSB_OK)
 		return rv;
 	tj = csb_topology_to_json(t);
@@ -103,7 +93,10 @@ static csb_err replica_seed(void *ctx, const csb_rpc_request *req, csb_rpc_reply
 
 size_t pool__replica_methods(struct pool *p, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Control/Replica", replica_get, p};
-	out[1] = (csb_rpc_method){"csb.Control/SeedReplica", replica_seed, p};
+	out[0] = (csb_rpc_method){"csb.Control/Replica", NULL, p, &csb__replica_request__descriptor,
+	                          replica_get, pool__admin_only};
+	out[1] = (csb_rpc_method){"csb.Control/SeedReplica", NULL, p,
+	                          &csb__seed_replica_request__descriptor, replica_seed,
+	                          pool__admin_only};
 	return 2;
 }

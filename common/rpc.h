@@ -60,10 +60,27 @@ typedef struct csb_rpc_reply {
 typedef csb_err (*csb_rpc_handler_fn)(void *ctx, const csb_rpc_request *req,
                                       csb_rpc_reply *rep);
 
+/* A typed handler: the dispatcher has decoded the body into msg (valid during the call;
+ * the dispatcher frees it) and the method's rule has admitted the caller. */
+typedef csb_err (*csb_rpc_typed_fn)(void *ctx, const csb_rpc_request *req,
+                                    const ProtobufCMessage *msg, csb_rpc_reply *rep);
+
+/* A method's authorization rule, run by the dispatcher before the handler with the caller
+ * and the decoded request (NULL for a raw method). false: the call is answered CSB_EDENIED
+ * with the reason written to err, and the handler does not run. Thread-safe. */
+typedef bool (*csb_rpc_authorize_fn)(void *ctx, const csb_rpc_request *req,
+                                     const ProtobufCMessage *msg, char err[CSB_RPC_ERROR_MAX]);
+
+/* One method. Either raw (fn: the handler gets the body bytes) or typed (req_desc and
+ * handle: the dispatcher decodes, authorizes and frees, so the handler keeps only its
+ * logic). authorize may be NULL: every authenticated caller may call. */
 typedef struct csb_rpc_method {
 	const char *name; /* "csb.Sync/Pull" */
 	csb_rpc_handler_fn fn;
 	void *ctx;
+	const ProtobufCMessageDescriptor *req_desc;
+	csb_rpc_typed_fn handle;
+	csb_rpc_authorize_fn authorize;
 } csb_rpc_method;
 
 typedef struct csb_rpc_server_opts {

@@ -111,6 +111,27 @@ static uint64_t deadline_of(const Csb__Envelope *req)
 	return csb_mono_ms() + ms;
 }
 
+/* Decodes (typed methods), authorizes, runs the handler and frees the decoded request. */
+static csb_err run_method(const csb_rpc_method *m, const csb_rpc_request *rq, csb_rpc_reply *rep)
+{
+	ProtobufCMessage *msg = NULL;
+	csb_err rv;
+
+	if (m->req_desc != NULL &&
+	    (rv = csb_wire_unpack(m->req_desc, rq->body, rq->body_len, &msg, rep->error,
+	                          sizeof(rep->error))) != CSB_OK)
+		return rv;
+	if (m->authorize != NULL && !m->authorize(m->ctx, rq, msg, rep->error)) {
+		rv = CSB_EDENIED;
+		goto out_free_msg;
+	}
+	rv = m->req_desc != NULL ? m->handle(m->ctx, rq, msg, rep) : m->fn(m->ctx, rq, rep);
+out_free_msg:
+	if (msg != NULL)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	return rv;
+}
+
 /* Runs the handler; its body is freed here whatever it returned. */
 static nng_msg *call_handler(csb_rpc_server *srv, const csb_rpc_method *m,
                              const Csb__Envelope *req, const char *principal)
@@ -126,7 +147,7 @@ static nng_msg *call_handler(csb_rpc_server *srv, const csb_rpc_method *m,
 	nng_msg *out;
 	csb_err rv;
 
-	rv = m->fn(m->ctx, &rq, &rep);
+	rv = run_method(m, &rq, &rep);
 	rep.error[CSB_RPC_ERROR_MAX - 1] = '\0';
 	if ((unsigned)rv >= CSB_ERR_COUNT) {
 		csb_error("rpc", "handler returned an unknown status method=%s status=%d", m->name,
@@ -224,7 +245,8 @@ static csb_err methods_copy(csb_rpc_server *srv, const csb_rpc_method *methods, 
 	if ((srv->methods = calloc(n, sizeof(*methods))) == NULL)
 		return CSB_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (methods[i].name == NULL || methods[i].fn == NULL)
+		if (methods[i].name == NULL ||
+		    (methods[i].req_desc != NULL ? methods[i].handle == NULL : methods[i].fn == NULL))
 			return CSB_EINVAL;
 		srv->methods[i] = methods[i];
 		if ((srv->methods[i].name = strdup(methods[i].name)) == NULL)

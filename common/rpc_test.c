@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -59,10 +60,43 @@ static csb_err h_sleep(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep
 	return CSB_OK;
 }
 
+/* A typed method: the request is an Envelope (any message type would do); the rule admits
+ * only requests whose method field is "ok", and the handler answers that field back. */
+static atomic_int typed_calls;
+
+static bool typed_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                       char err[CSB_RPC_ERROR_MAX])
+{
+	const Csb__Envelope *e = (const Csb__Envelope *)msg;
+
+	(void)ctx;
+	(void)req;
+	if (strcmp(e->method, "ok") == 0)
+		return true;
+	snprintf(err, CSB_RPC_ERROR_MAX, "only ok may pass, not %s", e->method);
+	return false;
+}
+
+static csb_err h_typed(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                       csb_rpc_reply *rep)
+{
+	const Csb__Envelope *e = (const Csb__Envelope *)msg;
+
+	(void)ctx;
+	(void)req;
+	atomic_fetch_add(&typed_calls, 1);
+	if ((rep->body = (uint8_t *)strdup(e->method)) == NULL)
+		return CSB_ENOMEM;
+	rep->body_len = strlen(e->method);
+	return CSB_OK;
+}
+
 static const csb_rpc_method methods[] = {
-	{"test.Echo/Echo", h_echo, NULL},
-	{"test.Echo/NotFound", h_notfound, NULL},
-	{"test.Echo/Sleep", h_sleep, NULL},
+	{.name = "test.Echo/Echo", .fn = h_echo},
+	{.name = "test.Echo/NotFound", .fn = h_notfound},
+	{.name = "test.Echo/Sleep", .fn = h_sleep},
+	{.name = "test.Echo/Typed", .req_desc = &csb__envelope__descriptor, .handle = h_typed,
+	 .authorize = typed_rule},
 };
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
@@ -78,7 +112,7 @@ static void server_up(struct fix *f, const char *listen_url, size_t max_msg)
 	csb_rpc_server_opts so = {
 		.url = listen_url, .workers = 4, .max_msg = max_msg, .allow_insecure = true};
 
-	assert_int_equal(csb_rpc_server_start(&so, methods, 3, &f->srv), CSB_OK);
+	assert_int_equal(csb_rpc_server_start(&so, methods, 4, &f->srv), CSB_OK);
 	if (strncmp(listen_url, "tcp://", 6) == 0) {
 		assert_true(csb_rpc_server_port(f->srv) > 0);
 		snprintf(f->url, sizeof(f->url), "tcp://127.0.0.1:%d", csb_rpc_server_port(f->srv));
@@ -264,6 +298,35 @@ static void test_unknown_method(void **state)
 	                              err),
 	                 CSB_ENOMETHOD);
 	assert_string_equal(err, "unknown method \"bad?method??x?\"");
+}
+
+/* The dispatcher decodes, applies the method's rule and frees: an undecodable body and a
+ * refused caller never reach the handler. */
+static void test_typed_method(void **state)
+{
+	struct fix *f = *state;
+	Csb__Envelope e = CSB__ENVELOPE__INIT;
+	uint8_t buf[64], *out = NULL, junk[] = {0xff, 0xff, 0xff};
+	size_t len, out_len;
+	char err[CSB_RPC_ERROR_MAX];
+	int before = atomic_load(&typed_calls);
+
+	e.method = "ok";
+	len = protobuf_c_message_pack(&e.base, buf);
+	assert_int_equal(csb_rpc_call(f->cli, "test.Echo/Typed", buf, len, 2000, &out, &out_len, err),
+	                 CSB_OK);
+	assert_int_equal(out_len, 2);
+	assert_memory_equal(out, "ok", 2);
+	free(out);
+	e.method = "no";
+	len = protobuf_c_message_pack(&e.base, buf);
+	assert_int_equal(csb_rpc_call(f->cli, "test.Echo/Typed", buf, len, 2000, &out, &out_len, err),
+	                 CSB_EDENIED);
+	assert_string_equal(err, "only ok may pass, not no");
+	assert_int_equal(csb_rpc_call(f->cli, "test.Echo/Typed", junk, sizeof(junk), 2000, &out,
+	                              &out_len, err),
+	                 CSB_EPROTO);
+	assert_int_equal(atomic_load(&typed_calls), before + 1);
 }
 
 static void test_handler_error(void **state)
@@ -699,6 +762,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, fix_tcp, fix_down),
 		cmocka_unit_test_setup_teardown(test_unknown_method, fix_tcp, fix_down),
 		cmocka_unit_test_setup_teardown(test_handler_error, fix_tcp, fix_down),
+		cmocka_unit_test_setup_teardown(test_typed_method, fix_tcp, fix_down),
 		cmocka_unit_test_setup_teardown(test_timeout_then_serves, fix_tcp, fix_down),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, fix_tcp, fix_down),
 		cmocka_unit_test(test_oversize_request),

@@ -73,7 +73,7 @@ static csb_err h_whoami(void *ctx, const csb_rpc_request *req, csb_rpc_reply *re
 	return CSB_OK;
 }
 
-static const csb_rpc_method methods[] = {{"test.Who/Am", h_whoami, NULL}};
+static const csb_rpc_method methods[] = {{.name = "test.Who/Am", .fn = h_whoami}};
 
 /* The group server trusts "admin" (and itself); "pool02.csb.test" is a caller it does not
  * trust. */

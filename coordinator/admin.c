@@ -17,19 +17,6 @@
 #include "coordinator/internal/coord.h"
 #include "proto/admin.pb-c.h"
 
-/* Unpacks the request as desc after the admin check; on error rep says why. */
-static csb_err begin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep,
-                     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
-{
-	csb_err rv;
-
-	if (coord__node(c, rep) == NULL)
-		return CSB_EBUSY;
-	if ((rv = coord__check_admin(c, req, rep)) != CSB_OK)
-		return rv;
-	return csb_wire_unpack(desc, req->body, req->body_len, out, rep->error, sizeof(rep->error));
-}
-
 static csb_err reply_json(csb_rpc_reply *rep, char *json)
 {
 	Csb__JsonDoc d = CSB__JSON_DOC__INIT;
@@ -50,21 +37,20 @@ static csb_err reply_empty(csb_rpc_reply *rep)
 	return csb_wire_pack(&e.base, &rep->body, &rep->body_len);
 }
 
-static csb_err publish_topology(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err publish_topology(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                                csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__PublishTopologyRequest *pr;
+	const Csb__PublishTopologyRequest *pr = (const Csb__PublishTopologyRequest *)msg;
 	csb_topology *t = NULL;
 	const char *key = CSB_CMS_KEY_TOPOLOGY;
 	char *json;
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__publish_topology_request__descriptor,
-	                (ProtobufCMessage **)&pr)) != CSB_OK)
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	rv = csb_topology_parse((const char *)pr->json.data, pr->json.len, &t, rep->error,
 	                        sizeof(rep->error));
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	if (rv != CSB_OK)
 		return rv;
 	json = csb_topology_to_json(t);
@@ -76,16 +62,12 @@ static csb_err publish_topology(void *ctx, const csb_rpc_request *req, csb_rpc_r
 	return rv == CSB_OK ? reply_empty(rep) : rv;
 }
 
-static csb_err get_topology(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_topology(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                            csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	ProtobufCMessage *e;
 	char *json = NULL;
-	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
-		return rv;
-	protobuf_c_message_free_unpacked(e, NULL);
 	pthread_mutex_lock(&c->mu);
 	if (c->topo != NULL)
 		json = csb_topology_to_json(c->topo);
@@ -122,28 +104,24 @@ static csb_err config_store(struct coord *c, const csb_backup_config *cfg, csb_r
 	return rv == CSB_OK ? config_reply(c, rep) : rv;
 }
 
-static csb_err get_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_config(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                          csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	ProtobufCMessage *e;
-	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
-		return rv;
-	protobuf_c_message_free_unpacked(e, NULL);
 	return config_reply(c, rep);
 }
 
-static csb_err set_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err set_config(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                          csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__ConfigSetRequest *sr;
+	const Csb__ConfigSetRequest *sr = (const Csb__ConfigSetRequest *)msg;
 	csb_backup_config cfg;
 	csb_err rv = CSB_OK;
 
-	if ((rv = begin(c, req, rep, &csb__config_set_request__descriptor,
-	                (ProtobufCMessage **)&sr)) != CSB_OK)
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	pthread_mutex_lock(&c->mu);
 	cfg = c->cfg;
 	pthread_mutex_unlock(&c->mu);
@@ -170,35 +148,31 @@ static csb_err set_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 			snprintf(cfg.groups[cfg.n_groups++], sizeof(cfg.groups[0]), "%s",
 			         sr->authorized_universal_groups[i]);
 	}
-	protobuf_c_message_free_unpacked(&sr->base, NULL);
 	return rv == CSB_OK ? config_store(c, &cfg, rep) : rv;
 }
 
-static csb_err reset_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err reset_config(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                            csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	ProtobufCMessage *e;
 	csb_backup_config cfg;
-	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
-		return rv;
-	protobuf_c_message_free_unpacked(e, NULL);
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	csb_config_defaults(&cfg);
 	return config_store(c, &cfg, rep);
 }
 
-static csb_err get_relationship(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_relationship(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                                csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__PoolRequest *pr;
+	const Csb__PoolRequest *pr = (const Csb__PoolRequest *)msg;
 	Csb__RelationshipReply out = CSB__RELATIONSHIP_REPLY__INIT;
 	const csb_topo_pool *p;
 	char pool[254] = "", backup[254] = "";
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__pool_request__descriptor, (ProtobufCMessage **)&pr)))
-		return rv;
 	pthread_mutex_lock(&c->mu);
 	if (c->topo != NULL && (p = csb_topology_pool(c->topo, pr->pool_fqdn)) != NULL) {
 		snprintf(pool, sizeof(pool), "%s", p->fqdn);
@@ -214,22 +188,20 @@ static csb_err get_relationship(void *ctx, const csb_rpc_request *req, csb_rpc_r
 		out.backup_pool_fqdn = backup;
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	}
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
-static csb_err export_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err export_config(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                             csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	ProtobufCMessage *e;
 	Csb__ZipDoc z = CSB__ZIP_DOC__INIT;
 	uint8_t *zip = NULL;
 	size_t len = 0;
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__empty__descriptor, &e)) != CSB_OK)
-		return rv;
-	protobuf_c_message_free_unpacked(e, NULL);
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	pthread_mutex_lock(&c->mu);
 	if (c->topo == NULL) {
 		snprintf(rep->error, sizeof(rep->error), "no topology has been published");
@@ -247,20 +219,20 @@ static csb_err export_config(void *ctx, const csb_rpc_request *req, csb_rpc_repl
 	return rv;
 }
 
-static csb_err import_config(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err import_config(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                             csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__ZipDoc *z;
+	const Csb__ZipDoc *z = (const Csb__ZipDoc *)msg;
 	csb_topology *t = NULL;
 	csb_backup_config cfg;
 	const char *keys[2] = {CSB_CMS_KEY_TOPOLOGY, CSB_CMS_KEY_CONFIG};
 	char *vals[2] = {NULL, NULL};
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__zip_doc__descriptor, (ProtobufCMessage **)&z)) != CSB_OK)
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	rv = csb_bundle_read(z->zip.data, z->zip.len, &t, &cfg, rep->error, sizeof(rep->error));
-	protobuf_c_message_free_unpacked(&z->base, NULL);
 	if (rv != CSB_OK)
 		return rv;
 	vals[0] = csb_topology_to_json(t);
@@ -304,18 +276,19 @@ static csb_err topology_pool(struct coord *c, const char *fqdn, char *pool, char
 	return rv;
 }
 
-static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                              csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__PoolRequest *pr;
+	const Csb__PoolRequest *pr = (const Csb__PoolRequest *)msg;
 	Csb__PoolStateReply out = CSB__POOL_STATE_REPLY__INIT;
 	csb_cms_view v = {cms_get, c, "published"};
 	char pool[254], backup[254];
 	csb_pool_entry e;
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, &csb__pool_request__descriptor, (ProtobufCMessage **)&pr)))
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	if ((rv = topology_pool(c, pr->pool_fqdn, pool, backup, rep->error)) == CSB_OK &&
 	    (rv = csb_cms_pool_entry(&v, pool, &e, rep->error)) == CSB_OK) {
 		out.pool_fqdn = pool;
@@ -325,7 +298,6 @@ static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 		out.reason = e.reason;
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 	}
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
@@ -333,10 +305,26 @@ static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, csb_rpc_rep
  * (DESIGN.md §4a): the pool is recorded as NeedsRestore, with a raised epoch, and its own
  * agent turns read-only when its replica learns it. Only that backup pool may report;
  * a pool in another state than Normal is left as it is (a failover owns it). */
-static csb_err report_lost_store(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static bool backup_pool_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                             char err[CSB_RPC_ERROR_MAX])
+{
+	const Csb__LostStoreReport *r = (const Csb__LostStoreReport *)msg;
+	char pool[254], backup[254];
+
+	if (topology_pool(ctx, r->pool_fqdn, pool, backup, err) != CSB_OK)
+		return false;
+	if (strcasecmp(req->principal, backup) == 0)
+		return true;
+	snprintf(err, CSB_RPC_ERROR_MAX, "%.100s is not the backup pool of %.100s", req->principal,
+	         pool);
+	return false;
+}
+
+static csb_err report_lost_store(void *ctx, const csb_rpc_request *req,
+                                 const ProtobufCMessage *msg, csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__LostStoreReport *r;
+	const Csb__LostStoreReport *r = (const Csb__LostStoreReport *)msg;
 	csb_cms_view v = {cms_get, c, "published"};
 	char pool[254], backup[254], key[300], *json = NULL;
 	const char *keys[1], *vals[1];
@@ -345,17 +333,8 @@ static csb_err report_lost_store(void *ctx, const csb_rpc_request *req, csb_rpc_
 
 	if (coord__node(c, rep) == NULL)
 		return CSB_EBUSY;
-	if ((rv = csb_wire_unpack(&csb__lost_store_report__descriptor, req->body, req->body_len,
-	                          (ProtobufCMessage **)&r, rep->error, sizeof(rep->error))))
-		return rv;
 	if ((rv = topology_pool(c, r->pool_fqdn, pool, backup, rep->error)) != CSB_OK)
-		goto out_free_req;
-	if (strcasecmp(req->principal, backup) != 0) {
-		snprintf(rep->error, sizeof(rep->error), "%.100s is not the backup pool of %.100s",
-		         req->principal, pool);
-		rv = CSB_EDENIED;
-		goto out_free_req;
-	}
+		return rv;
 	if ((rv = csb_cms_pool_entry(&v, pool, &e, rep->error)) != CSB_OK ||
 	    e.state != CSB_POOL_NORMAL)
 		goto out_reply;
@@ -366,7 +345,7 @@ static csb_err report_lost_store(void *ctx, const csb_rpc_request *req, csb_rpc_
 	snprintf(e.reported_by, sizeof(e.reported_by), "%s", backup);
 	if ((json = csb_pool_entry_to_json(&e)) == NULL) {
 		rv = CSB_ENOMEM;
-		goto out_free_req;
+		goto out_free_json;
 	}
 	snprintf(key, sizeof(key), "%s%s", CSB_CMS_KEY_POOLSTATE, pool);
 	keys[0] = key;
@@ -374,7 +353,7 @@ static csb_err report_lost_store(void *ctx, const csb_rpc_request *req, csb_rpc_
 	if ((rv = coord__put(c, keys, vals, 1)) != CSB_OK) {
 		snprintf(rep->error, sizeof(rep->error), "recording %.180s as NeedsRestore failed: %s",
 		         pool, csb_strerror(rv));
-		goto out_free_req;
+		goto out_free_json;
 	}
 	csb_warn("coordinator", "pool state pool=%s state=NeedsRestore epoch=%llu reported_by=%s "
 	         "module=%s reason=\"%s\"", pool, (unsigned long long)e.epoch, backup, r->module,
@@ -382,25 +361,42 @@ static csb_err report_lost_store(void *ctx, const csb_rpc_request *req, csb_rpc_
 out_reply:
 	if (rv == CSB_OK)
 		rv = reply_empty(rep);
-out_free_req:
+out_free_json:
 	free(json);
-	protobuf_c_message_free_unpacked(&r->base, NULL);
 	return rv;
+}
+
+/* An Admin method: typed, for RTCUniversalServerAdmins only. */
+static csb_rpc_method admin(struct coord *c, const char *name,
+                            const ProtobufCMessageDescriptor *desc, csb_rpc_typed_fn fn)
+{
+	return (csb_rpc_method){name, NULL, c, desc, fn, coord__admin_rule};
 }
 
 size_t coord__admin_methods(struct coord *c, csb_rpc_method *out)
 {
 	size_t n = 0;
 
-	out[n++] = (csb_rpc_method){"csb.Admin/PublishTopology", publish_topology, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/GetTopology", get_topology, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/GetConfig", get_config, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/SetConfig", set_config, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/ResetConfig", reset_config, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/GetRelationship", get_relationship, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/ExportConfig", export_config, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/ImportConfig", import_config, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolState", get_pool_state, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/ReportLostStore", report_lost_store, c};
+	out[n++] = admin(c, "csb.Admin/PublishTopology", &csb__publish_topology_request__descriptor,
+	                 publish_topology);
+	out[n++] = admin(c, "csb.Admin/GetTopology", &csb__empty__descriptor,
+	                 get_topology);
+	out[n++] = admin(c, "csb.Admin/GetConfig", &csb__empty__descriptor,
+	                 get_config);
+	out[n++] = admin(c, "csb.Admin/SetConfig", &csb__config_set_request__descriptor,
+	                 set_config);
+	out[n++] = admin(c, "csb.Admin/ResetConfig", &csb__empty__descriptor,
+	                 reset_config);
+	out[n++] = admin(c, "csb.Admin/GetRelationship", &csb__pool_request__descriptor,
+	                 get_relationship);
+	out[n++] = admin(c, "csb.Admin/ExportConfig", &csb__empty__descriptor,
+	                 export_config);
+	out[n++] = admin(c, "csb.Admin/ImportConfig", &csb__zip_doc__descriptor,
+	                 import_config);
+	out[n++] = admin(c, "csb.Admin/GetPoolState", &csb__pool_request__descriptor,
+	                 get_pool_state);
+	out[n++] = (csb_rpc_method){"csb.Admin/ReportLostStore", NULL, c,
+	                            &csb__lost_store_report__descriptor, report_lost_store,
+	                            backup_pool_rule};
 	return n;
 }

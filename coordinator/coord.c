@@ -41,13 +41,27 @@ bool coord__may_read_status(struct coord *c, const char *principal)
 	return yes;
 }
 
-csb_err coord__check_admin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep)
+bool coord__admin_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                       char err[CSB_RPC_ERROR_MAX])
 {
-	if (coord__is_admin(c, req->principal))
-		return CSB_OK;
-	snprintf(rep->error, sizeof(rep->error), "%s is not a member of %s", req->principal,
+	(void)msg;
+	if (coord__is_admin(ctx, req->principal))
+		return true;
+	snprintf(err, CSB_RPC_ERROR_MAX, "%.150s is not a member of %s", req->principal,
 	         CSB_GROUP_ADMINS);
-	return CSB_EDENIED;
+	return false;
+}
+
+bool coord__status_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                        char err[CSB_RPC_ERROR_MAX])
+{
+	(void)msg;
+	if (coord__may_read_status(ctx, req->principal))
+		return true;
+	snprintf(err, CSB_RPC_ERROR_MAX,
+	         "%.150s is not a member of RTCUniversalServerAdmins or of an AuthorizedUniversalGroup",
+	         req->principal);
+	return false;
 }
 
 /* Every agent of the topology pulls the CMS (its local replica); administrators may too. */

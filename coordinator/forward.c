@@ -17,25 +17,6 @@
 
 #define FORWARD_TIMEOUT_MS 10000
 
-static csb_err begin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep,
-                     bool status_only, Csb__PoolRequest **out)
-{
-	csb_err rv;
-
-	if (coord__node(c, rep) == NULL)
-		return CSB_EBUSY;
-	if (status_only && !coord__may_read_status(c, req->principal)) {
-		snprintf(rep->error, sizeof(rep->error),
-		         "%s is not a member of RTCUniversalServerAdmins or of an AuthorizedUniversalGroup",
-		         req->principal);
-		return CSB_EDENIED;
-	}
-	if (!status_only && (rv = coord__check_admin(c, req, rep)) != CSB_OK)
-		return rv;
-	return csb_wire_unpack(&csb__pool_request__descriptor, req->body, req->body_len,
-	                       (ProtobufCMessage **)out, rep->error, sizeof(rep->error));
-}
-
 /* Calls the pool's agent; a timeout means it could not be reached. */
 static csb_err call_agent(struct coord *c, const char *pool, const char *method,
                           const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc,
@@ -98,16 +79,17 @@ static void overlay_cms(struct coord *c, Csb__PoolStatus *ps)
 	}
 }
 
-static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                               csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__PoolRequest *pr;
+	const Csb__PoolRequest *pr = (const Csb__PoolRequest *)msg;
 	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
 	Csb__PoolStatus *ps = NULL;
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, true, &pr)) != CSB_OK)
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	sr.category = pr->category;
 	rv = call_agent(c, pr->pool_fqdn, "csb.Control/Status", &sr.base,
 	                &csb__pool_status__descriptor, FORWARD_TIMEOUT_MS, (ProtobufCMessage **)&ps,
@@ -117,7 +99,6 @@ static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, csb_rpc_re
 		rv = csb_wire_pack(&ps->base, &rep->body, &rep->body_len);
 		protobuf_c_message_free_unpacked(&ps->base, NULL);
 	}
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
@@ -169,16 +150,14 @@ out_free:
 }
 
 /* Every pool's status; pools whose agent does not answer are listed without modules. */
-static csb_err get_all_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_all_status(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                              csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
 
+	(void)msg;
 	if (coord__node(c, rep) == NULL)
 		return CSB_EBUSY;
-	if (!coord__may_read_status(c, req->principal)) {
-		snprintf(rep->error, sizeof(rep->error), "%s may not read the status", req->principal);
-		return CSB_EDENIED;
-	}
 	return coord__all_status_pack(c, &rep->body, &rep->body_len);
 }
 
@@ -204,10 +183,11 @@ static csb_err agent_part(struct coord *c, const Csb__PoolRequest *pr, const cha
 	return call_agent(c, pr->pool_fqdn, method, msg, desc, timeout_ms, out, backup, err);
 }
 
-static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err sync_pool(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                         csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__PoolRequest *pr;
+	const Csb__PoolRequest *pr = (const Csb__PoolRequest *)msg;
 	Csb__SyncRequest sr = CSB__SYNC_REQUEST__INIT;
 	Csb__PoolSyncReply out = CSB__POOL_SYNC_REPLY__INIT;
 	Csb__SyncReply *sy = NULL, all = CSB__SYNC_REPLY__INIT;
@@ -216,8 +196,8 @@ static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	bool with_cms;
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	sr.module = pr->module;
 	sr.timeout_ms = pr->timeout_ms ? pr->timeout_ms : 60000;
 	rv = agent_part(c, pr, "csb.Control/SyncNow", &sr.base, &csb__sync_reply__descriptor,
@@ -241,14 +221,14 @@ static csb_err sync_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	}
 	if (sy != NULL)
 		protobuf_c_message_free_unpacked(&sy->base, NULL);
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
-static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err verify_pool(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                           csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
-	Csb__PoolRequest *pr;
+	const Csb__PoolRequest *pr = (const Csb__PoolRequest *)msg;
 	Csb__VerifyRequest vr = CSB__VERIFY_REQUEST__INIT;
 	Csb__PoolVerifyReply out = CSB__POOL_VERIFY_REPLY__INIT;
 	Csb__VerifyReply *vy = NULL, all = CSB__VERIFY_REPLY__INIT;
@@ -260,8 +240,8 @@ static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 	                                                      : 1000;
 	csb_err rv;
 
-	if ((rv = begin(c, req, rep, false, &pr)) != CSB_OK)
-		return rv;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
 	vr.module = pr->module;
 	rv = agent_part(c, pr, "csb.Control/Verify", &vr.base, &csb__verify_reply__descriptor,
 	                (uint32_t)left, (ProtobufCMessage **)&vy, backup, &with_cms, rep->error);
@@ -284,11 +264,11 @@ static csb_err verify_pool(void *ctx, const csb_rpc_request *req, csb_rpc_reply 
 	}
 	if (vy != NULL)
 		protobuf_c_message_free_unpacked(&vy->base, NULL);
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
-static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                              csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
 	Csb__CmsStatusReply out = CSB__CMS_STATUS_REPLY__INIT;
@@ -299,10 +279,9 @@ static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, csb_rpc_rep
 	size_t n = 0;
 	csb_err rv;
 
+	(void)msg;
 	if (coord__node(c, rep) == NULL)
 		return CSB_EBUSY;
-	if ((rv = coord__check_admin(c, req, rep)) != CSB_OK)
-		return rv;
 	pthread_mutex_lock(&c->mu);
 	if (c->topo != NULL) {
 		if ((host = csb_topology_cms_host(c->topo)) != NULL)
@@ -341,12 +320,18 @@ out_free:
 
 size_t coord__forward_methods(struct coord *c, csb_rpc_method *out)
 {
+	const ProtobufCMessageDescriptor *pool = &csb__pool_request__descriptor,
+	                                 *empty = &csb__empty__descriptor;
 	size_t n = 0;
 
-	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolStatus", get_pool_status, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/GetAllStatus", get_all_status, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/Sync", sync_pool, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/Verify", verify_pool, c};
-	out[n++] = (csb_rpc_method){"csb.Admin/GetCmsStatus", get_cms_status, c};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolStatus", NULL, c, pool, get_pool_status,
+	                            coord__status_rule};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetAllStatus", NULL, c, empty, get_all_status,
+	                            coord__status_rule};
+	out[n++] = (csb_rpc_method){"csb.Admin/Sync", NULL, c, pool, sync_pool, coord__admin_rule};
+	out[n++] = (csb_rpc_method){"csb.Admin/Verify", NULL, c, pool, verify_pool,
+	                            coord__admin_rule};
+	out[n++] = (csb_rpc_method){"csb.Admin/GetCmsStatus", NULL, c, empty, get_cms_status,
+	                            coord__admin_rule};
 	return n;
 }

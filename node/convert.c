@@ -75,9 +75,3 @@ void csb_pb_digest_from_pb(const Csb__Digest *pb, csb_digest *d)
 	d->lo = pb ? pb->lo : 0;
 	d->hi = pb ? pb->hi : 0;
 }
-
-csb_err csb_pb_unpack_request(const ProtobufCMessageDescriptor *desc, const csb_rpc_request *req,
-                      csb_rpc_reply *rep, ProtobufCMessage **out)
-{
-	return csb_wire_unpack(desc, req->body, req->body_len, out, rep->error, sizeof(rep->error));
-}

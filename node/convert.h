@@ -20,8 +20,4 @@ void csb_pb_part_to_pb(const csb_split_part *p, Csb__KeyRange *kr, Csb__Digest *
 void csb_pb_digest_to_pb(const csb_digest *d, Csb__Digest *pb);
 void csb_pb_digest_from_pb(const Csb__Digest *pb, csb_digest *d);
 
-/* Decodes the request body as desc; on failure the reason goes to rep->error. */
-csb_err csb_pb_unpack_request(const ProtobufCMessageDescriptor *desc, const csb_rpc_request *req,
-                              csb_rpc_reply *rep, ProtobufCMessage **out);
-
 #endif

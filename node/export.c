@@ -37,16 +37,24 @@ static void note_contact(struct csb_node *a, const char *principal, const char *
 	pthread_mutex_unlock(&em->mu);
 }
 
-static csb_err check_caller(struct csb_node *a, const csb_rpc_request *req, csb_rpc_reply *rep,
-                            const char *module)
+/* The Sync service's rule: the partner's agent (or, on the coordinator, whom its policy
+ * names) for the request's module; administrators may read. Every Sync request has a
+ * "module" field. The partner's calls keep its export alive (contact). */
+static bool sync_authorize(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                           char err[CSB_RPC_ERROR_MAX])
 {
+	struct csb_node *a = ctx;
+	const ProtobufCFieldDescriptor *fd =
+		protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "module");
+	const char *module = fd ? *(char *const *)((const char *)msg + fd->offset) : NULL;
+
 	if (!may_sync(a, req->principal, module)) {
-		node__set_error(rep->error, "%s may not call %s on %s", req->principal, req->method,
+		node__set_error(err, "%.100s may not call %.60s on %.60s", req->principal, req->method,
 		                a->name);
-		return CSB_EDENIED;
+		return false;
 	}
 	note_contact(a, req->principal, module);
-	return CSB_OK;
+	return true;
 }
 
 /* The importer's entry, added on its first pull; NULL when the table is full. em->mu held. */
@@ -289,10 +297,11 @@ static csb_err validate_pull(struct csb_node *a, const Csb__PullRequest *pr, csb
 	return CSB_OK;
 }
 
-static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err sync_pull(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                         csb_rpc_reply *rep)
 {
 	struct csb_node *a = ctx;
-	Csb__PullRequest *pr = NULL;
+	const Csb__PullRequest *pr = (const Csb__PullRequest *)msg;
 	Csb__Batch batch = CSB__BATCH__INIT;
 	Csb__Digest dg = CSB__DIGEST__INIT;
 	Csb__Record *recs = NULL, **ptrs = NULL, one = CSB__RECORD__INIT, *onep;
@@ -302,19 +311,10 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, csb_rpc_reply *r
 	struct export_mod *em;
 	csb_err rv;
 
-	if ((rv = csb_pb_unpack_request(&csb__pull_request__descriptor, req, rep, (ProtobufCMessage **)&pr)))
-		return rv;
-	if (!may_sync(a, req->principal, pr->module)) {
-		node__set_error(rep->error, "%s may not pull %s from %s", req->principal, pr->module,
-		                 a->name);
-		rv = CSB_EDENIED;
-		goto out_free_req;
-	}
 	if ((rv = csb_store_lineage(a->store, &own)) != CSB_OK ||
 	    (rv = validate_pull(a, pr, rep, &own)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	em = node__export(a, pr->module);
-	note_contact(a, req->principal, pr->module);
 	note_ack(a, em, req->principal, pr->speculative ? pr->acked_seq : pr->after_seq);
 	batch.after_seq = pr->after_seq;
 	if (pr->resume_key.len > 0) {
@@ -350,7 +350,7 @@ out_clear:
 	free(ptrs);
 	csb_changes_clear(&ch);
 	csb_record_clear(&whole);
-out_free_req:
+out:
 	/* The caller's mistakes are its own; only a failure to serve is an export error. */
 	if (rv != CSB_OK && rv != CSB_ELINEAGE && rv != CSB_ELOGGONE && rv != CSB_ENOTFOUND &&
 	    rv != CSB_EDENIED) {
@@ -360,7 +360,6 @@ out_free_req:
 			pthread_mutex_unlock(&em->mu);
 		}
 	}
-	protobuf_c_message_free_unpacked(&pr->base, NULL);
 	return rv;
 }
 
@@ -380,10 +379,11 @@ static csb_err data_source(struct csb_node *a, const char *source, bool from_cop
 	return CSB_OK;
 }
 
-static csb_err sync_digest_ranges(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err sync_digest_ranges(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                                  csb_rpc_reply *rep)
 {
 	struct csb_node *a = ctx;
-	Csb__DigestRequest *dr;
+	const Csb__DigestRequest *dr = (const Csb__DigestRequest *)msg;
 	Csb__DigestReply out = CSB__DIGEST_REPLY__INIT;
 	csb_range *ranges = NULL;
 	csb_digest *dg = NULL;
@@ -394,12 +394,8 @@ static csb_err sync_digest_ranges(void *ctx, const csb_rpc_request *req, csb_rpc
 	csb_lineage lin;
 	csb_err rv;
 
-	if ((rv = csb_pb_unpack_request(&csb__digest_request__descriptor, req, rep, (ProtobufCMessage **)&dr)))
-		return rv;
-	if ((rv = check_caller(a, req, rep, dr->module)) != CSB_OK)
-		goto out_free_req;
 	if ((rv = data_source(a, dr->source, dr->from_copy, rep, &src)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	ranges = calloc(dr->n_ranges + 1, sizeof(*ranges));
 	dg = calloc(dr->n_ranges + 1, sizeof(*dg));
 	pdg = calloc(dr->n_ranges + 1, sizeof(*pdg));
@@ -436,15 +432,15 @@ out_free:
 	free(pdg);
 	free(pdgp);
 	free(counts);
-out_free_req:
-	protobuf_c_message_free_unpacked(&dr->base, NULL);
+out:
 	return rv;
 }
 
-static csb_err sync_split(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err sync_split(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                          csb_rpc_reply *rep)
 {
 	struct csb_node *a = ctx;
-	Csb__SplitRequest *sr;
+	const Csb__SplitRequest *sr = (const Csb__SplitRequest *)msg;
 	Csb__SplitReply out = CSB__SPLIT_REPLY__INIT;
 	Csb__SplitPart *parts = NULL, **pp = NULL;
 	Csb__KeyRange *kr = NULL;
@@ -456,22 +452,18 @@ static csb_err sync_split(void *ctx, const csb_rpc_request *req, csb_rpc_reply *
 	csb_lineage lin;
 	csb_err rv;
 
-	if ((rv = csb_pb_unpack_request(&csb__split_request__descriptor, req, rep, (ProtobufCMessage **)&sr)))
-		return rv;
-	if ((rv = check_caller(a, req, rep, sr->module)) != CSB_OK)
-		goto out_free_req;
 	if ((rv = data_source(a, sr->source, sr->from_copy, rep, &src)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	if (sr->parts == 0 || sr->parts > 256) {
 		node__set_error(rep->error, "parts must be 1..256, not %u", sr->parts);
 		rv = CSB_EINVAL;
-		goto out_free_req;
+		goto out;
 	}
 	csb_pb_range_from_pb(sr->range, &r);
 	if ((rv = csb_store_module_info(a->store, src, sr->module, &mi)) != CSB_OK ||
 	    (rv = csb_store_lineage(a->store, &lin)) != CSB_OK ||
 	    (rv = csb_store_digest_split(a->store, src, sr->module, &r, sr->parts, &sp)) != CSB_OK)
-		goto out_free_req;
+		goto out;
 	parts = calloc(sp.count, sizeof(*parts));
 	pp = calloc(sp.count, sizeof(*pp));
 	kr = calloc(sp.count, sizeof(*kr));
@@ -500,8 +492,7 @@ out_free:
 	free(kr);
 	free(dg);
 	csb_split_clear(&sp);
-out_free_req:
-	protobuf_c_message_free_unpacked(&sr->base, NULL);
+out:
 	return rv;
 }
 
@@ -538,10 +529,11 @@ static bool range_read_one(void *ctx, const csb_record *r)
 	return true;
 }
 
-static csb_err sync_range_read(void *ctx, const csb_rpc_request *req, csb_rpc_reply *rep)
+static csb_err sync_range_read(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                               csb_rpc_reply *rep)
 {
 	struct csb_node *a = ctx;
-	Csb__RangeReadRequest *rq;
+	const Csb__RangeReadRequest *rq = (const Csb__RangeReadRequest *)msg;
 	Csb__RangeReadReply out = CSB__RANGE_READ_REPLY__INIT;
 	struct range_read rr = {.out = &out};
 	csb_module_info mi;
@@ -549,15 +541,10 @@ static csb_err sync_range_read(void *ctx, const csb_rpc_request *req, csb_rpc_re
 	csb_range r;
 	csb_err rv;
 
-	if ((rv = csb_pb_unpack_request(&csb__range_read_request__descriptor, req, rep,
-	                                (ProtobufCMessage **)&rq)))
-		return rv;
-	if ((rv = check_caller(a, req, rep, rq->module)) != CSB_OK)
-		goto out_free_req;
 	if (strcmp(rq->source, a->name) != 0) {
 		node__set_error(rep->error, "this agent holds %s's data, not %s's", a->name, rq->source);
 		rv = CSB_ENOTFOUND;
-		goto out_free_req;
+		goto out;
 	}
 	rr.max_records = rq->max_records && rq->max_records < a->cfg.max_records ? rq->max_records
 	                                                                        : a->cfg.max_records;
@@ -586,16 +573,21 @@ out_free:
 	free(rr.recs);
 	free(rr.ptrs);
 	free(rr.arena);
-out_free_req:
-	protobuf_c_message_free_unpacked(&rq->base, NULL);
+out:
 	return rv;
 }
 
 size_t node__sync_methods(struct csb_node *a, csb_rpc_method *out)
 {
-	out[0] = (csb_rpc_method){"csb.Sync/Pull", sync_pull, a};
-	out[1] = (csb_rpc_method){"csb.Sync/DigestRanges", sync_digest_ranges, a};
-	out[2] = (csb_rpc_method){"csb.Sync/Split", sync_split, a};
-	out[3] = (csb_rpc_method){"csb.Sync/RangeRead", sync_range_read, a};
+	out[0] = (csb_rpc_method){"csb.Sync/Pull", NULL, a, &csb__pull_request__descriptor,
+	                          sync_pull, sync_authorize};
+	out[1] = (csb_rpc_method){"csb.Sync/DigestRanges", NULL, a,
+	                          &csb__digest_request__descriptor, sync_digest_ranges,
+	                          sync_authorize};
+	out[2] = (csb_rpc_method){"csb.Sync/Split", NULL, a, &csb__split_request__descriptor,
+	                          sync_split, sync_authorize};
+	out[3] = (csb_rpc_method){"csb.Sync/RangeRead", NULL, a,
+	                          &csb__range_read_request__descriptor, sync_range_read,
+	                          sync_authorize};
 	return 4;
 }

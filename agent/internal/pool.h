@@ -44,10 +44,13 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out);
 /* For the process's exit (node/node.h csb_node_exit()); frees what is not shared. */
 void csb_pool_exit(struct pool *p);
 bool pool__is_admin(struct pool *p, const char *principal);
-/* Handler preamble: CSB_OK for an administrator (or, with or_self, the pool's own services,
- * whose certificate names the pool); else CSB_EDENIED with the reason in rep. */
-csb_err pool__check_admin(struct pool *p, const csb_rpc_request *req, csb_rpc_reply *rep,
-                          bool or_self);
+/* Authorization rules of the pool's methods (common/rpc.h csb_rpc_authorize_fn): an
+ * administrator (or the coordinator, which forwards administrators' calls); with
+ * admin_or_self also the pool's own services, whose certificate names the pool. */
+bool pool__admin_only(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                      char err[CSB_RPC_ERROR_MAX]);
+bool pool__admin_or_self(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                         char err[CSB_RPC_ERROR_MAX]);
 /* Whether this pool is the backup pool of the pool hosting the CMS (its replica is the
  * standby copy, shown as its CMS import). */
 bool pool__is_cms_standby(struct pool *p);

@@ -110,7 +110,11 @@ csb_err coord__cms_verify(struct coord *c, const char *pool, uint64_t deadline,
 csb_err coord__web_start(struct coord *c, const char *hostport);
 void coord__web_stop(struct coord *c);
 
-/* Handler preamble: CSB_EDENIED (with the reason in rep) unless principal may call. */
-csb_err coord__check_admin(struct coord *c, const csb_rpc_request *req, csb_rpc_reply *rep);
+/* Authorization rules of the Admin service (common/rpc.h csb_rpc_authorize_fn): members of
+ * RTCUniversalServerAdmins; for status, also the AuthorizedUniversalGroups. */
+bool coord__admin_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                       char err[CSB_RPC_ERROR_MAX]);
+bool coord__status_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                        char err[CSB_RPC_ERROR_MAX]);
 
 #endif
