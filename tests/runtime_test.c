@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -272,6 +274,70 @@ static void test_repairing_applies_live(void **state)
 	sync_ok(f, P2);
 }
 
+/* Rewrites pool's agent endpoint host (127.0.0.1 <-> localhost) in the published topology. */
+static void publish_host(struct ch_cluster *f, const char *pool, const char *from, const char *to,
+                         unsigned round)
+{
+	struct ch_result r;
+	char path[CH_PATH + 32], url[300];
+	json_t *t, *p;
+	size_t i;
+
+	ch_ok(f, 0, &r, "Get-CsTopology", "--json", NULL);
+	t = ch_json(&r);
+	ch_result_free(&r);
+	json_array_foreach(json_object_get(t, "pools"), i, p) {
+		const char *a = json_string_value(json_object_get(p, "agent")), *at;
+
+		if (strcmp(json_string_value(json_object_get(p, "fqdn")), pool) != 0 ||
+		    (at = strstr(a, from)) == NULL)
+			continue;
+		snprintf(url, sizeof(url), "%.*s%s%s", (int)(at - a), a, to, at + strlen(from));
+		json_object_set_new(p, "agent", json_string(url));
+	}
+	snprintf(path, sizeof(path), "%s/endpoints-%u.json", f->work, round);
+	assert_int_equal(json_dump_file(t, path, 0), 0);
+	json_decref(t);
+	ch_ok(f, 0, &r, "Publish-CsTopology", "-FileName", path, NULL);
+	ch_result_free(&r);
+}
+
+/* 2b and 6. Moving an agent's endpoint while status calls use the coordinator's client to
+ * it: the client stays valid for every call in flight (reference counted), the partner
+ * follows the new endpoint, and nothing fails. */
+static void test_endpoint_moves_under_status_calls(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	pid_t pid;
+	int status;
+
+	load(f, P2, "100");
+	sync_ok(f, P2);
+	if ((pid = fork()) == 0) { /* status calls through the coordinator, all the while */
+		int failed = 0;
+
+		for (int i = 0; i < 40; i++) {
+			ch_run(f, NULL, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P2, NULL);
+			failed += r.code != 0;
+			ch_result_free(&r);
+		}
+		_exit(failed);
+	}
+	for (unsigned round = 0; round < 10; round++)
+		publish_host(f, P2, round % 2 ? "localhost" : "127.0.0.1",
+		             round % 2 ? "127.0.0.1" : "localhost", round);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	load(f, P1, "100");
+	sync_ok(f, P1); /* pool02 imports through its moved client; pool01 reaches it anew */
+	load(f, P2, "100");
+	sync_ok(f, P2);
+	ch_ok(f, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", P2, NULL);
+	ch_result_free(&r);
+}
+
 /* 3. Only the partner's import moves what the exporter counts as acknowledged. */
 static void test_admin_pull_does_not_acknowledge(void **state)
 {
@@ -409,6 +475,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lost_store_keeps_the_backup, up2, down),
 		cmocka_unit_test_setup_teardown(test_repairing_applies_live, up4, down),
+		cmocka_unit_test_setup_teardown(test_endpoint_moves_under_status_calls, up2, down),
 		cmocka_unit_test_setup_teardown(test_admin_pull_does_not_acknowledge, up2, down),
 		cmocka_unit_test_setup_teardown(test_unreachable_backup_pool_is_named, up2, down),
 		cmocka_unit_test_setup_teardown(test_pruned_log_reseeds_the_difference, up2, down),
