@@ -46,8 +46,8 @@ csb_err csb__cursor_get(csb__txn *t, const char *source, const char *module, csb
 	return CSB_OK;
 }
 
-static csb_err cursor_put(csb__txn *t, const char *source, const char *module,
-                          const csb_cursor *cur)
+csb_err csb__cursor_put(csb__txn *t, const char *source, const char *module,
+                        const csb_cursor *cur)
 {
 	uint8_t buf[CURSOR_KEY_MAX], p[CURSOR_LEN];
 	MDB_val k, v = {sizeof(p), p};
@@ -170,7 +170,7 @@ static csb_err apply_fn(csb__txn *t, void *ctx)
 	if (!c->hdr->reseed)
 		cur.applied_records += c->n;
 	c->cursor = cur;
-	return cursor_put(t, c->source, c->module, &cur);
+	return csb__cursor_put(t, c->source, c->module, &cur);
 }
 
 static bool records_ok(const csb_record *r, size_t n)

@@ -13,4 +13,10 @@
 csb_err csb_store_tamper(csb_store *s, const char *source, const char *module, const void *key,
                          size_t key_len);
 
+/* The same, with the cursor's digest moved to the damaged value, as a bad apply would leave
+ * it: the copy then disagrees with its source at the same seq, which the importer notices
+ * on its next pull and repairs by a differential re-seed. Errors as above. */
+csb_err csb_store_tamper_digest(csb_store *s, const char *source, const char *module,
+                                const void *key, size_t key_len);
+
 #endif

@@ -21,6 +21,8 @@
 #include "common/rpc.h"
 #include "proto/status.pb-c.h"
 #include "proto/sync.pb-c.h"
+#include "storage/store.h"
+#include "storage/tamper.h"
 #include "tests/cli_harness.h"
 #include "tests/harness.h"
 
@@ -443,6 +445,45 @@ static void test_pruned_log_reseeds_the_difference(void **state)
 	csb_rpc_client_close(p2);
 }
 
+/* A copy damaged at the same seq (its cursor's digest follows the damage): the importer
+ * sees the disagreement on its next pull and re-seeds exactly the damaged record. */
+static void test_damaged_copy_reseeds_one_record(void **state)
+{
+	struct ch_cluster *f = *state;
+	char dir[CH_PATH + 32];
+	csb_rpc_client *p1, *p2;
+	Csb__PoolStatus *ps;
+	const Csb__ModuleStatus *ms = NULL;
+	csb_store *st;
+	uint64_t until;
+
+	p1 = agent(f, 1);
+	h_put_range(p1, PRESENCE, "user", 0, 1000, 64, 1, 1000);
+	sync_ok(f, P1);
+	node_cmd(f, "kill", P2);
+	snprintf(dir, sizeof(dir), "%s/" P2, f->dir);
+	assert_int_equal(csb_store_open(dir, NULL, &st), CSB_OK);
+	assert_int_equal(csb_store_tamper_digest(st, P1, PRESENCE, "user00000042", 12), CSB_OK);
+	csb_store_close(st);
+	node_cmd(f, "start", P2);
+	p2 = agent(f, 2);
+	until = csb_mono_ms() + 20000;
+	for (;;) {
+		ms = import_row(p2, &ps);
+		if (ms->reseeds == 1 || csb_mono_ms() > until)
+			break;
+		protobuf_c_message_free_unpacked(&ps->base, NULL);
+		csb_sleep_ms(100);
+	}
+	assert_int_equal(ms->reseeds, 1);
+	assert_int_equal(ms->reseed_records, 1);
+	assert_int_equal(ms->backup_records, 1000);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	assert_true(h_verify(p1, PRESENCE, NULL, NULL));
+	csb_rpc_client_close(p1);
+	csb_rpc_client_close(p2);
+}
+
 /* The importer's own copy lost: it copies everything again, from seq 0, no re-seed. */
 static void test_lost_copy_is_copied_again(void **state)
 {
@@ -479,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admin_pull_does_not_acknowledge, up2, down),
 		cmocka_unit_test_setup_teardown(test_unreachable_backup_pool_is_named, up2, down),
 		cmocka_unit_test_setup_teardown(test_pruned_log_reseeds_the_difference, up2, down),
+		cmocka_unit_test_setup_teardown(test_damaged_copy_reseeds_one_record, up2, down),
 		cmocka_unit_test_setup_teardown(test_lost_copy_is_copied_again, up2, down),
 	};
 

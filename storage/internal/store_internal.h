@@ -144,6 +144,9 @@ csb_err csb__rec_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_len,
 
 /* CSB_ENOTFOUND when nothing was ever imported for (source, module). */
 csb_err csb__cursor_get(csb__txn *t, const char *source, const char *module, csb_cursor *out);
+/* Writes the cursor of (source, module) in t. */
+csb_err csb__cursor_put(csb__txn *t, const char *source, const char *module,
+                        const csb_cursor *cur);
 
 /* ---- digest.c ------------------------------------------------------------------------- */
 
