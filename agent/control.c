@@ -80,8 +80,15 @@ static csb_err pick_modules(struct pool *p, const char *module, const char **out
 		snprintf(rep->error, sizeof(rep->error), "unknown module %.200s", module);
 		return CSB_ENOTFOUND;
 	}
+	if (module[0] != '\0' && !csb_node_module_enabled(p->node, module)) {
+		snprintf(rep->error, sizeof(rep->error),
+		         "%.100s is not backed up: EnableRgsBackupService is $false", module);
+		return CSB_ENOTFOUND;
+	}
+	/* Every module backed up; the RGS modules only while EnableRgsBackupService says so. */
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
 		if (csb_node_exports(p->node, csb_modules[i].name) &&
+		    csb_node_module_enabled(p->node, csb_modules[i].name) &&
 		    (module[0] == '\0' || strcasecmp(module, csb_modules[i].name) == 0))
 			out[(*n)++] = csb_modules[i].name;
 	return CSB_OK;

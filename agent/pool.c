@@ -94,9 +94,14 @@ static void load_config(struct pool *p, const csb_cms_view *v)
 
 	if (v->get(v->ctx, CSB_CMS_KEY_CONFIG, &json, err) != CSB_OK)
 		return;
-	if (csb_config_parse(json, strlen(json), &c, err, sizeof(err)) == CSB_OK)
+	if (csb_config_parse(json, strlen(json), &c, err, sizeof(err)) == CSB_OK) {
 		csb_node_set_sync_interval(p->node, c.sync_interval_ms);
-	else
+		csb_node_set_max_calls(p->node, (unsigned)c.max_concurrent_calls);
+		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+			if (csb_modules[i].category == CSB_CAT_RGS)
+				csb_node_set_module_enabled(p->node, csb_modules[i].name,
+				                            c.enable_rgs_backup_service);
+	} else
 		csb_warn("agent", "replica config refused pool=%s err=\"%s\"", p->name, err);
 	free(json);
 }
@@ -269,6 +274,17 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	no.n_extra = p->n_methods;
 	if ((rv = csb_node_start(&no, &p->node)) != CSB_OK)
 		goto out_free;
+	/* Until the replica says otherwise, the defaults of Set-CsBackupServiceConfiguration. */
+	{
+		csb_backup_config def;
+
+		csb_config_defaults(&def);
+		csb_node_set_max_calls(p->node, (unsigned)def.max_concurrent_calls);
+		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+			if (csb_modules[i].category == CSB_CAT_RGS)
+				csb_node_set_module_enabled(p->node, csb_modules[i].name,
+				                            def.enable_rgs_backup_service);
+	}
 	/* Works on from the replica kept from an earlier run while the coordinator is away. */
 	pool__replica_changed(p);
 	if (p->partner_fixed)

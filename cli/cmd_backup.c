@@ -3,6 +3,7 @@
  * -FullBackup, then check the export states every WaitTime, at most RetryCount times. Every
  * run that gets past -WhatIf and -Confirm leaves an HTML report (report.c). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,26 @@ static void note(struct backup *b, const char *text)
 		cli_report_note(b->rep, "%s", text);
 }
 
+/* Appends one skipped module's line to skipped (len bytes), lines joined by "\n". */
+static void note_skip(char *skipped, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(skipped);
+	va_list ap;
+
+	if (used > 0 && used + 1 < len) {
+		skipped[used++] = '\n';
+		skipped[used] = '\0';
+	}
+	va_start(ap, fmt);
+	vsnprintf(skipped + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
 /* The modules of the category (all without one) and which of them are synced and checked.
  * The CMS is exported by the coordinator, not by the pool's agent: the coordinator syncs and
  * checks it for the pool that hosts it; it is skipped elsewhere (and with -LocalStore, whose
  * agent cannot see the coordinator's export). */
-static void select_modules(struct backup *b, char *skipped, size_t len)
+static void select_modules(struct backup *b, bool rgs, char *skipped, size_t len)
 {
 	const csb_args *a = b->a;
 
@@ -77,16 +93,21 @@ static void select_modules(struct backup *b, char *skipped, size_t len)
 
 		if (a->category < CSB_CAT_COUNT && m->category != a->category)
 			continue;
+		if (m->category == CSB_CAT_RGS && !rgs) { /* not replicated at all */
+			note_skip(skipped, len, "%s: not backed up (EnableRgsBackupService is $false)",
+			          m->name);
+			continue;
+		}
 		b->mods[b->n_mods++] = m->name;
 		if (m->category != CSB_CAT_CMS) {
 			b->synced[b->n_synced++] = m->name;
 			b->checked[b->n_checked++] = m->name;
 		} else if (!b->hosts_cms) {
-			snprintf(skipped, len, "%s: %s does not host the Central Management store; "
-			         "nothing to back up", m->name, b->pool);
+			note_skip(skipped, len, "%s: %s does not host the Central Management store; "
+			          "nothing to back up", m->name, b->pool);
 		} else if (a->local_store) {
-			snprintf(skipped, len, "%s: exported by the coordinator, which -LocalStore does "
-			         "not ask; not checked", m->name);
+			note_skip(skipped, len, "%s: exported by the coordinator, which -LocalStore does "
+			          "not ask; not checked", m->name);
 		} else {
 			b->synced[b->n_synced++] = m->name; /* the coordinator's export */
 			b->checked[b->n_checked++] = m->name;
@@ -391,6 +412,7 @@ int cli_backup_pool(struct cli *c)
 	const csb_args *a = c->a;
 	struct backup b = {.c = c, .a = a, .pool = a->pool_fqdn};
 	char err[CSB_RPC_ERROR_MAX], skipped[LIST_MAX];
+	csb_backup_config cfg;
 	csb_err rv;
 	int rc;
 
@@ -400,7 +422,9 @@ int cli_backup_pool(struct cli *c)
 		return cli_fail(c, rv, "%s", err);
 	if (b.backup[0] == '\0')
 		return cli_fail(c, CSB_ENOTFOUND, "%s has no backup pool in the topology", b.pool);
-	select_modules(&b, skipped, sizeof(skipped));
+	if ((rv = cli_backup_config(c, a->local_store, &cfg, err)) != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	select_modules(&b, cfg.enable_rgs_backup_service, skipped, sizeof(skipped));
 	if (a->what_if) {
 		what_if(&b);
 		return CLI_OK;

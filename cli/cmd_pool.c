@@ -156,17 +156,21 @@ static csb_err replica_view_get(void *ctx, const char *key, char **out, char *er
 	return cli_replica_get(ctx, key, out, err);
 }
 
-/* The coordinator's topology as a one-key snapshot (Admin/GetTopology). */
-static csb_err topology_view_get(void *ctx, const char *key, char **out, char *err)
+/* The coordinator's topology and configuration as a snapshot (Admin/GetTopology,
+ * Admin/GetConfig). */
+static csb_err coordinator_view_get(void *ctx, const char *key, char **out, char *err)
 {
 	Csb__Empty e = CSB__EMPTY__INIT;
 	Csb__JsonDoc *doc = NULL;
+	const char *method = strcmp(key, CSB_CMS_KEY_TOPOLOGY) == 0 ? "csb.Admin/GetTopology"
+	                     : strcmp(key, CSB_CMS_KEY_CONFIG) == 0 ? "csb.Admin/GetConfig"
+	                                                            : NULL;
 	csb_err rv;
 
-	if (strcmp(key, CSB_CMS_KEY_TOPOLOGY) != 0)
+	if (method == NULL)
 		return CSB_ENOTFOUND;
-	rv = cli_admin(ctx, "csb.Admin/GetTopology", &e.base, &csb__json_doc__descriptor,
-	               CLI_STATE_TIMEOUT_MS, true, (ProtobufCMessage **)&doc, err);
+	rv = cli_admin(ctx, method, &e.base, &csb__json_doc__descriptor, CLI_STATE_TIMEOUT_MS, true,
+	               (ProtobufCMessage **)&doc, err);
 	if (rv != CSB_OK)
 		return rv;
 	*out = strdup(doc->json);
@@ -203,11 +207,19 @@ csb_err cli_pool_entry(struct cli *c, const char *pool, bool local, csb_pool_ent
 	return rv;
 }
 
+csb_err cli_backup_config(struct cli *c, bool local, csb_backup_config *out, char *err)
+{
+	csb_cms_view v = local ? (csb_cms_view){replica_view_get, c, "local store's"}
+	                       : (csb_cms_view){coordinator_view_get, c, "published"};
+
+	return csb_cms_config(&v, out, err);
+}
+
 csb_err cli_pool_topology(struct cli *c, const char *pool, bool local, char *backup,
                           bool *hosts_cms, char *err)
 {
 	csb_cms_view v = local ? (csb_cms_view){replica_view_get, c, "local store's"}
-	                       : (csb_cms_view){topology_view_get, c, "published"};
+	                       : (csb_cms_view){coordinator_view_get, c, "published"};
 	char b[CSB_FQDN_MAX + 1];
 	csb_err rv = csb_cms_relationship(&v, pool, b, hosts_cms, err);
 

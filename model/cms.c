@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "model/cms.h"
+#include "model/config.h"
 #include "model/internal/model.h"
 
 #define CMS_ERR_MAX 256 /* CSB_RPC_ERROR_MAX: errors go back in RPC replies */
@@ -148,6 +149,26 @@ csb_err csb_cms_relationship(const csb_cms_view *v, const char *pool, char *back
 		*hosts_cms = p->hosts_cms;
 	}
 	csb_topology_free(t);
+	return rv;
+}
+
+csb_err csb_cms_config(const csb_cms_view *v, struct csb_backup_config *out, char *err)
+{
+	char *json = NULL, why[200];
+	csb_err rv;
+
+	csb_config_defaults(out);
+	if ((rv = v->get(v->ctx, CSB_CMS_KEY_CONFIG, &json, err)) != CSB_OK) {
+		if (rv == CSB_ENOTFOUND)
+			err[0] = '\0';
+		return rv == CSB_ENOTFOUND ? CSB_OK : rv;
+	}
+	rv = csb_config_parse(json, strlen(json), out, why, sizeof(why));
+	free(json);
+	if (rv == CSB_EINVAL) {
+		snprintf(err, CMS_ERR_MAX, "the %.30s configuration is refused: %.180s", v->what, why);
+		return CSB_ECORRUPT;
+	}
 	return rv;
 }
 

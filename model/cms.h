@@ -85,6 +85,12 @@ csb_err csb_cms_topology(const csb_cms_view *v, csb_topology **out, char *err);
 csb_err csb_cms_relationship(const csb_cms_view *v, const char *pool, char *backup,
                              bool *hosts_cms, char *err);
 
+struct csb_backup_config;
+
+/* The backup configuration of the snapshot (the defaults when none was stored). CSB_ECORRUPT
+ * when the stored value is refused. */
+csb_err csb_cms_config(const csb_cms_view *v, struct csb_backup_config *out, char *err);
+
 /* The pool's state entry (the default when it has none). CSB_ECORRUPT when unreadable. */
 csb_err csb_cms_pool_entry(const csb_cms_view *v, const char *pool, csb_pool_entry *out,
                            char *err);

@@ -289,6 +289,11 @@ static csb_err validate_pull(struct csb_node *a, const Csb__PullRequest *pr, csb
 		node__set_error(rep->error, "unknown module %s", pr->module);
 		return CSB_ENOTFOUND;
 	}
+	if (!csb_node_module_enabled(a, pr->module)) {
+		node__set_error(rep->error, "%s does not back up %s (EnableRgsBackupService is $false)",
+		                a->name, pr->module);
+		return CSB_ENOTFOUND;
+	}
 	if (pr->lineage.len != 0 &&
 	    (pr->lineage.len != CSB_LINEAGE_LEN || memcmp(pr->lineage.data, own->b, CSB_LINEAGE_LEN))) {
 		node__set_error(rep->error, "lineage of %s changed; re-seed", a->name);
@@ -577,17 +582,54 @@ out:
 	return rv;
 }
 
+/* Every Sync call holds one of the MaxConcurrentCalls slots while it is served. */
+static csb_err limited(csb_rpc_typed_fn fn, void *ctx, const csb_rpc_request *req,
+                       const ProtobufCMessage *msg, csb_rpc_reply *rep)
+{
+	csb_err rv;
+
+	if (!node__call_enter(ctx, rep))
+		return CSB_EBUSY;
+	rv = fn(ctx, req, msg, rep);
+	node__call_leave(ctx);
+	return rv;
+}
+
+static csb_err pull_limited(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                            csb_rpc_reply *rep)
+{
+	return limited(sync_pull, ctx, req, msg, rep);
+}
+
+static csb_err digest_ranges_limited(void *ctx, const csb_rpc_request *req,
+                                     const ProtobufCMessage *msg, csb_rpc_reply *rep)
+{
+	return limited(sync_digest_ranges, ctx, req, msg, rep);
+}
+
+static csb_err split_limited(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                             csb_rpc_reply *rep)
+{
+	return limited(sync_split, ctx, req, msg, rep);
+}
+
+static csb_err range_read_limited(void *ctx, const csb_rpc_request *req,
+                                  const ProtobufCMessage *msg, csb_rpc_reply *rep)
+{
+	return limited(sync_range_read, ctx, req, msg, rep);
+}
+
 size_t node__sync_methods(struct csb_node *a, csb_rpc_method *out)
 {
 	out[0] = (csb_rpc_method){"csb.Sync/Pull", NULL, a, &csb__pull_request__descriptor,
-	                          sync_pull, sync_authorize};
+	                          pull_limited, sync_authorize};
 	out[1] = (csb_rpc_method){"csb.Sync/DigestRanges", NULL, a,
-	                          &csb__digest_request__descriptor, sync_digest_ranges,
+	                          &csb__digest_request__descriptor, digest_ranges_limited,
 	                          sync_authorize};
 	out[2] = (csb_rpc_method){"csb.Sync/Split", NULL, a, &csb__split_request__descriptor,
-	                          sync_split, sync_authorize};
+	                          split_limited, sync_authorize};
 	out[3] = (csb_rpc_method){"csb.Sync/RangeRead", NULL, a,
-	                          &csb__range_read_request__descriptor, sync_range_read,
+	                          &csb__range_read_request__descriptor, range_read_limited,
 	                          sync_authorize};
 	return 4;
 }

@@ -122,6 +122,77 @@ bool csb_node_exports(csb_node *n, const char *module)
 	return node__export(n, module) != NULL;
 }
 
+static int module_index(const char *module)
+{
+	for (int i = 0; i < CSB_MODULE_COUNT; i++)
+		if (strcasecmp(csb_modules[i].name, module) == 0)
+			return i;
+	return -1;
+}
+
+void csb_node_set_module_enabled(csb_node *n, const char *module, bool on)
+{
+	int i = module_index(module);
+	bool changed;
+
+	if (i < 0)
+		return;
+	pthread_mutex_lock(&n->cfg_mu);
+	changed = n->disabled[i] == on;
+	n->disabled[i] = !on;
+	n->modules_changed |= changed;
+	pthread_mutex_unlock(&n->cfg_mu);
+	if (!changed)
+		return;
+	csb_info("node", "module %s pool=%s module=%s", on ? "enabled" : "disabled", n->name, module);
+	node__kick(n);
+}
+
+bool csb_node_module_enabled(csb_node *n, const char *module)
+{
+	int i = module_index(module);
+	bool on;
+
+	if (i < 0)
+		return false;
+	pthread_mutex_lock(&n->cfg_mu);
+	on = !n->disabled[i];
+	pthread_mutex_unlock(&n->cfg_mu);
+	return on;
+}
+
+void csb_node_set_max_calls(csb_node *n, unsigned max)
+{
+	pthread_mutex_lock(&n->cfg_mu);
+	if (n->max_calls != max)
+		csb_info("node", "setting pool=%s MaxConcurrentCalls=%u", n->name, max);
+	n->max_calls = max;
+	pthread_mutex_unlock(&n->cfg_mu);
+}
+
+bool node__call_enter(struct csb_node *n, csb_rpc_reply *rep)
+{
+	bool ok;
+	unsigned max;
+
+	pthread_mutex_lock(&n->cfg_mu);
+	max = n->max_calls;
+	if ((ok = max == 0 || n->calls < max))
+		n->calls++;
+	pthread_mutex_unlock(&n->cfg_mu);
+	if (!ok)
+		node__set_error(rep->error, "%s serves %u replication calls at once "
+		                "(MaxConcurrentCalls); try again", n->name, max);
+	return ok;
+}
+
+void node__call_leave(struct csb_node *n)
+{
+	pthread_mutex_lock(&n->cfg_mu);
+	n->calls--;
+	pthread_mutex_unlock(&n->cfg_mu);
+}
+
 void csb_node_set_read_only(csb_node *n, const char *why)
 {
 	bool was;
@@ -199,7 +270,8 @@ static void load_export(struct csb_node *n, struct export_mod *em)
 static void partner_start_importers(struct csb_node *n)
 {
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
-		if (n->exp[i].module == NULL || n->role != CSB_NODE_POOL)
+		if (n->exp[i].module == NULL || n->role != CSB_NODE_POOL || n->imp[i] != NULL ||
+		    !csb_node_module_enabled(n, n->exp[i].module))
 			continue;
 		if (node__importer_start(n, n->partner, n->partner->name, n->exp[i].module,
 		                         &n->imp[i]) != CSB_OK)
@@ -239,6 +311,24 @@ static void reap(struct csb_node *n)
 	n->n_retiring = kept;
 }
 
+/* Stops the importers of modules turned off and starts those turned on (imu held). */
+static void modules_reconcile(struct csb_node *n)
+{
+	bool changed;
+
+	pthread_mutex_lock(&n->cfg_mu);
+	changed = n->modules_changed;
+	n->modules_changed = false;
+	pthread_mutex_unlock(&n->cfg_mu);
+	if (!changed)
+		return;
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		if (n->imp[i] != NULL && !csb_node_module_enabled(n, n->imp[i]->module))
+			retire(n, &n->imp[i]);
+	if (n->partner != NULL)
+		partner_start_importers(n);
+}
+
 /* The partner state machine's advance: from what is wanted to what runs. */
 static void partner_advance(struct csb_node *n)
 {
@@ -248,6 +338,7 @@ static void partner_advance(struct csb_node *n)
 
 	pthread_mutex_lock(&n->imu);
 	reap(n);
+	modules_reconcile(n);
 	moved = n->want_set &&
 	        (n->partner == NULL ? n->want_partner[0] != '\0'
 	                            : strcasecmp(n->partner->name, n->want_partner) != 0 ||

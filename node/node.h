@@ -125,6 +125,16 @@ void csb_node_set_sync_interval(csb_node *n, uint64_t ms);
 /* Whether module is one this node exports (its own data). */
 bool csb_node_exports(csb_node *n, const char *module);
 
+/* Turns the backup of module on or off (EnableRgsBackupService for the RGS modules). Off:
+ * its export is NotInitialized and refuses pulls, its importer is stopped (the copy kept).
+ * The tick acts at once. Every module is on until told otherwise. */
+void csb_node_set_module_enabled(csb_node *n, const char *module, bool on);
+bool csb_node_module_enabled(csb_node *n, const char *module);
+
+/* Bounds the Sync calls (pulls, digests, splits, range reads) served at once
+ * (MaxConcurrentCalls); one more is answered CSB_EBUSY and its caller retries. 0: no bound. */
+void csb_node_set_max_calls(csb_node *n, unsigned max);
+
 /* Writes through the node's group commit, so that waiting pulls wake at once.
  * CSB_EREADONLY while the node is read-only (csb_node_set_read_only()); other errors as
  * csb_store_write(); CSB_ECLOSED once quiesced. */

@@ -44,6 +44,7 @@ struct export_facts {
 	bool serving_failed;  /* the last Pull could not be served */
 	bool stale;           /* the importer stopped calling */
 	bool ever;            /* pulled since start, or sent anything ever */
+	bool disabled;        /* not backed up (EnableRgsBackupService $false) */
 	bool read_only;
 	uint64_t lag_records;
 	uint64_t lag_ms;      /* age of the oldest change not acknowledged */
@@ -54,6 +55,8 @@ struct export_facts {
 /* The rule of DESIGN.md §3, for the node's own rows and the coordinator's CMS row. */
 static enum export_state export_decide(const struct export_facts *f)
 {
+	if (f->disabled)
+		return EXPORT_NOT_INITIALIZED;
 	if (f->serving_failed || f->stale)
 		return EXPORT_ERROR;
 	if (!f->ever)
@@ -116,8 +119,9 @@ void node__export_advance(struct csb_node *n, struct export_mod *em, uint64_t no
 
 	csb_node_partner(n, partner);
 	pthread_mutex_lock(&em->mu);
+	f.disabled = !csb_node_module_enabled(n, em->module);
 	f.serving_failed = em->last_error[0] != '\0';
-	f.stale = partner_stale(n, em, partner, now_ms, why);
+	f.stale = !f.disabled && partner_stale(n, em, partner, now_ms, why);
 	f.ever = em->pulled || em->records_total > 0;
 	f.lag_records = em->committed > em->acked_seq ? em->committed - em->acked_seq : 0;
 	f.lag_ms = lag_ms(em, em->acked_seq, now_ms);

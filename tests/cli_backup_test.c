@@ -19,10 +19,10 @@
 #define P1 "pool01.csb.test"
 #define P2 "pool02.csb.test"
 #define PRESENCE "UserServices.PresenceFocus"
+/* The RGS modules are not backed up while EnableRgsBackupService is $false (the default). */
 #define ALL_STEADY                                                                         \
 	"UserServices.PresenceFocus: SteadyState, ConfServices.DataConf: SteadyState, "        \
-	"CentralMgmt.CMSMaster: SteadyState, ApplicationServer.RGSDataStore: SteadyState, "    \
-	"ApplicationServer.RGSFileStore: SteadyState"
+	"CentralMgmt.CMSMaster: SteadyState"
 
 static int setup(void **state)
 {
@@ -92,10 +92,12 @@ static void test_steady_state_on_a_quiet_pool(void **state)
 
 	ch_ok(cl, 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-SteadyState", NULL);
 	/* pool01 hosts the CMS: the coordinator's export of it is synced too. */
-	assert_true(starts_with(r.out, "Backing up " P1 " to " P2 ": " PRESENCE
-	                               ", ConfServices.DataConf, CentralMgmt.CMSMaster, "
-	                               "ApplicationServer.RGSDataStore, "
-	                               "ApplicationServer.RGSFileStore\n"));
+	assert_true(starts_with(r.out, "ApplicationServer.RGSDataStore: not backed up "
+	                               "(EnableRgsBackupService is $false)\n"
+	                               "ApplicationServer.RGSFileStore: not backed up "
+	                               "(EnableRgsBackupService is $false)\n"
+	                               "Backing up " P1 " to " P2 ": " PRESENCE
+	                               ", ConfServices.DataConf, CentralMgmt.CMSMaster\n"));
 	assert_int_equal(check_lines(r.out, times, 10, 10), 1);
 	assert_non_null(strstr(r.out, ": reached (" ALL_STEADY ")\n"));
 	assert_non_null(strstr(r.out, "\n" P1 " is backed up to " P2 ".\n"));
@@ -184,8 +186,7 @@ static void test_what_if_changes_nothing(void **state)
 	ch_ok(cl, 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-WhatIf", NULL);
 	assert_string_equal(r.out, "What if: Performing the operation \"Backup-CsPool\" on target \""
 	                           P1 "\": export " PRESENCE ", ConfServices.DataConf, "
-	                           "CentralMgmt.CMSMaster, ApplicationServer.RGSDataStore, "
-	                           "ApplicationServer.RGSFileStore to " P2 "\n");
+	                           "CentralMgmt.CMSMaster to " P2 "\n");
 	assert_int_equal(r.err_len, 0);
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "Backup-CsPool", "-PoolFqdn", P2, "-Category", "UserData", "-FullBackup",
@@ -300,9 +301,7 @@ static void test_local_store_without_coordinator(void **state)
 	ch_ok(cl, 0, &r, "Backup-CsPool", "-PoolFqdn", P1, "-LocalStore", "-SteadyState", NULL);
 	assert_non_null(strstr(r.out, "Backing up " P1 " to " P2 ": "));
 	assert_non_null(strstr(r.out, ": reached (" PRESENCE ": SteadyState, "
-	                              "ConfServices.DataConf: SteadyState, "
-	                              "ApplicationServer.RGSDataStore: SteadyState, "
-	                              "ApplicationServer.RGSFileStore: SteadyState)\n"));
+	                              "ConfServices.DataConf: SteadyState)\n"));
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "cluster", "start", "--dir", cl->dir, "--node", "coordinator", NULL);
 	ch_result_free(&r);

@@ -391,15 +391,15 @@ static void expect_sync_text(const char *out, const char *pool, const char *back
 
 	snprintf(want, sizeof(want),
 	         "PoolFqdn       : %s\nBackupPoolFqdn : %s\n\n"
-	         "Identity                           Records         Bytes    Millis\n"
-	         "--------                           -------         -----    ------\n"
-	         "UserServices.PresenceFocus    ",
+	         "Identity                       Records         Bytes    Millis\n"
+	         "--------                       -------         -----    ------\n"
+	         "UserServices.PresenceFocus  ",
 	         pool, backup);
 	if (strncmp(out, want, strlen(want)) != 0)
 		fail_msg("sync output:\n%s\nexpected to start with:\n%s", out, want);
-	assert_non_null(strstr(out, "\nConfServices.DataConf         "));
-	assert_non_null(strstr(out, "\nApplicationServer.RGSDataStore"));
-	assert_non_null(strstr(out, "\nApplicationServer.RGSFileStore"));
+	assert_non_null(strstr(out, "\nConfServices.DataConf     "));
+	/* Not backed up while EnableRgsBackupService is $false, so not synced either. */
+	assert_null(strstr(out, "\nApplicationServer.RGS"));
 }
 
 static void test_sync_output(void **state)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -484,6 +485,181 @@ static void test_damaged_copy_reseeds_one_record(void **state)
 	csb_rpc_client_close(p2);
 }
 
+#define RGS "ApplicationServer.RGSDataStore"
+
+static json_t *module_row(struct ch_cluster *f, const char *pool, const char *module)
+{
+	struct ch_result r;
+	json_t *doc, *m, *row = NULL;
+	size_t i;
+
+	ch_ok(f, 0, &r, "Get-CsBackupServiceStatus", "-PoolFqdn", pool, "--json", NULL);
+	doc = ch_json(&r);
+	ch_result_free(&r);
+	json_array_foreach(json_object_get(doc, "BackupModules"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "Identity")), module) == 0)
+			row = json_incref(m);
+	json_decref(doc);
+	assert_non_null(row);
+	return row;
+}
+
+/* Syncs module until the agent has learnt the configuration (it follows within ms). */
+static int sync_module(struct ch_cluster *f, const char *module, int want)
+{
+	struct ch_result r;
+	int code = -1;
+
+	for (int i = 0; i < 50 && code != want; i++) {
+		if (i > 0)
+			csb_sleep_ms(100);
+		ch_run(f, NULL, &r, "Invoke-CsBackupServiceSync", "-PoolFqdn", P1, "-BackupModule",
+		       module, NULL);
+		code = r.code;
+		if (code == 1)
+			assert_non_null(strstr(r.err, RGS " is not backed up: EnableRgsBackupService is "
+			                               "$false"));
+		ch_result_free(&r);
+	}
+	return code;
+}
+
+/* EnableRgsBackupService: off (the default), the RGS modules are NotInitialized and not
+ * replicated; on, they replicate; off again, the copy is kept. */
+static void test_rgs_backup_follows_the_configuration(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	csb_rpc_client *p2;
+	Csb__PoolStatus *ps;
+	const Csb__ModuleStatus *ms;
+	json_t *row;
+
+	ch_ok(f, 0, &r, "data", "load", "-PoolFqdn", P1, "-Module", RGS, "-Count", "50", NULL);
+	ch_result_free(&r);
+	assert_int_equal(sync_module(f, RGS, 1), 1);
+	row = module_row(f, P1, RGS);
+	assert_string_equal(str(row, "ExportStatus"), "NotInitialized");
+	assert_int_equal(json_integer_value(json_object_get(row, "ExportedSeq")), 0);
+	json_decref(row);
+
+	ch_ok(f, 0, &r, "Set-CsBackupServiceConfiguration", "-EnableRgsBackupService", "$true", NULL);
+	ch_result_free(&r);
+	assert_int_equal(sync_module(f, RGS, 0), 0);
+	row = module_row(f, P2, RGS);
+	assert_string_equal(str(row, "ImportStatus"), "NormalState");
+	assert_int_equal(json_integer_value(json_object_get(row, "ImportedSeq")), 50);
+	json_decref(row);
+
+	ch_ok(f, 0, &r, "Set-CsBackupServiceConfiguration", "-EnableRgsBackupService", "$false", NULL);
+	ch_result_free(&r);
+	assert_int_equal(sync_module(f, RGS, 1), 1);
+	row = module_row(f, P1, RGS);
+	assert_string_equal(str(row, "ExportStatus"), "NotInitialized");
+	json_decref(row);
+	p2 = agent(f, 2);
+	ms = h_status(p2, RGS, &ps);
+	assert_int_equal(ms->backup_records, 0); /* no importer: the kept copy is not shown */
+	assert_int_equal(ms->import_status, CSB__IMPORT_STATE__IMPORT_NOT_INITIALIZED);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+	{
+		Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
+		Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
+		Csb__DigestReply *out = NULL;
+		char err[CSB_RPC_ERROR_MAX];
+
+		all.lo_open = all.hi_open = true;
+		dr.source = P1;
+		dr.module = RGS;
+		dr.from_copy = true;
+		dr.n_ranges = 1;
+		dr.ranges = &allp;
+		assert_int_equal(csb_rpc_call_msg(p2, "csb.Sync/DigestRanges", &dr.base,
+		                                  &csb__digest_reply__descriptor, 10000,
+		                                  (ProtobufCMessage **)&out, err),
+		                 CSB_OK);
+		assert_int_equal(out->counts[0], 50); /* the copy is kept */
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+	}
+	csb_rpc_client_close(p2);
+}
+
+struct held_pull {
+	csb_rpc_client *c;
+	Csb__PullRequest pr;
+	csb_err rv;
+};
+
+static void *hold_pull(void *arg)
+{
+	struct held_pull *h = arg;
+	ProtobufCMessage *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+
+	h->rv = csb_rpc_call_msg(h->c, "csb.Sync/Pull", &h->pr.base, &csb__batch__descriptor, 10000,
+	                         &out, err);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return NULL;
+}
+
+/* MaxConcurrentCalls bounds the replication calls an agent serves at once. */
+static void test_max_concurrent_calls(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	struct held_pull h = {.pr = CSB__PULL_REQUEST__INIT};
+	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
+	Csb__Batch *b = NULL;
+	ProtobufCMessage *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	pthread_t t;
+
+	load(f, P1, "10");
+	sync_ok(f, P1);
+	node_cmd(f, "kill", P2); /* no partner pulls: the one slot is ours to hold */
+	ch_ok(f, 0, &r, "Set-CsBackupServiceConfiguration", "-MaxConcurrentCalls", "1", NULL);
+	ch_result_free(&r);
+	h.c = agent(f, 1);
+	h.pr.source = P1;
+	h.pr.module = PRESENCE;
+	/* Pulls the dead partner left running end with their long poll (1 s). */
+	for (int i = 0; i < 50; i++) {
+		if (csb_rpc_call_msg(h.c, "csb.Sync/Pull", &h.pr.base, &csb__batch__descriptor, 5000,
+		                     (ProtobufCMessage **)&b, err) == CSB_OK)
+			break;
+		csb_sleep_ms(100);
+	}
+	assert_non_null(b);
+	h.pr.lineage = b->lineage; /* a pull at the high seq with a lineage waits (long poll) */
+	h.pr.after_seq = b->high_seq;
+	h.pr.max_wait_ms = 4000;
+	dr.source = P1;
+	dr.module = PRESENCE;
+	for (int i = 0; i < 50; i++) { /* the agent learns the limit within ms */
+		assert_int_equal(pthread_create(&t, NULL, hold_pull, &h), 0);
+		csb_sleep_ms(300);
+		err[0] = '\0';
+		if (csb_rpc_call_msg(h.c, "csb.Sync/DigestRanges", &dr.base,
+		                     &csb__digest_reply__descriptor, 5000, &out, err) == CSB_EBUSY)
+			break;
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		out = NULL;
+		pthread_join(t, NULL);
+	}
+	assert_string_equal(err, P1 " serves 1 replication calls at once (MaxConcurrentCalls); "
+	                         "try again");
+	pthread_join(t, NULL);
+	assert_int_equal(h.rv, CSB_OK);
+	assert_int_equal(csb_rpc_call_msg(h.c, "csb.Sync/DigestRanges", &dr.base,
+	                                  &csb__digest_reply__descriptor, 5000, &out, err),
+	                 CSB_OK); /* the slot is free again */
+	protobuf_c_message_free_unpacked(out, NULL);
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+	csb_rpc_client_close(h.c);
+}
+
 /* The importer's own copy lost: it copies everything again, from seq 0, no re-seed. */
 static void test_lost_copy_is_copied_again(void **state)
 {
@@ -522,6 +698,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pruned_log_reseeds_the_difference, up2, down),
 		cmocka_unit_test_setup_teardown(test_damaged_copy_reseeds_one_record, up2, down),
 		cmocka_unit_test_setup_teardown(test_lost_copy_is_copied_again, up2, down),
+		cmocka_unit_test_setup_teardown(test_rgs_backup_follows_the_configuration, up2, down),
+		cmocka_unit_test_setup_teardown(test_max_concurrent_calls, up2, down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 
 #include "cli/internal/cli.h"
 #include "model/cms.h"
+#include "model/config.h"
 #include "proto/admin.pb-c.h"
 #include "proto/status.pb-c.h"
 
@@ -56,6 +57,9 @@ csb_err cli_replica_get(struct cli *c, const char *key, char **json, char *err);
  * CSB_ENOTFOUND (with err) when the pool is not in the topology. */
 csb_err cli_pool_topology(struct cli *c, const char *pool, bool local, char *backup,
                           bool *hosts_cms, char *err);
+
+/* The backup configuration: Admin/GetConfig, or the local agent's replica when local. */
+csb_err cli_backup_config(struct cli *c, bool local, csb_backup_config *out, char *err);
 
 /* Backup-CsPool (cmd_backup.c); returns the exit code. */
 int cli_backup_pool(struct cli *c);

@@ -134,7 +134,11 @@ struct csb_node {
 	const csb_rpc_method *extra;
 	size_t n_extra;
 
-	pthread_mutex_t cfg_mu;           /* cfg.sync_interval_ms, read_only */
+	pthread_mutex_t cfg_mu;           /* cfg.sync_interval_ms, read_only, disabled, max_calls */
+	bool disabled[CSB_MODULE_COUNT];  /* csb_node_set_module_enabled() */
+	bool modules_changed;             /* the tick reconciles the importers */
+	unsigned max_calls;               /* MaxConcurrentCalls; 0: none */
+	unsigned calls;                   /* Sync calls being served */
 	csb_node_config cfg;
 	bool read_only;
 	char read_only_why[CSB_RPC_ERROR_MAX];
@@ -173,6 +177,9 @@ struct csb_node {
 
 /* node.c */
 struct export_mod *node__export(struct csb_node *n, const char *module);
+/* Takes one of the MaxConcurrentCalls slots (false: none free; rep says so). */
+bool node__call_enter(struct csb_node *n, csb_rpc_reply *rep);
+void node__call_leave(struct csb_node *n);
 bool node__is_admin(struct csb_node *n, const char *principal);
 /* Whether principal's pulls count as acknowledgements (the partner, or the hook's). */
 bool node__is_importer(struct csb_node *n, const char *principal);
