@@ -265,6 +265,7 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	p->n_methods = pool__data_methods(p, p->methods);
 	p->n_methods += pool__control_methods(p, p->methods + p->n_methods);
 	p->n_methods += pool__replica_methods(p, p->methods + p->n_methods);
+	p->n_methods += pool__purge_methods(p, p->methods + p->n_methods);
 	no.role = CSB_NODE_POOL;
 	no.hooks = (csb_node_hooks){.is_admin = hook_is_admin,
 	                            .replica_changed = pool__replica_changed,

@@ -91,6 +91,60 @@ static csb_err replica_seed(void *ctx, const csb_rpc_request *req, const Protobu
 	return csb_wire_pack(&out.base, &rep->body, &rep->body_len);
 }
 
+/* The replica's applied seq, and whether its data (a digest over every record, not the
+ * cursor's running sum) matches the coordinator's at high_seq. */
+static bool replica_matches(csb_store *st, const Csb__CheckReplicaRequest *rq, uint64_t *applied)
+{
+	static const csb_range all = {0};
+	csb_cursor cur = {0};
+	csb_digest dg;
+	uint64_t count;
+
+	(void)csb_store_cursor_get(st, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &cur);
+	*applied = cur.applied_seq;
+	if (cur.applied_seq > rq->high_seq)
+		return true; /* the CMS moved on since the coordinator asked: newer than asked */
+	if (cur.applied_seq < rq->high_seq ||
+	    csb_store_digest_ranges(st, CSB_COORDINATOR_NAME, CSB_MODULE_CMS, &all, 1, &dg,
+	                            &count) != CSB_OK)
+		return false;
+	return dg.lo == rq->digest_lo && dg.hi == rq->digest_hi && count == rq->count;
+}
+
+static csb_err check_replica(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                             csb_rpc_reply *rep)
+{
+	struct pool *p = ctx;
+	const Csb__CheckReplicaRequest *rq = (const Csb__CheckReplicaRequest *)msg;
+	Csb__CheckReplicaReply out = CSB__CHECK_REPLICA_REPLY__INIT;
+	csb_store *st = csb_node_store(p->node);
+	uint64_t deadline = csb_mono_ms() + (rq->timeout_ms ? rq->timeout_ms : 30000);
+	csb_err rv;
+
+	if (deadline > req->deadline_mono_ms)
+		deadline = req->deadline_mono_ms;
+	for (;;) {
+		bool caught_up;
+
+		out.up_to_date = replica_matches(st, rq, &out.applied_seq);
+		caught_up = out.applied_seq >= rq->high_seq;
+		if (out.up_to_date || csb_mono_ms() >= deadline)
+			break;
+		if (caught_up && !out.repaired) {
+			if ((rv = csb_node_replica_repair(p->node)) != CSB_OK) {
+				snprintf(rep->error, sizeof(rep->error), "%.100s has no coordinator to repair "
+				         "its replica from", p->name);
+				return rv;
+			}
+			out.repaired = true;
+			csb_warn("agent", "replica differs pool=%s seq=%llu: repairing", p->name,
+			         (unsigned long long)out.applied_seq);
+		}
+		csb_sleep_ms(20);
+	}
+	return csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+}
+
 size_t pool__replica_methods(struct pool *p, csb_rpc_method *out)
 {
 	out[0] = (csb_rpc_method){"csb.Control/Replica", NULL, p, &csb__replica_request__descriptor,
@@ -98,5 +152,8 @@ size_t pool__replica_methods(struct pool *p, csb_rpc_method *out)
 	out[1] = (csb_rpc_method){"csb.Control/SeedReplica", NULL, p,
 	                          &csb__seed_replica_request__descriptor, replica_seed,
 	                          pool__admin_only};
-	return 2;
+	out[2] = (csb_rpc_method){"csb.Control/CheckReplica", NULL, p,
+	                          &csb__check_replica_request__descriptor, check_replica,
+	                          pool__admin_only};
+	return 3;
 }

@@ -32,6 +32,8 @@ typedef enum csb_cmd {
 	CSB_CMD_TOPOLOGY,         /* Get-CsTopology (topology) */
 	CSB_CMD_CMS_FAILOVER,     /* Invoke-CsManagementServerFailover (cms-failover) */
 	CSB_CMD_CMS_STATUS,       /* Get-CsManagementStoreReplicationStatus (cms-status) */
+	CSB_CMD_CMS_REPLICATE,    /* Invoke-CsManagementStoreReplication (cms-replicate) */
+	CSB_CMD_REMOVE_BACKUP_DATA, /* Remove-CsUserStoreBackupData (remove-backup-data) */
 	CSB_CMD_VERIFY,           /* Test-CsBackupData (verify) */
 	CSB_CMD_DATA_PUT,         /* data put */
 	CSB_CMD_DATA_GET,         /* data get */

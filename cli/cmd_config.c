@@ -583,6 +583,71 @@ static int cms_status(struct cli *c)
 	return rc;
 }
 
+/* Invoke-CsManagementStoreReplication: one line per replica; exit 1 when one is not up to
+ * date, 4 when one could not be reached. */
+static int cms_replicate(struct cli *c)
+{
+	const csb_args *a = c->a;
+	Csb__ReplicateCmsRequest rq = CSB__REPLICATE_CMS_REQUEST__INIT;
+	Csb__ReplicateCmsReply *out = NULL;
+	const char *target = a->replica_fqdn[0] ? a->replica_fqdn : "every replica";
+	char err[CSB_RPC_ERROR_MAX];
+	json_t *reps;
+	csb_err rv, worst = CSB_OK;
+	int rc = CLI_OK;
+
+	if (a->what_if) {
+		printf("What if: Performing the operation \"Invoke-CsManagementStoreReplication\" on "
+		       "target \"%s\": replicate the Central Management store\n", target);
+		return CLI_OK;
+	}
+	if (a->confirm && !cli_confirm(c, "Replicate the Central Management store to %s?", target))
+		return CLI_OK;
+	rq.replica_fqdn = (char *)a->replica_fqdn;
+	rv = cli_admin(c, "csb.Admin/ReplicateCms", &rq.base, &csb__replicate_cms_reply__descriptor,
+	               60000, true, (ProtobufCMessage **)&out, err);
+	if (rv != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	reps = json_array();
+	for (size_t i = 0; i < out->n_replicas; i++) {
+		const Csb__ReplicaResult *r = out->replicas[i];
+
+		json_array_append_new(reps, json_pack("{s:s, s:b, s:I, s:b, s:s?}", "ReplicaFqdn",
+		                                      r->replica_fqdn, "UpToDate", r->up_to_date,
+		                                      "AppliedSeq", (json_int_t)r->applied_seq,
+		                                      "Repaired", r->repaired, "Error",
+		                                      r->status ? r->error : NULL));
+		if (!a->json && r->status != CSB_OK)
+			printf("%s: not checked: %s\n", r->replica_fqdn, r->error);
+		else if (!a->json)
+			printf("%s: %s (seq %llu%s)\n", r->replica_fqdn,
+			       r->up_to_date ? "UpToDate" : "NOT up to date",
+			       (unsigned long long)r->applied_seq, r->repaired ? ", repaired" : "");
+		if (r->status != CSB_OK)
+			worst = (csb_err)r->status;
+		else if (!r->up_to_date && worst == CSB_OK)
+			worst = CSB_ECORRUPT;
+		if (r->status == CSB_OK && r->repaired && !a->force)
+			rc = cli_warn(c, "the replica of %s differed from the Central Management store "
+			                 "and was repaired", r->replica_fqdn);
+	}
+	if (a->json) {
+		json_t *doc = json_pack("{s:I, s:o}", "HighSeq", (json_int_t)out->high_seq, "Replicas",
+		                        reps);
+
+		cli_print_json(doc, false);
+		json_decref(doc);
+	} else {
+		json_decref(reps);
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	if (worst == CSB_ECORRUPT)
+		return cli_fail(c, worst, "a replica is not up to date with the Central Management store");
+	if (worst != CSB_OK)
+		return cli_fail(c, worst, "a replica could not be checked");
+	return rc;
+}
+
 int cli_config_cmd(struct cli *c)
 {
 	switch (c->a->cmd) {
@@ -595,6 +660,7 @@ int cli_config_cmd(struct cli *c)
 	case CSB_CMD_EXPORT_CONFIG: return export_config(c);
 	case CSB_CMD_IMPORT_CONFIG: return import_config(c);
 	case CSB_CMD_CMS_STATUS: return cms_status(c);
+	case CSB_CMD_CMS_REPLICATE: return cms_replicate(c);
 	default: return cli_fail(c, CSB_EINTERNAL, "not a configuration command");
 	}
 }

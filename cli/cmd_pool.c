@@ -691,6 +691,56 @@ static int pool_state_cmd(struct cli *c)
 	return CLI_OK;
 }
 
+/* ---- Remove-CsUserStoreBackupData ------------------------------------------------------ */
+
+static int remove_backup_data_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	Csb__RemoveBackupDataRequest rq = CSB__REMOVE_BACKUP_DATA_REQUEST__INIT;
+	Csb__RemoveBackupDataReply *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	json_t *list;
+	csb_err rv;
+	int rc = CLI_OK;
+
+	if (a->confirm && !a->what_if &&
+	    !cli_confirm(c, "Remove the backup data %s holds for its former partners?", a->pool_fqdn))
+		return CLI_OK;
+	rq.dry_run = a->what_if;
+	rv = cli_agent_call(c, a->pool_fqdn, "csb.Control/RemoveBackupData", &rq.base,
+	                    &csb__remove_backup_data_reply__descriptor, 60000,
+	                    (ProtobufCMessage **)&out, err);
+	if (rv != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	list = json_array();
+	for (size_t i = 0; i < out->n_copies; i++) {
+		const Csb__RemovedCopy *r = out->copies[i];
+
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "SourcePoolFqdn", r->source,
+		                                      "Identity", r->module, "Records",
+		                                      (json_int_t)r->records));
+		if (!a->json)
+			printf("%s%s: the copy of %s's %s (%llu records)\n",
+			       a->what_if ? "What if: " : "", a->what_if ? "would remove" : "removed",
+			       r->source, r->module, (unsigned long long)r->records);
+	}
+	if (out->kept_reason[0] != '\0' && !a->force)
+		rc = cli_warn(c, "%s", out->kept_reason);
+	if (out->n_copies == 0 && !a->force && rc == CLI_OK)
+		rc = cli_warn(c, "%s holds no backup data of former partners", a->pool_fqdn);
+	if (a->json) {
+		json_t *doc = json_pack("{s:s, s:b, s:o}", "PoolFqdn", a->pool_fqdn, "WhatIf",
+		                        a->what_if, "Removed", list);
+
+		cli_print_json(doc, false);
+		json_decref(doc);
+	} else {
+		json_decref(list);
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	return rc;
+}
+
 int cli_pool_cmd(struct cli *c)
 {
 	switch (c->a->cmd) {
@@ -699,6 +749,7 @@ int cli_pool_cmd(struct cli *c)
 	case CSB_CMD_STATUS: return status_cmd(c);
 	case CSB_CMD_VERIFY: return verify_cmd(c);
 	case CSB_CMD_POOL_STATE: return pool_state_cmd(c);
+	case CSB_CMD_REMOVE_BACKUP_DATA: return remove_backup_data_cmd(c);
 	case CSB_CMD_FAILOVER:
 	case CSB_CMD_FAILBACK:
 	case CSB_CMD_CMS_FAILOVER:

@@ -665,6 +665,31 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		          "The replicas last updated before 8:00 PM on August 11, 2018 (UTC)."},
 		         {"csb Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus",
 		          "Also the state of the Central Management store itself."})},
+	[CSB_CMD_CMS_REPLICATE] = {
+		"Invoke-CsManagementStoreReplication", "cms-replicate", NULL, NULL,
+		"Make every replica of the Central Management store (or one) catch up with it, prove "
+		"it equal by digests, and repair it where it differs.",
+		NULL,
+		USES({CSB_P_REPLICA_FQDN, 0, 0,
+		      "Only the replica held by this pool's agent (the pool's FQDN)."},
+		     {CSB_P_FORCE, 0, 0, "No warning for a replica that had to be repaired."},
+		     {CSB_P_WHAT_IF, 0, 0, NULL}, {CSB_P_CONFIRM, 0, 0, NULL}),
+		NONE,
+		EXAMPLES({"csb Invoke-CsManagementStoreReplication",
+		          "Replicates the Central Management store to every replica."},
+		         {"csb Invoke-CsManagementStoreReplication -ReplicaFqdn " P1,
+		          "Replicates it to the replica held by " P1 " only."})},
+	[CSB_CMD_REMOVE_BACKUP_DATA] = {
+		"Remove-CsUserStoreBackupData", "remove-backup-data", NULL, NULL,
+		"Remove the backup copies a pool still holds for pools it is no longer paired with.",
+		NULL,
+		USES(POOL("Fully qualified domain name of the pool where outdated backup data is "
+		          "removed."),
+		     {CSB_P_FORCE, 0, 0, "No warning when there is nothing to remove."},
+		     {CSB_P_WHAT_IF, 0, 0, NULL}, {CSB_P_CONFIRM, 0, 0, NULL}),
+		NONE,
+		EXAMPLES({"csb Remove-CsUserStoreBackupData -PoolFqdn " P1,
+		          "Removes the copies " P1 " holds for its former partners."})},
 	[CSB_CMD_VERIFY] = {
 		"Test-CsBackupData", "verify", NULL, NULL,
 		"Compare a pool's data with its backup copy (exit 1 when they differ).",

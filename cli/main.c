@@ -31,6 +31,7 @@ static int run(struct cli *c)
 	case CSB_CMD_EXPORT_CONFIG:
 	case CSB_CMD_IMPORT_CONFIG:
 	case CSB_CMD_CMS_STATUS:
+	case CSB_CMD_CMS_REPLICATE:
 		return cli_config_cmd(c);
 	case CSB_CMD_DATA_PUT:
 	case CSB_CMD_DATA_GET:

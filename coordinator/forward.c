@@ -318,6 +318,90 @@ out_free:
 	return rv;
 }
 
+/* One replica: asks its agent to catch up, compare its data and repair itself. */
+static void replicate_one(struct coord *c, const char *pool, const csb_module_info *mi,
+                          Csb__ReplicaResult *out)
+{
+	Csb__CheckReplicaRequest rq = CSB__CHECK_REPLICA_REQUEST__INIT;
+	Csb__CheckReplicaReply *rp = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_err rv;
+
+	rq.high_seq = mi->high_seq;
+	rq.digest_lo = mi->digest.lo;
+	rq.digest_hi = mi->digest.hi;
+	rq.count = mi->count;
+	rq.timeout_ms = 20000;
+	rv = call_agent(c, pool, "csb.Control/CheckReplica", &rq.base,
+	                &csb__check_replica_reply__descriptor, 25000, (ProtobufCMessage **)&rp, NULL,
+	                err);
+	out->status = (int32_t)rv;
+	if (rv != CSB_OK) {
+		out->error = strdup(err);
+		return;
+	}
+	out->up_to_date = rp->up_to_date;
+	out->applied_seq = rp->applied_seq;
+	out->repaired = rp->repaired;
+	protobuf_c_message_free_unpacked(&rp->base, NULL);
+}
+
+/* Invoke-CsManagementStoreReplication: every replica (or the one named) catches up with the
+ * CMS as it is now, proves its data equal by digest, and is repaired where it is not. */
+static csb_err replicate_cms(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                             csb_rpc_reply *rep)
+{
+	struct coord *c = ctx;
+	const Csb__ReplicateCmsRequest *rq = (const Csb__ReplicateCmsRequest *)msg;
+	Csb__ReplicateCmsReply out = CSB__REPLICATE_CMS_REPLY__INIT;
+	Csb__ReplicaResult *rs = NULL, **rsp = NULL;
+	char (*pools)[254] = NULL;
+	csb_module_info mi = {0};
+	size_t n = 0;
+	csb_err rv;
+
+	(void)req;
+	if (coord__node(c, rep) == NULL)
+		return CSB_EBUSY;
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL && c->topo->n_pools > 0 &&
+	    (pools = calloc(c->topo->n_pools, sizeof(*pools))) != NULL)
+		for (size_t i = 0; i < c->topo->n_pools; i++)
+			if (rq->replica_fqdn[0] == '\0' ||
+			    strcasecmp(rq->replica_fqdn, c->topo->pools[i].fqdn) == 0)
+				snprintf(pools[n++], sizeof(pools[0]), "%s", c->topo->pools[i].fqdn);
+	pthread_mutex_unlock(&c->mu);
+	if (n == 0) {
+		snprintf(rep->error, sizeof(rep->error), "%.180s is not a pool of the published topology",
+		         rq->replica_fqdn[0] ? rq->replica_fqdn : "no pool");
+		rv = CSB_ENOTFOUND;
+		goto out_free;
+	}
+	(void)csb_store_module_info(csb_node_store(atomic_load(&c->node)), NULL, CSB_MODULE_CMS, &mi);
+	if ((rs = calloc(n, sizeof(*rs))) == NULL || (rsp = calloc(n, sizeof(*rsp))) == NULL) {
+		rv = CSB_ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		csb__replica_result__init(&rs[i]);
+		rs[i].replica_fqdn = pools[i];
+		replicate_one(c, pools[i], &mi, &rs[i]);
+		rsp[i] = &rs[i];
+	}
+	out.high_seq = mi.high_seq;
+	out.n_replicas = n;
+	out.replicas = rsp;
+	rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+out_free:
+	for (size_t i = 0; rs != NULL && i < n; i++)
+		if (rs[i].error != protobuf_c_empty_string)
+			free(rs[i].error);
+	free(rs);
+	free(rsp);
+	free(pools);
+	return rv;
+}
+
 size_t coord__forward_methods(struct coord *c, csb_rpc_method *out)
 {
 	const ProtobufCMessageDescriptor *pool = &csb__pool_request__descriptor,
@@ -332,6 +416,9 @@ size_t coord__forward_methods(struct coord *c, csb_rpc_method *out)
 	out[n++] = (csb_rpc_method){"csb.Admin/Verify", NULL, c, pool, verify_pool,
 	                            coord__admin_rule};
 	out[n++] = (csb_rpc_method){"csb.Admin/GetCmsStatus", NULL, c, empty, get_cms_status,
+	                            coord__admin_rule};
+	out[n++] = (csb_rpc_method){"csb.Admin/ReplicateCms", NULL, c,
+	                            &csb__replicate_cms_request__descriptor, replicate_cms,
 	                            coord__admin_rule};
 	return n;
 }

@@ -426,7 +426,7 @@ void *node__import_main(void *arg)
 	csb_retry_start(&r, &pol);
 	while (!stopped(im)) {
 		err[0] = '\0';
-		rv = import_step(im, err);
+		rv = atomic_exchange(&im->repair, false) ? CSB_ECORRUPT : import_step(im, err);
 		/* A pruned log, or a copy that disagrees at the same seq: the source is
 		 * authoritative and the copy is repaired by digests. A new lineage only when the
 		 * copy holds nothing to lose. */
@@ -587,4 +587,17 @@ struct importer *node__import_ref(struct csb_node *n, const char *module)
 			im = node__importer_ref(n->imp[i]);
 	pthread_mutex_unlock(&n->imu);
 	return im;
+}
+
+csb_err csb_node_replica_repair(csb_node *n)
+{
+	csb_err rv = CSB_ENOTFOUND;
+
+	pthread_mutex_lock(&n->imu);
+	if (n->cms_imp != NULL) {
+		atomic_store(&n->cms_imp->repair, true);
+		rv = CSB_OK;
+	}
+	pthread_mutex_unlock(&n->imu);
+	return rv;
 }

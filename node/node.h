@@ -148,6 +148,11 @@ void csb_node_set_read_only(csb_node *n, const char *why);
 /* Whether writes are refused; why (CSB_RPC_ERROR_MAX bytes, may be NULL) gets the line. */
 bool csb_node_read_only(csb_node *n, char *why);
 
+/* Makes the CMS replica's importer repair the replica by a differential re-seed on its next
+ * round (Invoke-CsManagementStoreReplication found it different). CSB_ENOTFOUND without a
+ * coordinator. */
+csb_err csb_node_replica_repair(csb_node *n);
+
 /* ---- The partner (pools) ------------------------------------------------------------ */
 
 /* Asks the node to replicate with partner fqdn at url ("" and "": none). The tick moves

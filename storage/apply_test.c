@@ -179,6 +179,13 @@ static void test_copy_drop(void **state)
 
 	assert_int_equal(csb_store_apply(s, "p1", "m", &h, r, 1, &c), CSB_OK);
 	assert_int_equal(csb_store_apply(s, "p1", "other", &h, r, 1, &c), CSB_OK);
+	assert_int_equal(csb_store_apply(s, "p2", "m", &h, r, 1, &c), CSB_OK);
+	assert_int_equal(csb_store_copies(s, &names, &n), CSB_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(names[0], "p1:m");
+	assert_string_equal(names[1], "p1:other");
+	assert_string_equal(names[2], "p2:m");
+	free(names);
 	assert_int_equal(csb_store_copy_drop(s, "p1", "m"), CSB_OK);
 	assert_int_equal(csb_store_cursor_get(s, "p1", "m", &c), CSB_ENOTFOUND);
 	assert_int_equal(tu_get(s, "p1", "m", "a", v, sizeof(v)), CSB_ENOTFOUND);

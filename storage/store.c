@@ -579,22 +579,16 @@ static csb_err modules_walk(csb__txn *t, const char *prefix, csb__buf *b, size_t
 	return rv;
 }
 
-csb_err csb_store_modules(csb_store *s, const char *source, char ***names, size_t *n)
+/* The names of the DBs that start with prefix, without it, as one malloc'ed array. */
+static csb_err names_list(csb_store *s, const char *prefix, char ***names, size_t *n)
 {
-	char prefix[CSB__NAME_MAX];
 	csb__buf b = {0};
 	csb__txn t;
 	char **arr, *str;
 	csb_err rv;
 
-	if (s == NULL || names == NULL || n == NULL || (source != NULL && !csb__name_ok(source)))
-		return CSB_EINVAL;
 	*names = NULL;
 	*n = 0;
-	if (source == NULL)
-		snprintf(prefix, sizeof(prefix), "data:");
-	else
-		snprintf(prefix, sizeof(prefix), "copy:%s:", source);
 	if ((rv = csb__read_begin(s, &t, NULL, 0, NULL)) != CSB_OK)
 		return rv;
 	rv = modules_walk(&t, prefix, &b, n);
@@ -618,4 +612,24 @@ out_free_buf:
 		*n = 0;
 	free(b.p);
 	return rv;
+}
+
+csb_err csb_store_modules(csb_store *s, const char *source, char ***names, size_t *n)
+{
+	char prefix[CSB__NAME_MAX];
+
+	if (s == NULL || names == NULL || n == NULL || (source != NULL && !csb__name_ok(source)))
+		return CSB_EINVAL;
+	if (source == NULL)
+		snprintf(prefix, sizeof(prefix), "data:");
+	else
+		snprintf(prefix, sizeof(prefix), "copy:%s:", source);
+	return names_list(s, prefix, names, n);
+}
+
+csb_err csb_store_copies(csb_store *s, char ***names, size_t *n)
+{
+	if (s == NULL || names == NULL || n == NULL)
+		return CSB_EINVAL;
+	return names_list(s, "copy:", names, n);
 }

@@ -279,4 +279,7 @@ csb_err csb_store_meta_get(csb_store *s, const char *name, void **out, size_t *l
  * *names is one malloc'ed array of strings (free(*names) frees all). */
 csb_err csb_store_modules(csb_store *s, const char *source, char ***names, size_t *n);
 
+/* Every backup copy held, as "<source>:<module>" strings, sorted; allocated as above. */
+csb_err csb_store_copies(csb_store *s, char ***names, size_t *n);
+
 #endif

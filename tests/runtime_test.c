@@ -235,6 +235,7 @@ static void test_repairing_applies_live(void **state)
 	static const char *const pairs[][2] = {
 		{P1, P3}, {P3, P1}, {P2, "pool04.csb.test"}, {"pool04.csb.test", P2}};
 	struct ch_cluster *f = *state;
+	struct ch_result r;
 	csb_rpc_client *p2, *p3;
 	Csb__PoolStatus *ps;
 	const Csb__ModuleStatus *ms;
@@ -272,9 +273,65 @@ static void test_repairing_applies_live(void **state)
 		                 CSB_OK);
 		assert_int_equal(out->counts[0], 1000);
 		protobuf_c_message_free_unpacked(&out->base, NULL);
+		/* Remove-CsUserStoreBackupData: -WhatIf lists it, the real run removes it. */
+		ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, "-WhatIf", NULL);
+		assert_string_equal(r.out, "What if: would remove: the copy of " P1 "'s "
+		                           "ConfServices.DataConf (0 records)\n"
+		                           "What if: would remove: the copy of " P1 "'s " PRESENCE
+		                           " (1000 records)\n");
+		ch_result_free(&r);
+		ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, "--json", NULL);
+		assert_string_equal(r.out, "{\"PoolFqdn\":\"" P2 "\",\"WhatIf\":false,\"Removed\":["
+		                           "{\"SourcePoolFqdn\":\"" P1 "\",\"Identity\":"
+		                           "\"ConfServices.DataConf\",\"Records\":0},"
+		                           "{\"SourcePoolFqdn\":\"" P1 "\",\"Identity\":\"" PRESENCE
+		                           "\",\"Records\":1000}]}\n");
+		ch_result_free(&r);
+		assert_int_equal(csb_rpc_call_msg(p2, "csb.Sync/DigestRanges", &dr.base,
+		                                  &csb__digest_reply__descriptor, 10000,
+		                                  (ProtobufCMessage **)&out, err),
+		                 CSB_OK);
+		assert_int_equal(out->counts[0], 0);
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+		ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, NULL);
+		assert_string_equal(r.err, "WARNING: " P2 " holds no backup data of former partners\n");
+		ch_result_free(&r);
 	}
 	csb_rpc_client_close(p2);
 	sync_ok(f, P2);
+}
+
+/* Invoke-CsManagementStoreReplication: a replica damaged behind its cursor's back is found
+ * by its data's digest and repaired; a second run finds every replica up to date. */
+static void test_cms_replication_repairs_a_replica(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	char dir[CH_PATH + 32];
+	csb_store *st;
+
+	node_cmd(f, "kill", P2);
+	snprintf(dir, sizeof(dir), "%s/" P2, f->dir);
+	assert_int_equal(csb_store_open(dir, NULL, &st), CSB_OK);
+	assert_int_equal(csb_store_tamper(st, "csb-coordinator", "CentralMgmt.CMSMaster", "topology",
+	                                  8),
+	                 CSB_OK);
+	csb_store_close(st);
+	node_cmd(f, "start", P2);
+	ch_ok(f, 0, &r, "Invoke-CsManagementStoreReplication", "-ReplicaFqdn", P2, NULL);
+	assert_true(ch_matches(r.out, "^" P2 ": UpToDate \\(seq [0-9]+, repaired\\)\n$"));
+	assert_string_equal(r.err, "WARNING: the replica of " P2 " differed from the Central "
+	                           "Management store and was repaired\n");
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "Invoke-CsManagementStoreReplication", NULL);
+	assert_true(ch_matches(r.out, "^" P1 ": UpToDate \\(seq [0-9]+\\)\n" P2 ": UpToDate "
+	                              "\\(seq [0-9]+\\)\n$"));
+	assert_int_equal(r.err_len, 0);
+	ch_result_free(&r);
+	ch_ok(f, 1, &r, "Invoke-CsManagementStoreReplication", "-ReplicaFqdn", "pool09.csb.test", NULL);
+	assert_string_equal(r.err, "csb: Invoke-CsManagementStoreReplication: pool09.csb.test is not "
+	                           "a pool of the published topology\n");
+	ch_result_free(&r);
 }
 
 /* Rewrites pool's agent endpoint host (127.0.0.1 <-> localhost) in the published topology. */
@@ -700,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_copy_is_copied_again, up2, down),
 		cmocka_unit_test_setup_teardown(test_rgs_backup_follows_the_configuration, up2, down),
 		cmocka_unit_test_setup_teardown(test_max_concurrent_calls, up2, down),
+		cmocka_unit_test_setup_teardown(test_cms_replication_repairs_a_replica, up2, down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,5 +61,6 @@ void pool__replica_changed(void *ctx);
 size_t pool__data_methods(struct pool *p, csb_rpc_method *out);    /* data.c */
 size_t pool__control_methods(struct pool *p, csb_rpc_method *out); /* control.c */
 size_t pool__replica_methods(struct pool *p, csb_rpc_method *out); /* replica.c */
+size_t pool__purge_methods(struct pool *p, csb_rpc_method *out);   /* purge.c */
 
 #endif

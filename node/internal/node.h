@@ -96,6 +96,7 @@ struct importer {
 	bool started;
 	atomic_bool stop;           /* told to stop: its pulls end at once */
 	atomic_bool exited;         /* its thread has returned: joinable without waiting */
+	atomic_bool repair;         /* re-seed on the next round (the copy is known to differ) */
 	struct prefetch *pf;        /* import.c: the pull sent ahead */
 
 	pthread_mutex_t mu;         /* the facts and the state below */
