@@ -16,6 +16,7 @@
 #include "cli/internal/cli.h"
 #include "cli/internal/pool.h"
 #include "cli/internal/report.h"
+#include "common/clock.h"
 #include "common/parse.h"
 #include "model/bundle.h"
 #include "proto/admin.pb-c.h"
@@ -505,15 +506,34 @@ static json_t *replica_json(const Csb__ReplicaStatus *r)
 	                 (json_int_t)r->applied_seq);
 }
 
-/* -CentralManagementStoreStatus: the store itself, as far as the coordinator reports it. */
+/* A replica agent that pulled within this long is an active replication agent (it long-polls
+ * the CMS, so a live one pulls about every second). */
+#define CMS_AGENT_ACTIVE_MS 60000
+
+/* -CentralManagementStoreStatus: the store itself — the active master, its replicas, and the
+ * agents replicating it with their last heartbeat (their last pull of the CMS). */
 static json_t *cms_store_json(const Csb__CmsStatusReply *out)
 {
-	json_t *active = json_array();
+	json_t *replicas = json_array(), *agents = json_array(), *beats = json_object();
+	uint64_t now = csb_now_ms();
+	char when[40];
 
-	for (size_t i = 0; i < out->n_replicas; i++)
-		json_array_append_new(active, json_string(out->replicas[i]->replica_fqdn));
-	return json_pack("{s:s, s:o, s:I}", "ActiveMasterFqdn", out->active_master_fqdn,
-	                 "ActiveReplicas", active, "HighSeq", (json_int_t)out->high_seq);
+	for (size_t i = 0; i < out->n_replicas; i++) {
+		const Csb__ReplicaStatus *r = out->replicas[i];
+
+		json_array_append_new(replicas, json_string(r->replica_fqdn));
+		if (r->last_heartbeat_ms == 0) {
+			json_object_set_new(beats, r->replica_fqdn, json_null());
+			continue;
+		}
+		cli_time_rfc3339(r->last_heartbeat_ms, when, sizeof(when));
+		json_object_set_new(beats, r->replica_fqdn, json_string(when));
+		if (now - r->last_heartbeat_ms < CMS_AGENT_ACTIVE_MS)
+			json_array_append_new(agents, json_string(r->replica_fqdn));
+	}
+	return json_pack("{s:s, s:o, s:o, s:o, s:I}", "ActiveMasterFqdn", out->active_master_fqdn,
+	                 "ActiveReplicas", replicas, "ActiveReplicationAgents", agents,
+	                 "LastHeartbeat", beats, "HighSeq", (json_int_t)out->high_seq);
 }
 
 static void print_cms_status(const json_t *doc, const json_t *store)
@@ -524,11 +544,18 @@ static void print_cms_status(const json_t *doc, const json_t *store)
 	printf("ActiveMasterFqdn : %s\n",
 	       json_string_value(json_object_get(doc, "ActiveMasterFqdn")));
 	if (store != NULL) {
+		const char *k;
+
 		printf("ActiveReplicas   : {");
 		json_array_foreach(json_object_get(store, "ActiveReplicas"), i, r)
 			printf("%s%s", i ? ", " : "", json_string_value(r));
+		printf("}\nReplicationAgents: {");
+		json_array_foreach(json_object_get(store, "ActiveReplicationAgents"), i, r)
+			printf("%s%s", i ? ", " : "", json_string_value(r));
 		printf("}\nHighSeq          : %lld\n",
 		       (long long)json_integer_value(json_object_get(store, "HighSeq")));
+		json_object_foreach(json_object_get(store, "LastHeartbeat"), k, r)
+			printf("Heartbeat %-16s: %s\n", k, json_is_string(r) ? json_string_value(r) : "-");
 	}
 	printf("\n%-28s %-9s %s\n", "ReplicaFqdn", "UpToDate", "LastUpdateCreation");
 	json_array_foreach(json_object_get(doc, "Replicas"), i, r) {
@@ -570,8 +597,6 @@ static int cms_status(struct cli *c)
 	if (a->cms_status) {
 		store = cms_store_json(out);
 		json_object_set(doc, "CentralManagementStoreStatus", store);
-		rc = cli_warn(c, "-CentralManagementStoreStatus: this version reports the active "
-		                 "master and the replicas, not yet their agents' heartbeats");
 	}
 	if (rc == CLI_OK && a->json)
 		cli_print_json(doc, false);

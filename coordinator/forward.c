@@ -305,6 +305,7 @@ static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, const Proto
 			rs[i].applied_seq = imp.acked_seq;
 			rs[i].up_to_date = imp.acked_seq == out.high_seq;
 			rs[i].last_update_creation_ms = imp.acked_change_ms;
+			rs[i].last_heartbeat_ms = imp.last_ack_ms;
 		}
 		rsp[i] = &rs[i];
 	}
