@@ -87,6 +87,11 @@ static csb_err replica_get(void *ctx, const char *key, char **out, char *err)
 	return rv;
 }
 
+csb_cms_view pool__replica_view(struct pool *p)
+{
+	return (csb_cms_view){replica_get, p, "local store's"};
+}
+
 static void load_config(struct pool *p, const csb_cms_view *v)
 {
 	char *json = NULL, err[CSB_RPC_ERROR_MAX];
@@ -161,7 +166,7 @@ static void load_pool_state(struct pool *p, const csb_cms_view *v)
 void pool__replica_changed(void *ctx)
 {
 	struct pool *p = ctx;
-	csb_cms_view v = {replica_get, p, "local store's"};
+	csb_cms_view v = pool__replica_view(p);
 	char *admin = NULL, err[CSB_RPC_ERROR_MAX];
 
 	if (replica_get(p, CSB_CMS_KEY_ADMIN, &admin, err) == CSB_OK) {

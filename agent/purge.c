@@ -13,22 +13,11 @@
 #include "common/wire.h"
 #include "proto/status.pb-c.h"
 
-static csb_err replica_get(void *ctx, const char *key, char **out, char *err)
-{
-	struct pool *p = ctx;
-	csb_err rv = csb_store_get_string(csb_node_store(p->node), CSB_COORDINATOR_NAME,
-	                                  CSB_MODULE_CMS, key, out);
-
-	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
-		snprintf(err, CSB_RPC_ERROR_MAX, "the local store cannot be read: %s", csb_strerror(rv));
-	return rv;
-}
-
 /* Whether the copies of source must stay: it is the partner, the coordinator, or a pool
  * whose state is not Normal. why (CSB_RPC_ERROR_MAX) says so for the last case. */
 static bool keep_source(struct pool *p, const char *source, const char *partner, char *why)
 {
-	csb_cms_view v = {replica_get, p, "local store's"};
+	csb_cms_view v = pool__replica_view(p);
 	csb_pool_entry e;
 	char err[CSB_RPC_ERROR_MAX];
 

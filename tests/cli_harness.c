@@ -495,3 +495,21 @@ bool ch_matches(const char *text, const char *pattern)
 	regfree(&re);
 	return ok;
 }
+
+int ch_setup_pools(void **state, const char *pools)
+{
+	struct ch_cluster *cl = ch_cluster_new();
+	struct ch_result r;
+
+	*state = cl;
+	ch_ok(cl, 0, &r, "cluster", "up", "--dir", cl->dir, "--pools", pools, NULL);
+	ch_result_free(&r);
+	cl->up = true;
+	return 0;
+}
+
+int ch_teardown(void **state)
+{
+	ch_cluster_down(*state);
+	return 0;
+}

@@ -46,6 +46,11 @@ void ch_cluster_start(struct ch_cluster *cl);
 /* ch_cluster_new() and ch_cluster_start(). */
 struct ch_cluster *ch_cluster_up(void);
 
+/* cmocka fixtures: a cluster of n pools started by `csb cluster up` into *state, and its
+ * teardown (ch_cluster_down()). */
+int ch_setup_pools(void **state, const char *pools);
+int ch_teardown(void **state);
+
 /* `csb cluster down` when started, then removes the folder (kept with CSB_TEST_KEEP). */
 void ch_cluster_down(struct ch_cluster *cl);
 

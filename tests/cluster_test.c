@@ -28,37 +28,19 @@
 
 #define PRESENCE "UserServices.PresenceFocus"
 
-static int up(void **state, const char *pools)
-{
-	struct ch_cluster *cl = ch_cluster_new();
-	struct ch_result r;
-
-	*state = cl;
-	ch_ok(cl, 0, &r, "cluster", "up", "--dir", cl->dir, "--pools", pools, NULL);
-	ch_result_free(&r);
-	cl->up = true;
-	return 0;
-}
-
 static int up2(void **state)
 {
-	return up(state, "2");
+	return ch_setup_pools(state, "2");
 }
 
 static int up4(void **state)
 {
-	return up(state, "4");
+	return ch_setup_pools(state, "4");
 }
 
 static int up6(void **state)
 {
-	return up(state, "6");
-}
-
-static int down(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
+	return ch_setup_pools(state, "6");
 }
 
 /* A client to pool k's agent (1-based) as the cluster's admin. */
@@ -471,13 +453,13 @@ static void test_six_pools_restart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_four_pools_relationships_and_config, up4, down),
-		cmocka_unit_test_setup_teardown(test_bad_topologies_change_nothing, up2, down),
-		cmocka_unit_test_setup_teardown(test_coordinator_down_agents_go_on, up2, down),
-		cmocka_unit_test_setup_teardown(test_export_reset_import_and_bad_zips, up2, down),
-		cmocka_unit_test_setup_teardown(test_outsider_is_denied, up2, down),
-		cmocka_unit_test_setup_teardown(test_failed_up_stops_what_it_started, up2, down),
-		cmocka_unit_test_setup_teardown(test_six_pools_restart, up6, down),
+		cmocka_unit_test_setup_teardown(test_four_pools_relationships_and_config, up4, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_topologies_change_nothing, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_coordinator_down_agents_go_on, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_export_reset_import_and_bad_zips, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_outsider_is_denied, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_up_stops_what_it_started, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_six_pools_restart, up6, ch_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,32 +32,14 @@
 #define P2 "pool02.csb.test"
 #define P3 "pool03.csb.test"
 
-static int up(void **state, const char *pools)
-{
-	struct ch_cluster *cl = ch_cluster_new();
-	struct ch_result r;
-
-	*state = cl;
-	ch_ok(cl, 0, &r, "cluster", "up", "--dir", cl->dir, "--pools", pools, NULL);
-	ch_result_free(&r);
-	cl->up = true;
-	return 0;
-}
-
 static int up2(void **state)
 {
-	return up(state, "2");
+	return ch_setup_pools(state, "2");
 }
 
 static int up4(void **state)
 {
-	return up(state, "4");
-}
-
-static int down(void **state)
-{
-	ch_cluster_down(*state);
-	return 0;
+	return ch_setup_pools(state, "4");
 }
 
 /* A client to pool k's agent (1-based) as the cluster's admin. */
@@ -141,6 +123,30 @@ static void sync_ok(struct ch_cluster *f, const char *pool)
 static Csb__ModuleStatus *import_row(csb_rpc_client *c, Csb__PoolStatus **ps)
 {
 	return (Csb__ModuleStatus *)h_status(c, PRESENCE, ps);
+}
+
+/* Live records of the copy of (source, module) held by the agent behind c. */
+static uint64_t copy_count(csb_rpc_client *c, const char *source, const char *module)
+{
+	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
+	Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
+	Csb__DigestReply *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	uint64_t n;
+
+	all.lo_open = all.hi_open = true;
+	dr.source = (char *)source;
+	dr.module = (char *)module;
+	dr.from_copy = true;
+	dr.n_ranges = 1;
+	dr.ranges = &allp;
+	assert_int_equal(csb_rpc_call_msg(c, "csb.Sync/DigestRanges", &dr.base,
+	                                  &csb__digest_reply__descriptor, 10000,
+	                                  (ProtobufCMessage **)&out, err),
+	                 CSB_OK);
+	n = out->counts[0];
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	return n;
 }
 
 /* 1. A pool whose store is lost must not wipe its own backup (DESIGN.md §4a). */
@@ -255,48 +261,26 @@ static void test_repairing_applies_live(void **state)
 	csb_rpc_client_close(p3);
 	/* pool02 now imports pool04 (nothing yet); the copy of pool01 it held is kept. */
 	p2 = agent(f, 2);
-	{
-		Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
-		Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
-		Csb__DigestReply *out = NULL;
-		char err[CSB_RPC_ERROR_MAX];
-
-		all.lo_open = all.hi_open = true;
-		dr.source = P1;
-		dr.module = PRESENCE;
-		dr.from_copy = true;
-		dr.n_ranges = 1;
-		dr.ranges = &allp;
-		assert_int_equal(csb_rpc_call_msg(p2, "csb.Sync/DigestRanges", &dr.base,
-		                                  &csb__digest_reply__descriptor, 10000,
-		                                  (ProtobufCMessage **)&out, err),
-		                 CSB_OK);
-		assert_int_equal(out->counts[0], 1000);
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-		/* Remove-CsUserStoreBackupData: -WhatIf lists it, the real run removes it. */
-		ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, "-WhatIf", NULL);
-		assert_string_equal(r.out, "What if: would remove: the copy of " P1 "'s "
-		                           "ConfServices.DataConf (0 records)\n"
-		                           "What if: would remove: the copy of " P1 "'s " PRESENCE
-		                           " (1000 records)\n");
-		ch_result_free(&r);
-		ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, "--json", NULL);
-		assert_string_equal(r.out, "{\"PoolFqdn\":\"" P2 "\",\"WhatIf\":false,\"Removed\":["
-		                           "{\"SourcePoolFqdn\":\"" P1 "\",\"Identity\":"
-		                           "\"ConfServices.DataConf\",\"Records\":0},"
-		                           "{\"SourcePoolFqdn\":\"" P1 "\",\"Identity\":\"" PRESENCE
-		                           "\",\"Records\":1000}]}\n");
-		ch_result_free(&r);
-		assert_int_equal(csb_rpc_call_msg(p2, "csb.Sync/DigestRanges", &dr.base,
-		                                  &csb__digest_reply__descriptor, 10000,
-		                                  (ProtobufCMessage **)&out, err),
-		                 CSB_OK);
-		assert_int_equal(out->counts[0], 0);
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-		ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, NULL);
-		assert_string_equal(r.err, "WARNING: " P2 " holds no backup data of former partners\n");
-		ch_result_free(&r);
-	}
+	assert_int_equal(copy_count(p2, P1, PRESENCE), 1000);
+	/* Remove-CsUserStoreBackupData: -WhatIf lists it, the real run removes it. */
+	ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, "-WhatIf", NULL);
+	assert_string_equal(r.out, "What if: would remove: the copy of " P1 "'s "
+	                           "ConfServices.DataConf (0 records)\n"
+	                           "What if: would remove: the copy of " P1 "'s " PRESENCE
+	                           " (1000 records)\n");
+	ch_result_free(&r);
+	assert_int_equal(copy_count(p2, P1, PRESENCE), 1000);
+	ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, "--json", NULL);
+	assert_string_equal(r.out, "{\"PoolFqdn\":\"" P2 "\",\"WhatIf\":false,\"Removed\":["
+	                           "{\"SourcePoolFqdn\":\"" P1 "\",\"Identity\":"
+	                           "\"ConfServices.DataConf\",\"Records\":0},"
+	                           "{\"SourcePoolFqdn\":\"" P1 "\",\"Identity\":\"" PRESENCE
+	                           "\",\"Records\":1000}]}\n");
+	ch_result_free(&r);
+	assert_int_equal(copy_count(p2, P1, PRESENCE), 0);
+	ch_ok(f, 0, &r, "Remove-CsUserStoreBackupData", "-PoolFqdn", P2, NULL);
+	assert_string_equal(r.err, "WARNING: " P2 " holds no backup data of former partners\n");
+	ch_result_free(&r);
 	csb_rpc_client_close(p2);
 	sync_ok(f, P2);
 }
@@ -619,25 +603,7 @@ static void test_rgs_backup_follows_the_configuration(void **state)
 	assert_int_equal(ms->backup_records, 0); /* no importer: the kept copy is not shown */
 	assert_int_equal(ms->import_status, CSB__IMPORT_STATE__IMPORT_NOT_INITIALIZED);
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
-	{
-		Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
-		Csb__KeyRange all = CSB__KEY_RANGE__INIT, *allp = &all;
-		Csb__DigestReply *out = NULL;
-		char err[CSB_RPC_ERROR_MAX];
-
-		all.lo_open = all.hi_open = true;
-		dr.source = P1;
-		dr.module = RGS;
-		dr.from_copy = true;
-		dr.n_ranges = 1;
-		dr.ranges = &allp;
-		assert_int_equal(csb_rpc_call_msg(p2, "csb.Sync/DigestRanges", &dr.base,
-		                                  &csb__digest_reply__descriptor, 10000,
-		                                  (ProtobufCMessage **)&out, err),
-		                 CSB_OK);
-		assert_int_equal(out->counts[0], 50); /* the copy is kept */
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-	}
+	assert_int_equal(copy_count(p2, P1, RGS), 50); /* the copy is kept */
 	csb_rpc_client_close(p2);
 }
 
@@ -747,17 +713,17 @@ static void test_lost_copy_is_copied_again(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lost_store_keeps_the_backup, up2, down),
-		cmocka_unit_test_setup_teardown(test_repairing_applies_live, up4, down),
-		cmocka_unit_test_setup_teardown(test_endpoint_moves_under_status_calls, up2, down),
-		cmocka_unit_test_setup_teardown(test_admin_pull_does_not_acknowledge, up2, down),
-		cmocka_unit_test_setup_teardown(test_unreachable_backup_pool_is_named, up2, down),
-		cmocka_unit_test_setup_teardown(test_pruned_log_reseeds_the_difference, up2, down),
-		cmocka_unit_test_setup_teardown(test_damaged_copy_reseeds_one_record, up2, down),
-		cmocka_unit_test_setup_teardown(test_lost_copy_is_copied_again, up2, down),
-		cmocka_unit_test_setup_teardown(test_rgs_backup_follows_the_configuration, up2, down),
-		cmocka_unit_test_setup_teardown(test_max_concurrent_calls, up2, down),
-		cmocka_unit_test_setup_teardown(test_cms_replication_repairs_a_replica, up2, down),
+		cmocka_unit_test_setup_teardown(test_lost_store_keeps_the_backup, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_repairing_applies_live, up4, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_moves_under_status_calls, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_admin_pull_does_not_acknowledge, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable_backup_pool_is_named, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_log_reseeds_the_difference, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_copy_reseeds_one_record, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_copy_is_copied_again, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_rgs_backup_follows_the_configuration, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_max_concurrent_calls, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_cms_replication_repairs_a_replica, up2, ch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,8 @@ bool pool__admin_or_self(void *ctx, const csb_rpc_request *req, const ProtobufCM
 /* Whether this pool is the backup pool of the pool hosting the CMS (its replica is the
  * standby copy, shown as its CMS import). */
 bool pool__is_cms_standby(struct pool *p);
+/* The pool's CMS replica as a snapshot for model/cms.h (valid as long as p). */
+csb_cms_view pool__replica_view(struct pool *p);
 /* Re-reads the replica (after -LocalStore seeded it). */
 void pool__replica_changed(void *ctx);
 
