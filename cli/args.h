@@ -86,6 +86,7 @@ typedef enum csb_param {
 	CSB_P_UPDATE_FRACTION,
 	CSB_P_DELETE_FRACTION,
 	CSB_P_SEED,
+	CSB_P_VALUE_KIND,
 	CSB_P_DIR,
 	CSB_P_POOLS,
 	CSB_P_BASE_PORT,
@@ -198,6 +199,7 @@ typedef struct csb_args {
 	double update_fraction;             /* -UpdateFraction, 0..1 */
 	double delete_fraction;             /* -DeleteFraction, 0..1; sum with update <= 1 */
 	uint64_t seed;                      /* -Seed; csb_args_given() says whether one was */
+	const char *value_kind;             /* -ValueKind random|presence|conference */
 
 	/* Local clusters. */
 	const char *dir;                    /* --dir */

@@ -468,7 +468,82 @@ static uint64_t pick_delete(struct load *l)
 	return off;
 }
 
+static void fill_random(struct load *l, uint8_t *v, size_t n);
+
+/* Appends text to v[*at..n) (cut at n). */
+static void put_text(uint8_t *v, size_t n, size_t *at, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len > n - *at)
+		len = n - *at;
+	memcpy(v + *at, text, len);
+	*at += len;
+}
+
+/* A presence document as UserServices keeps one: who, state, note, and endpoints with their
+ * ids and times; padded with more endpoints up to n bytes. */
+static void fill_presence(struct load *l, uint8_t *v, size_t n)
+{
+	static const char *const states[] = {"Available", "Busy", "InAMeeting", "Away",
+	                                      "DoNotDisturb", "Offline"};
+	static const char *const notes[] = {"Out of office until Monday",
+	                                    "Working from the Berlin office",
+	                                    "In workshops all day, reply tomorrow", ""};
+	static const char *const devices[] = {"Skype for Business 2016 (Windows)",
+	                                      "Skype for Business (iOS)", "Polycom VVX 411",
+	                                      "Lync Web App"};
+	char buf[512];
+	size_t at = 0;
+	uint64_t x = splitmix(&l->rng);
+
+	snprintf(buf, sizeof(buf), "<presence uri=\"sip:user%06llu@csb.test\"><state avail=\"%llu"
+	         "\" activity=\"%s\"/><note>%s</note><endpoints>",
+	         (unsigned long long)(x % 1000000), (unsigned long long)(3000 + x % 7 * 1500),
+	         states[x % 6], notes[(x >> 8) % 4]);
+	put_text(v, n, &at, buf);
+	while (at < n) {
+		x = splitmix(&l->rng);
+		snprintf(buf, sizeof(buf), "<endpoint id=\"%08llx-%04llx-%04llx\" device=\"%s\" "
+		         "lastActive=\"2026-11-%02lluT%02llu:%02llu:%02lluZ\"/>",
+		         (unsigned long long)(x >> 32), (unsigned long long)((x >> 16) & 0xffff),
+		         (unsigned long long)(x & 0xffff), devices[x % 4],
+		         (unsigned long long)(1 + x % 28), (unsigned long long)(x / 7 % 24),
+		         (unsigned long long)(x / 11 % 60), (unsigned long long)(x / 13 % 60));
+		put_text(v, n, &at, buf);
+	}
+}
+
+/* Conference content: slides' text and markup, then image bytes (already compressed, so
+ * incompressible) for about half of the value. */
+static void fill_conference(struct load *l, uint8_t *v, size_t n)
+{
+	static const char *const lines[] = {
+		"<slide><title>Quarterly results</title><bullet>Revenue up 12%</bullet></slide>",
+		"<slide><title>Roadmap</title><bullet>Pool pairing in every site</bullet></slide>",
+		"<slide><title>Questions</title><bullet>Thank you for joining</bullet></slide>"};
+	size_t at = 0, text = n / 2;
+
+	while (at < text)
+		put_text(v, text, &at, lines[splitmix(&l->rng) % 3]);
+	for (; at < n; at++)
+		v[at] = (uint8_t)splitmix(&l->rng);
+}
+
 static void fill_value(struct load *l, uint8_t *v, size_t n)
+{
+	if (l->c->a->value_kind != NULL && strcmp(l->c->a->value_kind, "presence") == 0) {
+		fill_presence(l, v, n);
+		return;
+	}
+	if (l->c->a->value_kind != NULL && strcmp(l->c->a->value_kind, "conference") == 0) {
+		fill_conference(l, v, n);
+		return;
+	}
+	fill_random(l, v, n);
+}
+
+static void fill_random(struct load *l, uint8_t *v, size_t n)
 {
 	uint64_t x = splitmix(&l->rng) | 1;
 

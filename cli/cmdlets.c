@@ -135,6 +135,12 @@ const csb__param_def csb__params[CSB_P_COUNT] = {
 	                                "module holds. Default: 0."),
 	[CSB_P_SEED] = RANGE("Seed", "seed", "<n>", CSB__T_COUNT, seed, 0, UINT64_MAX,
 	                     "Seeds the generator; new keys are load-<seed>-<n>. Default: 0."),
+	[CSB_P_VALUE_KIND] = VALUE("ValueKind", "value-kind", "random|presence|conference",
+	                           CSB__T_TEXT, value_kind,
+	                           "What the values look like: random letters (the default), "
+	                           "presence documents as UserServices keeps them (XML with a "
+	                           "user's state, note and endpoints), or conference content "
+	                           "(slides: text, markup and image bytes)."),
 	/* The cluster launcher's flags are GNU-style in SPEC.md §2 and shown that way. */
 	[CSB_P_DIR] = {"Dir", "dir", "--dir", "<dir>", CSB__T_TEXT, false, F(dir), 0, 0, NULL,
 	               "The cluster's folder."},
@@ -338,6 +344,9 @@ static const char *check_load(const csb_args *a)
 {
 	if (a->update_fraction + a->delete_fraction > 1.0)
 		return "-UpdateFraction and -DeleteFraction together must not exceed 1";
+	if (a->value_kind != NULL && strcmp(a->value_kind, "random") != 0 &&
+	    strcmp(a->value_kind, "presence") != 0 && strcmp(a->value_kind, "conference") != 0)
+		return "-ValueKind must be random, presence or conference";
 	return NULL;
 }
 
@@ -726,11 +735,15 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		check_load,
 		USES(DATA_POOL_MODULE, {CSB_P_COUNT_RECORDS, REQ, 0, NULL},
 		     {CSB_P_VALUE_SIZE, DEF, 200, NULL}, {CSB_P_UPDATE_FRACTION, 0, 0, NULL},
-		     {CSB_P_DELETE_FRACTION, 0, 0, NULL}, {CSB_P_SEED, 0, 0, NULL}),
+		     {CSB_P_DELETE_FRACTION, 0, 0, NULL}, {CSB_P_SEED, 0, 0, NULL},
+		     {CSB_P_VALUE_KIND, 0, 0, NULL}),
 		NONE,
 		EXAMPLES({"csb data load -PoolFqdn " P1 " -Module UserServices.PresenceFocus "
 		          "-Count 1000 -UpdateFraction 1",
-		          "Rewrites 1,000 distinct records of the module (when it holds that many)."})},
+		          "Rewrites 1,000 distinct records of the module (when it holds that many)."},
+		         {"csb data load -PoolFqdn " P1 " -Module UserServices.PresenceFocus "
+		          "-Count 10000 -ValueSize 1200 -ValueKind presence",
+		          "Loads 10,000 presence documents of about 1.2 kB."})},
 	[CSB_CMD_CLUSTER_UP] = {
 		"cluster up", NULL, "cluster", "up",
 		"Create (if needed) and start a local cluster: a coordinator and paired pools.",

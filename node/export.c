@@ -314,6 +314,8 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, const ProtobufCM
 	csb_record whole = {0};
 	csb_lineage own;
 	struct export_mod *em;
+	uint8_t *zbuf = NULL;
+	size_t nrec;
 	csb_err rv;
 
 	if ((rv = csb_store_lineage(a->store, &own)) != CSB_OK ||
@@ -346,11 +348,15 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, const ProtobufCM
 	if ((rv = batch_summary(a, pr->module, pr->resume_key.len ? NULL : &ch, &batch, &dg,
 	                               &own)) != CSB_OK)
 		goto out_clear;
+	nrec = batch.n_records;
+	if ((pr->accept & 1) && (rv = node__batch_deflate(&batch, &zbuf)) != CSB_OK)
+		goto out_clear;
 	if ((rv = csb_wire_pack(&batch.base, &rep->body, &rep->body_len)) != CSB_OK)
 		goto out_clear;
-	if (batch.n_records > 0)
-		note_served(em, batch.partial ? 0 : batch.n_records, rep->body_len);
+	if (nrec > 0)
+		note_served(em, batch.partial ? 0 : nrec, rep->body_len);
 out_clear:
+	free(zbuf);
 	free(recs);
 	free(ptrs);
 	csb_changes_clear(&ch);

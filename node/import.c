@@ -17,6 +17,10 @@
 #include "common/wire.h"
 #include "proto/sync.pb-c.h"
 
+/* The most a compressed batch may inflate to: a batch is at most max_bytes (64 MiB at the
+ * most) of keys and values plus its framing. */
+#define PULL_INFLATE_MAX ((size_t)80 << 20)
+
 /* A value being reassembled from chunks. */
 struct chunked {
 	uint8_t *buf;
@@ -56,6 +60,7 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
                     const struct chunked *ck, Csb__Batch **out, char *err)
 {
 	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
+	csb_err rv;
 
 	pr.source = im->source;
 	pr.module = (char *)im->module;
@@ -75,8 +80,14 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
 		pr.resume_seq = ck->rec.seq;
 		pr.resume_offset = ck->have;
 	}
-	return csb_rpc_call_msg(im->peer->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
-	                        im->n->cfg.long_poll_ms + 5000, (ProtobufCMessage **)out, err);
+	pr.accept = 1; /* zstd */
+	rv = csb_rpc_call_msg(im->peer->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
+	                      im->n->cfg.long_poll_ms + 5000, (ProtobufCMessage **)out, err);
+	if (rv == CSB_OK && (rv = node__batch_inflate(*out, PULL_INFLATE_MAX, err)) != CSB_OK) {
+		protobuf_c_message_free_unpacked(&(*out)->base, NULL);
+		*out = NULL;
+	}
+	return rv;
 }
 
 /* A batch must follow the cursor; a chunk (partial, or the last chunk of a value being

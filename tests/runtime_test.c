@@ -683,6 +683,36 @@ static void test_max_concurrent_calls(void **state)
 	csb_rpc_client_close(h.c);
 }
 
+/* Batches travel zstd-compressed: presence documents (data load -ValueKind presence) cost
+ * well under half their size on the wire, and the copy is equal. */
+static void test_batches_travel_compressed(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+	json_t *row;
+	json_int_t bytes;
+
+	ch_ok(f, 0, &r, "data", "load", "-PoolFqdn", P1, "-Module", PRESENCE, "-Count", "2000",
+	      "-ValueSize", "1200", "-ValueKind", "presence", NULL);
+	ch_result_free(&r);
+	sync_ok(f, P1);
+	row = status_row(f, P1);
+	bytes = json_integer_value(json_object_get(row, "ExportedBytesTotal"));
+	printf("2000 presence documents of 1200 B: %lld bytes on the wire (%.3fx the values)\n",
+	       (long long)bytes, (double)bytes / (2000.0 * 1200));
+	assert_true(bytes > 0 && bytes < 2000 * 1200 / 2);
+	assert_int_equal(json_integer_value(json_object_get(row, "ExportedRecordsTotal")), 2000);
+	json_decref(row);
+	ch_ok(f, 0, &r, "Test-CsBackupData", "-PoolFqdn", P1, "-BackupModule", PRESENCE, NULL);
+	assert_string_equal(r.out, PRESENCE ": equal (2000 records at seq 2000)\n");
+	ch_result_free(&r);
+	ch_ok(f, 2, &r, "data", "load", "-PoolFqdn", P1, "-Module", PRESENCE, "-Count", "1",
+	      "-ValueKind", "music", NULL);
+	assert_string_equal(r.err, "csb: data load: -ValueKind must be random, presence or "
+	                           "conference\n");
+	ch_result_free(&r);
+}
+
 /* The importer's own copy lost: it copies everything again, from seq 0, no re-seed. */
 static void test_lost_copy_is_copied_again(void **state)
 {
@@ -724,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rgs_backup_follows_the_configuration, up2, ch_teardown),
 		cmocka_unit_test_setup_teardown(test_max_concurrent_calls, up2, ch_teardown),
 		cmocka_unit_test_setup_teardown(test_cms_replication_repairs_a_replica, up2, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_batches_travel_compressed, up2, ch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
