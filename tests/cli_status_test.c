@@ -118,7 +118,8 @@ static void test_status_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(pf, "ExportedSeq")), 100);
 	assert_int_equal(json_integer_value(json_object_get(pf, "LagRecords")), 0);
 	assert_int_equal(json_integer_value(json_object_get(pf, "ExportedRecordsTotal")), 100);
-	assert_true(json_integer_value(json_object_get(pf, "ExportedBytesTotal")) >= 100 * 37);
+	/* The values travel zstd-compressed (random letters: about a third less). */
+	assert_true(json_integer_value(json_object_get(pf, "ExportedBytesTotal")) >= 100 * 37 / 2);
 	assert_true(json_is_string(json_object_get(pf, "LastExportTime")));
 	json_decref(j);
 	ch_result_free(&r);

@@ -80,8 +80,9 @@ static void test_initial_copy_then_only_the_delta(void **state)
 	assert_int_equal(h_sync(ca, PRESENCE, 60000, &synced, NULL), CSB_OK);
 	totals(ca, PRESENCE, &r1, &b1);
 	assert_int_equal(r1 - r0, 110);
-	assert_true(b1 - b0 >= 100 * 200);
-	assert_true(b1 - b0 < 100 * 200 * 2); /* payload plus framing, not a store scan */
+	/* The payload (random letters: zstd takes off about a third) plus framing, not a scan. */
+	assert_true(b1 - b0 >= 100 * 200 / 2);
+	assert_true(b1 - b0 < 100 * 200 * 2);
 	assert_true(h_verify(ca, PRESENCE, &p, &k));
 	assert_int_equal(p, 99990);
 	assert_int_equal(k, 99990);
@@ -125,7 +126,8 @@ static void test_large_value_travels_in_chunks(void **state)
 	ms = h_status(ca, DATACONF, &ps);
 	assert_int_equal(ms->exported_records_total, 1);
 	assert_int_equal(ms->exported_batches_total, 20); /* 20 chunks of 1 MiB */
-	assert_true(ms->exported_bytes_total >= size);
+	/* 19 chunks as they are; the last one completes the value and may travel compressed. */
+	assert_true(ms->exported_bytes_total >= size - (1u << 20));
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
 
 	assert_int_equal(get_backup(cb, DATACONF, "conf/42/deck.pptx", &g), CSB_OK);
