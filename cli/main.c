@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "cli/internal/cli.h"
-
-#define CSB_VERSION "0.1.0"
+#include "common/version.h"
 
 static bool needs_connection(csb_cmd cmd)
 {

@@ -10,16 +10,19 @@
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/version.h"
 #include "coordinator/internal/coord.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: csb-coordinator --state-dir DIR --listen URL [--http HOST:PORT]\n"
 	           "                       --tls-cert F --tls-key F --tls-ca F\n"
-	           "                       [--admin-principal NAME] [--map-size BYTES]\n");
+	           "                       [--admin-principal NAME] [--map-size BYTES]\n"
+	           "       csb-coordinator --version | --help\n");
 }
 
-enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP };
+enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP,
+       OPT_VERSION };
 
 static const struct option options[] = {
 	{"state-dir", required_argument, NULL, OPT_DIR},
@@ -31,6 +34,7 @@ static const struct option options[] = {
 	{"admin-principal", required_argument, NULL, OPT_ADMIN},
 	{"map-size", required_argument, NULL, OPT_MAP},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -65,6 +69,7 @@ static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 			}
 			break;
 		case OPT_HELP: usage(stdout); return -1;
+		case OPT_VERSION: printf("csb-coordinator %s\n", CSB_VERSION); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -105,8 +110,8 @@ int main(int argc, char **argv)
 		if (csb_node_url_file(c.node, path) != CSB_OK)
 			csb_warn("coordinator", "cannot write %s", path);
 	}
-	csb_info("coordinator", "started listen=%s http=%s admin=%s", f.listen,
-	         f.http ? f.http : "-", c.admin);
+	csb_info("coordinator", "started version=%s listen=%s http=%s admin=%s", CSB_VERSION,
+	         f.listen, f.http ? f.http : "-", c.admin);
 	sigwait(&set, &sig);
 	csb_info("coordinator", "stopping signal=%d", sig);
 	csb_exit_deadline("coordinator", 8000); /* under cluster down's 10 s grace */
