@@ -121,10 +121,22 @@ static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, csb_rpc_re
 	return rv;
 }
 
+csb_err coord__pool_status(struct coord *c, const char *pool, uint32_t timeout_ms,
+                           Csb__PoolStatus **out, char *err)
+{
+	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
+	csb_err rv = call_agent(c, pool, "csb.Control/Status", &sr.base,
+	                        &csb__pool_status__descriptor, timeout_ms,
+	                        (ProtobufCMessage **)out, NULL, err);
+
+	if (rv == CSB_OK)
+		overlay_cms(c, *out);
+	return rv;
+}
+
 csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len)
 {
 	Csb__AllStatusReply out = CSB__ALL_STATUS_REPLY__INIT;
-	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
 	char (*pools)[254] = NULL, err[CSB_RPC_ERROR_MAX];
 	Csb__PoolStatus **ps = NULL, *empty = NULL;
 	size_t n = 0;
@@ -142,11 +154,8 @@ csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len)
 		goto out_free;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (call_agent(c, pools[i], "csb.Control/Status", &sr.base, &csb__pool_status__descriptor,
-		               3000, (ProtobufCMessage **)&ps[i], NULL, err) == CSB_OK) {
-			overlay_cms(c, ps[i]);
+		if (coord__pool_status(c, pools[i], 3000, &ps[i], err) == CSB_OK)
 			continue;
-		}
 		ps[i] = NULL;
 		csb__pool_status__init(&empty[i]);
 		empty[i].pool_fqdn = pools[i];
