@@ -14,6 +14,7 @@
 #include "common/modules.h"
 #include "common/wire.h"
 #include "model/bundle.h"
+#include "coordinator/internal/audit.h"
 #include "coordinator/internal/coord.h"
 #include "proto/admin.pb-c.h"
 
@@ -402,5 +403,5 @@ size_t coord__admin_methods(struct coord *c, csb_rpc_method *out)
 	out[n++] = (csb_rpc_method){"csb.Admin/ImportConfig", import_config, c};
 	out[n++] = (csb_rpc_method){"csb.Admin/GetPoolState", get_pool_state, c};
 	out[n++] = (csb_rpc_method){"csb.Admin/ReportLostStore", report_lost_store, c};
-	return n;
+	return coord__audit_wrap(out, n);
 }

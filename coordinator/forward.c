@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/modules.h"
 #include "common/wire.h"
+#include "coordinator/internal/audit.h"
 #include "coordinator/internal/coord.h"
 #include "proto/admin.pb-c.h"
 #include "proto/status.pb-c.h"
@@ -357,5 +358,5 @@ size_t coord__forward_methods(struct coord *c, csb_rpc_method *out)
 	out[n++] = (csb_rpc_method){"csb.Admin/Sync", sync_pool, c};
 	out[n++] = (csb_rpc_method){"csb.Admin/Verify", verify_pool, c};
 	out[n++] = (csb_rpc_method){"csb.Admin/GetCmsStatus", get_cms_status, c};
-	return n;
+	return coord__audit_wrap(out, n);
 }
