@@ -168,30 +168,61 @@ void ops_problem_text(const struct ops_problem *p, char *out, size_t len)
 		snprintf(out, len, "%s: %s since %s", p->pool, p->label, at);
 }
 
+/* Appends "; " (when text is not empty) and what to text (len bytes), cut when full. */
+static void append(char *text, size_t len, const char *what)
+{
+	size_t n = strlen(text), w = strlen(what);
+
+	if (n > 0 && n + 2 < len) {
+		memcpy(text + n, "; ", 2);
+		n += 2;
+	}
+	if (n + w >= len)
+		w = len - n - 1;
+	memcpy(text + n, what, w);
+	text[n + w] = '\0';
+}
+
+/* The problems of a that b has not, of the pool of a's problem i onwards, as one event:
+ * several modules failing or recovering in one poll read as one line, not a page of them. */
+static void pool_events(const struct ops_health *a, const struct ops_health *b, size_t i,
+                        bool began, uint64_t now_ms, struct ops_events *ev)
+{
+	const char *pool = a->problems[i].pool;
+	char text[sizeof(ev->ev[0].text)] = "", one[900];
+
+	for (size_t k = 0; k < i; k++)
+		if (strcmp(a->problems[k].pool, pool) == 0)
+			return; /* done with the first of this pool */
+	for (; i < a->n; i++) {
+		const struct ops_problem *p = &a->problems[i];
+		unsigned long long s = now_ms > p->since_ms ? (now_ms - p->since_ms) / 1000 : 0;
+
+		if (strcmp(p->pool, pool) != 0 || find(b, p->pool, p->label) != NULL)
+			continue;
+		if (began && p->detail[0] != '\0')
+			snprintf(one, sizeof(one), "%s (%s)", p->label, p->detail);
+		else if (began)
+			snprintf(one, sizeof(one), "%s", p->label);
+		else
+			snprintf(one, sizeof(one), "recovered from %s after %llu s", p->label, s);
+		append(text, sizeof(text), one);
+		if (began)
+			csb_warn("health", "problem began pool=%s problem=\"%s\" detail=\"%s\"", pool,
+			         p->label, p->detail);
+		else
+			csb_info("health", "problem cleared pool=%s problem=\"%s\" after_s=%llu", pool,
+			         p->label, s);
+	}
+	if (text[0] != '\0')
+		ops_event_add(ev, now_ms, began, "%s: %s", pool, text);
+}
+
 void ops_health_events(const struct ops_health *prev, const struct ops_health *cur,
                        uint64_t now_ms, struct ops_events *ev)
 {
-	for (size_t i = 0; i < cur->n; i++) {
-		const struct ops_problem *p = &cur->problems[i];
-
-		if (find(prev, p->pool, p->label) != NULL)
-			continue;
-		if (p->detail[0] != '\0')
-			ops_event_add(ev, now_ms, true, "%s: %s (%s)", p->pool, p->label, p->detail);
-		else
-			ops_event_add(ev, now_ms, true, "%s: %s", p->pool, p->label);
-		csb_warn("health", "problem began pool=%s problem=\"%s\" detail=\"%s\"", p->pool,
-		         p->label, p->detail);
-	}
-	for (size_t i = 0; prev != NULL && i < prev->n; i++) {
-		const struct ops_problem *p = &prev->problems[i];
-		unsigned long long s = now_ms > p->since_ms ? (now_ms - p->since_ms) / 1000 : 0;
-
-		if (find(cur, p->pool, p->label) != NULL)
-			continue;
-		ops_event_add(ev, now_ms, false, "%s: recovered from %s after %llu s", p->pool,
-		              p->label, s);
-		csb_info("health", "problem cleared pool=%s problem=\"%s\" after_s=%llu", p->pool,
-		         p->label, s);
-	}
+	for (size_t i = 0; i < cur->n; i++)
+		pool_events(cur, prev, i, true, now_ms, ev);
+	for (size_t i = 0; prev != NULL && i < prev->n; i++)
+		pool_events(prev, cur, i, false, now_ms, ev);
 }

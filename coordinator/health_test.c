@@ -218,6 +218,27 @@ static void test_events(void **state)
 	assert_int_equal(h2.state, OPS_HEALTHY);
 	ops_health_free(&h0);
 	ops_health_free(&h1);
+
+	/* Two modules of one pool failing in one poll are one event, and so is their recovery. */
+	f->ms[0][0].export_status = CSB__EXPORT_STATE__EXPORT_ERROR;
+	f->ms[0][0].last_error = "disk full";
+	f->ms[0][1].import_status = CSB__IMPORT_STATE__IMPORT_ERROR;
+	assert_int_equal(ops_health_judge(f->pools, 4, 120000, &h2, T0 + 46000, &h1), CSB_OK);
+	ops_health_events(&h2, &h1, T0 + 46000, ev);
+	assert_int_equal(ev->n, 5);
+	assert_string_equal(ops_event_back(ev, 0)->text,
+	                    P1 ": " PRESENCE " export ErrorState (disk full); " DATACONF
+	                       " import ErrorState");
+	f->ms[0][0].export_status = CSB__EXPORT_STATE__EXPORT_STEADY;
+	f->ms[0][1].import_status = CSB__IMPORT_STATE__IMPORT_NORMAL;
+	assert_int_equal(ops_health_judge(f->pools, 4, 120000, &h1, T0 + 48000, &h0), CSB_OK);
+	ops_health_events(&h1, &h0, T0 + 48000, ev);
+	assert_int_equal(ev->n, 6);
+	assert_string_equal(ops_event_back(ev, 0)->text,
+	                    P1 ": recovered from " PRESENCE " export ErrorState after 2 s; recovered "
+	                       "from " DATACONF " import ErrorState after 2 s");
+	ops_health_free(&h0);
+	ops_health_free(&h1);
 	ops_health_free(&h2);
 	free(ev);
 	free(f);

@@ -91,7 +91,9 @@ static const Csb__ModuleStatus *module_of(const Csb__PoolStatus *ps, const char 
 	return NULL;
 }
 
-/* Events, logs and error counters for the states that changed between old and p->ps. */
+/* Events, logs and error counters for the states that changed between old and p->ps. A
+ * change into or out of ErrorState is an event of the health verdict already (a problem
+ * that began or cleared): it is logged here, not listed twice. */
 static void changes(struct ops_state *o, struct ops_pool *p, const Csb__PoolStatus *old,
                     uint64_t now)
 {
@@ -107,19 +109,21 @@ static void changes(struct ops_state *o, struct ops_pool *p, const Csb__PoolStat
 			                       (was == NULL || was->import_status != m->import_status);
 		}
 		if (was != NULL && was->export_status != m->export_status) {
-			ops_event_add(&o->events, now, m->export_status == CSB__EXPORT_STATE__EXPORT_ERROR,
-			              "%s: %s export %s -> %s", p->fqdn, m->identity,
-			              csb_export_state_name(was->export_status),
-			              csb_export_state_name(m->export_status));
+			if (was->export_status != CSB__EXPORT_STATE__EXPORT_ERROR &&
+			    m->export_status != CSB__EXPORT_STATE__EXPORT_ERROR)
+				ops_event_add(&o->events, now, false, "%s: %s export %s -> %s", p->fqdn,
+				              m->identity, csb_export_state_name(was->export_status),
+				              csb_export_state_name(m->export_status));
 			csb_info("health", "state change pool=%s module=%s export=%s->%s", p->fqdn,
 			         m->identity, csb_export_state_name(was->export_status),
 			         csb_export_state_name(m->export_status));
 		}
 		if (was != NULL && was->import_status != m->import_status) {
-			ops_event_add(&o->events, now, m->import_status == CSB__IMPORT_STATE__IMPORT_ERROR,
-			              "%s: %s import %s -> %s", p->fqdn, m->identity,
-			              csb_import_state_name(was->import_status),
-			              csb_import_state_name(m->import_status));
+			if (was->import_status != CSB__IMPORT_STATE__IMPORT_ERROR &&
+			    m->import_status != CSB__IMPORT_STATE__IMPORT_ERROR)
+				ops_event_add(&o->events, now, false, "%s: %s import %s -> %s", p->fqdn,
+				              m->identity, csb_import_state_name(was->import_status),
+				              csb_import_state_name(m->import_status));
 			csb_info("health", "state change pool=%s module=%s import=%s->%s", p->fqdn,
 			         m->identity, csb_import_state_name(was->import_status),
 			         csb_import_state_name(m->import_status));
@@ -388,7 +392,7 @@ void coord__web_stop(struct coord *c)
 static const char style[] =
 	"<style>"
 	"body{font:13px/1.35 'DejaVu Sans',sans-serif;margin:8px 12px;color:#222}"
-	"h1{font-size:17px;margin:0 0 6px}h2{font-size:14px;margin:0}"
+	"h1{font-size:17px;margin:0 0 6px}h2{font-size:14px;margin:0}h3{font-size:13px;margin:8px 0 2px}"
 	"a{color:#1f5fa8}.muted{color:#666}"
 	"#health{padding:6px 10px;border-radius:4px;font-size:15px;margin:4px 0}"
 	"#health.Healthy{background:#e3f4e3;border:1px solid #4a9a4a}"
@@ -408,7 +412,8 @@ static const char style[] =
 	".badge{padding:0 5px;border-radius:3px;font-size:12px}"
 	".charts{display:flex;flex-wrap:wrap;gap:6px 18px}.chart text{font-size:10px;fill:#555}"
 	".legend span{margin-right:10px}"
-	"#events{padding-left:0;list-style:none;font-size:12px}#events .bad{background:none;color:#b00}"
+	"#events{padding-left:0;list-style:none;font-size:12px;margin-top:4px}"
+	"#events .bad{background:none;color:#b00}"
 	"</style>";
 
 /* CSS class of an export state: SteadyState and FinalState green, NonSteadyState amber,
@@ -542,7 +547,7 @@ static void page_history(struct ops_text *t, const struct ops_state *o, uint64_t
 		ops_history_svg(t, &o->pools[i], false, now);
 		ops_add(t, "</div>\n");
 	}
-	ops_add(t, "<h2>Recent events</h2><ul id=\"events\">");
+	ops_add(t, "<h2 style=\"margin-top:12px\">Recent events</h2><ul id=\"events\">");
 	for (size_t i = 0; i < PAGE_EVENTS; i++) {
 		const struct ops_event *e = ops_event_back(&o->events, i);
 

@@ -134,7 +134,9 @@ csb_err ops_health_judge(const struct ops_pool *pools, size_t n, uint64_t sync_i
 /* "<pool>: <label> (<detail>) since <RFC 3339 time>" ("(<detail>) " only when there is one). */
 void ops_problem_text(const struct ops_problem *p, char *out, size_t len);
 
-/* Adds to ev an event per problem that began or cleared between prev and cur, and logs it. */
+/* Adds to ev, per pool, one event for the problems that began and one for those that
+ * cleared between prev and cur ("<pool>: <label> (<detail>); …", "<pool>: recovered from
+ * <label> after N s; …"), and logs each problem once. */
 void ops_health_events(const struct ops_health *prev, const struct ops_health *cur,
                        uint64_t now_ms, struct ops_events *ev);
 
