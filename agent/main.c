@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "agent/internal/pool.h"
+#include "common/conf.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
@@ -20,10 +23,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: csb-agent --pool-fqdn F --state-dir DIR --coordinator URL --listen URL\n"
+	        "usage: csb-agent [--config FILE] --pool-fqdn F --state-dir DIR --coordinator URL\n"
+	        "                 --listen URL\n"
 	        "                 [--map-size BYTES] --tls-cert F --tls-key F --tls-ca F\n"
 	        "                 [--partner FQDN=URL] [--admin PRINCIPAL]...\n"
 	        "       csb-agent --version | --help\n"
+	        "  --config FILE: one flag a line, \"name = value\"; flags given here win\n"
 	        "  tuning (tests, benchmarks): --max-batch-records N --max-batch-bytes N\n"
 	        "                 --chunk-bytes N --long-poll-ms N --sync-interval T\n");
 }
@@ -140,9 +145,15 @@ int main(int argc, char **argv)
 	csb_node_opts *o = &po.node;
 	struct pool *p;
 	sigset_t set;
-	int rc, sig;
+	char **av, err[512];
+	int ac, rc, sig;
 
-	if ((rc = parse_flags(argc, argv, &po)) != 0) {
+	if (csb_conf_argv(argc, argv, &ac, &av, err, sizeof(err)) != CSB_OK) {
+		fprintf(stderr, "csb-agent: %s\n", err);
+		return 2;
+	}
+	if ((rc = parse_flags(ac, av, &po)) != 0) {
+		free(av);
 		if (rc == -1)
 			usage(stdout);
 		else if (rc == -2)
@@ -156,6 +167,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	csb_info("agent", "starting version=%s pool=%s", CSB_VERSION, o->name);
+	if (csb_conf_state_dir(o->state_dir, err, sizeof(err)) != CSB_OK) {
+		csb_error("agent", "%s", err);
+		return 1;
+	}
 	if (csb_pool_start(&po, &p) != CSB_OK)
 		return 1;
 	{
@@ -165,10 +180,13 @@ int main(int argc, char **argv)
 		if (csb_node_url_file(p->node, path) != CSB_OK)
 			csb_warn("agent", "cannot write %s", path);
 	}
+	sd_notifyf(0, "READY=1\nSTATUS=pool %s serving %s", o->name, o->listen_url);
 	sigwait(&set, &sig);
+	sd_notify(0, "STOPPING=1");
 	csb_info("agent", "stopping pool=%s signal=%d", o->name, sig);
 	csb_exit_deadline("agent", STOP_DEADLINE_MS);
 	csb_pool_exit(p);
 	free((char *)o->name);
+	free(av);
 	return 0;
 }

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "common/conf.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
@@ -15,10 +18,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: csb-coordinator --state-dir DIR --listen URL [--http HOST:PORT]\n"
+	fprintf(f, "usage: csb-coordinator [--config FILE] --state-dir DIR --listen URL [--http HOST:PORT]\n"
 	           "                       --tls-cert F --tls-key F --tls-ca F\n"
 	           "                       [--admin-principal NAME] [--map-size BYTES]\n"
-	           "       csb-coordinator --version | --help\n");
+	           "       csb-coordinator --version | --help\n"
+	           "  --config FILE: one flag a line, \"name = value\"; flags given here win\n");
 }
 
 enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP,
@@ -87,15 +91,27 @@ int main(int argc, char **argv)
 	static struct coord c = {.admin = "admin"};
 	struct flags f = {0};
 	sigset_t set;
-	int rc, sig;
+	char **av, err[512];
+	int ac, rc, sig;
 
-	if ((rc = parse_flags(argc, argv, &c, &f)) != 0)
+	if (csb_conf_argv(argc, argv, &ac, &av, err, sizeof(err)) != CSB_OK) {
+		fprintf(stderr, "csb-coordinator: %s\n", err);
+		return 2;
+	}
+	if ((rc = parse_flags(ac, av, &c, &f)) != 0) {
+		free(av);
 		return rc < 0 ? 0 : rc;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (csb_conf_state_dir(f.state_dir, err, sizeof(err)) != CSB_OK) {
+		csb_error("coordinator", "%s", err);
+		free(av);
+		return 1;
+	}
 	if (coord__start(&c, f.state_dir, f.listen, f.map_size) != CSB_OK)
 		return 1;
 	if (coord__web_start(&c, f.http) != CSB_OK) {
@@ -112,9 +128,12 @@ int main(int argc, char **argv)
 	}
 	csb_info("coordinator", "started version=%s listen=%s http=%s admin=%s", CSB_VERSION,
 	         f.listen, f.http ? f.http : "-", c.admin);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s", f.listen); /* systemd's Type=notify */
 	sigwait(&set, &sig);
+	sd_notify(0, "STOPPING=1");
 	csb_info("coordinator", "stopping signal=%d", sig);
 	csb_exit_deadline("coordinator", 8000); /* under cluster down's 10 s grace */
 	coord__exit(&c);
+	free(av);
 	return 0;
 }
