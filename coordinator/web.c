@@ -91,43 +91,46 @@ static const Csb__ModuleStatus *module_of(const Csb__PoolStatus *ps, const char 
 	return NULL;
 }
 
-/* Events, logs and error counters for the states that changed between old and p->ps. A
- * change into or out of ErrorState is an event of the health verdict already (a problem
- * that began or cleared): it is logged here, not listed twice. */
+/* A module's export or import state changed from was to now (names; error: which of them is
+ * ErrorState). Logged; listed as an event unless it enters or leaves ErrorState, which the
+ * health verdict lists already as a problem that began or cleared. */
+static void state_change(struct ops_state *o, const char *pool, const char *module,
+                         const char *dir, const char *was, const char *now, bool error,
+                         uint64_t at)
+{
+	if (!error)
+		ops_event_add(&o->events, at, false, "%s: %s %s %s -> %s", pool, module, dir, was, now);
+	csb_info("health", "state change pool=%s module=%s %s=%s->%s", pool, module, dir, was, now);
+}
+
+/* The lag sample, error counters, events and logs for what changed between old and p->ps. */
 static void changes(struct ops_state *o, struct ops_pool *p, const Csb__PoolStatus *old,
                     uint64_t now)
 {
+	const int exp_err = CSB__EXPORT_STATE__EXPORT_ERROR, imp_err = CSB__IMPORT_STATE__IMPORT_ERROR;
+
 	for (size_t j = 0; j < p->ps->n_backup_modules; j++) {
-		const Csb__ModuleStatus *m = p->ps->backup_modules[j], *was = module_of(old, m->identity);
+		const Csb__ModuleStatus *m = p->ps->backup_modules[j];
+		const Csb__ModuleStatus *was = module_of(old, m->identity);
+		int ex = (int)m->export_status, im = (int)m->import_status;
+		int wex = was ? (int)was->export_status : -1, wim = was ? (int)was->import_status : -1;
 		int k = ops_module_index(m->identity);
 
 		if (k >= 0) {
 			ops_series_add(&p->lag[k], now, m->lag_records, m->lag_seconds);
-			p->export_errors[k] += m->export_status == CSB__EXPORT_STATE__EXPORT_ERROR &&
-			                       (was == NULL || was->export_status != m->export_status);
-			p->import_errors[k] += m->import_status == CSB__IMPORT_STATE__IMPORT_ERROR &&
-			                       (was == NULL || was->import_status != m->import_status);
+			p->export_errors[k] += ex == exp_err && wex != ex;
+			p->import_errors[k] += im == imp_err && wim != im;
 		}
-		if (was != NULL && was->export_status != m->export_status) {
-			if (was->export_status != CSB__EXPORT_STATE__EXPORT_ERROR &&
-			    m->export_status != CSB__EXPORT_STATE__EXPORT_ERROR)
-				ops_event_add(&o->events, now, false, "%s: %s export %s -> %s", p->fqdn,
-				              m->identity, csb_export_state_name(was->export_status),
-				              csb_export_state_name(m->export_status));
-			csb_info("health", "state change pool=%s module=%s export=%s->%s", p->fqdn,
-			         m->identity, csb_export_state_name(was->export_status),
-			         csb_export_state_name(m->export_status));
-		}
-		if (was != NULL && was->import_status != m->import_status) {
-			if (was->import_status != CSB__IMPORT_STATE__IMPORT_ERROR &&
-			    m->import_status != CSB__IMPORT_STATE__IMPORT_ERROR)
-				ops_event_add(&o->events, now, false, "%s: %s import %s -> %s", p->fqdn,
-				              m->identity, csb_import_state_name(was->import_status),
-				              csb_import_state_name(m->import_status));
-			csb_info("health", "state change pool=%s module=%s import=%s->%s", p->fqdn,
-			         m->identity, csb_import_state_name(was->import_status),
-			         csb_import_state_name(m->import_status));
-		}
+		if (was != NULL && wex != ex)
+			state_change(o, p->fqdn, m->identity, "export",
+			             csb_export_state_name(was->export_status),
+			             csb_export_state_name(m->export_status),
+			             ex == exp_err || wex == exp_err, now);
+		if (was != NULL && wim != im)
+			state_change(o, p->fqdn, m->identity, "import",
+			             csb_import_state_name(was->import_status),
+			             csb_import_state_name(m->import_status),
+			             im == imp_err || wim == imp_err, now);
 	}
 }
 
@@ -236,16 +239,6 @@ static void *poller_main(void *arg)
 
 /* ---- /api/v1/status and /healthz -------------------------------------------------------- */
 
-static json_t *time_json(uint64_t ms)
-{
-	char at[32];
-
-	if (ms == 0)
-		return json_null();
-	csb_time_format(ms, at, sizeof(at));
-	return json_string(at);
-}
-
 /* The pool's status document (SPEC.md §4), plus whether its agent answered (with the
  * reason when not) and its pool state. A pool that did not answer has no modules. */
 static json_t *pool_json(const struct ops_pool *p)
@@ -261,7 +254,7 @@ static json_t *pool_json(const struct ops_pool *p)
 	json_object_set_new(o, "Error", p->reachable ? json_null()
 	                                             : json_string(p->polled ? p->error
 	                                                                     : "not polled yet"));
-	json_object_set_new(o, "LastAnswerTime", time_json(p->answered_ms));
+	json_object_set_new(o, "LastAnswerTime", csb_time_json(p->answered_ms));
 	json_object_set_new(o, "State", json_string(p->entry_ok ? csb_pool_state_name(p->entry.state)
 	                                                      : "Unknown"));
 	json_object_set_new(o, "ServedBy", json_string(p->entry.served_by));
@@ -290,7 +283,7 @@ static void page_api(void *ctx, csb_http_response *res)
 
 	pthread_mutex_lock(&o->mu);
 	json_object_set_new(doc, "Health", health_json(&o->health));
-	json_object_set_new(doc, "AsOf", time_json(o->polled_ms));
+	json_object_set_new(doc, "AsOf", csb_time_json(o->polled_ms));
 	for (size_t i = 0; i < o->n; i++)
 		json_array_append_new(arr, pool_json(&o->pools[i]));
 	pthread_mutex_unlock(&o->mu);
