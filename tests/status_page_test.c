@@ -103,8 +103,9 @@ static json_t *status_json(struct ch_cluster *cl)
 	return j;
 }
 
-/* Waits until the verdict is want and pool (1-based k) is reachable or not, as asked;
- * returns the document. */
+/* Waits until the verdict is want and pool (1-based k) is reachable or not, as asked (when
+ * not: until a poll has been refused, rather than cut short by the kill); returns the
+ * document. */
 static json_t *wait_health(struct ch_cluster *cl, const char *want, size_t k, bool reachable)
 {
 	struct timespec pause = {0, 200 * 1000 * 1000};
@@ -115,9 +116,12 @@ static json_t *wait_health(struct ch_cluster *cl, const char *want, size_t k, bo
 		json_t *h = json_object_get(j, "Health"),
 		       *p = json_array_get(json_object_get(j, "Pools"), k - 1);
 
+		const char *err = json_string_value(json_object_get(p, "Error"));
+
 		if (strcmp(json_string_value(json_object_get(h, "State")), want) == 0 &&
 		    json_is_boolean(json_object_get(p, "Reachable")) &&
-		    json_boolean_value(json_object_get(p, "Reachable")) == reachable)
+		    json_boolean_value(json_object_get(p, "Reachable")) == reachable &&
+		    (reachable || (err != NULL && ch_matches(err, ": connection refused$"))))
 			return j;
 		json_decref(j);
 		nanosleep(&pause, NULL);
