@@ -1,7 +1,7 @@
 # csbackup: `make test` and `make demo` are the two commands (README.md).
 BAZEL ?= bazel
 
-.PHONY: all deps build test test-asan demo demo-down bench bench-quick clean
+.PHONY: all deps build test test-asan demo demo-down bench bench-quick install deb clean
 
 all: build
 
@@ -36,6 +36,22 @@ bench: deps
 
 bench-quick: deps
 	@BAZEL="$(BAZEL)" bench/run.sh --quick
+
+# `make install [PREFIX=/usr/local] [SYSCONFDIR=/etc] [DESTDIR=…]`: the binaries, systemd
+# units (csb-coordinator.service, csb-agent@<pool>.service), the csbackup system user,
+# configuration examples under SYSCONFDIR/csbackup, bash completion (bazel/install.sh).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+BINS := $(CURDIR)/bazel-bin/cli/csb $(CURDIR)/bazel-bin/agent/csb-agent \
+	$(CURDIR)/bazel-bin/coordinator/csb-coordinator
+
+install: build
+	@bazel/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" $(BINS)
+
+# `make deb`: dist/csbackup_<version>_<arch>.deb, the same files with PREFIX=/usr
+# (bazel/deb.sh); `apt install ./dist/csbackup_*.deb` installs it.
+deb: build
+	@bazel/deb.sh "$(CURDIR)/dist" $(BINS)
 
 clean:
 	$(BAZEL) clean

@@ -8,10 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "agent/internal/pool.h"
+#include "common/conf.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/version.h"
 
 /* Under `csb cluster down`'s 10 s grace: a stop that hangs anyway ends here instead. */
 #define STOP_DEADLINE_MS 8000
@@ -19,9 +23,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: csb-agent --pool-fqdn F --state-dir DIR --coordinator URL --listen URL\n"
+	        "usage: csb-agent [--config FILE] --pool-fqdn F --state-dir DIR --coordinator URL\n"
+	        "                 --listen URL\n"
 	        "                 [--map-size BYTES] --tls-cert F --tls-key F --tls-ca F\n"
 	        "                 [--partner FQDN=URL] [--admin PRINCIPAL]...\n"
+	        "       csb-agent --version | --help\n"
+	        "  --config FILE: one flag a line, \"name = value\"; flags given here win\n"
 	        "  tuning (tests, benchmarks): --max-batch-records N --max-batch-bytes N\n"
 	        "                 --chunk-bytes N --long-poll-ms N --sync-interval T\n");
 }
@@ -29,7 +36,7 @@ static void usage(FILE *f)
 enum {
 	OPT_POOL = 1, OPT_DIR, OPT_COORD, OPT_LISTEN, OPT_MAP, OPT_CERT, OPT_KEY, OPT_CA,
 	OPT_PARTNER, OPT_ADMIN, OPT_MAXREC, OPT_MAXBYTES, OPT_CHUNK, OPT_POLL, OPT_INTERVAL,
-	OPT_HELP,
+	OPT_HELP, OPT_VERSION,
 };
 
 static const struct option options[] = {
@@ -49,6 +56,7 @@ static const struct option options[] = {
 	{"long-poll-ms", required_argument, NULL, OPT_POLL},
 	{"sync-interval", required_argument, NULL, OPT_INTERVAL},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -65,7 +73,7 @@ static int num(const char *flag, const char *v, uint64_t lo, uint64_t hi, uint64
 	return 0;
 }
 
-/* Returns 0, or the exit status for a usage error (2) or --help (-1). */
+/* Returns 0, or the exit status for a usage error (2), --help (-1) or --version (-2). */
 static int parse_flags(int argc, char **argv, csb_pool_opts *po)
 {
 	csb_node_opts *o = &po->node;
@@ -114,6 +122,7 @@ static int parse_flags(int argc, char **argv, csb_pool_opts *po)
 				return bad("--sync-interval", optarg);
 			break;
 		case OPT_HELP: return -1;
+		case OPT_VERSION: return -2;
 		default: return 2;
 		}
 	}
@@ -136,11 +145,19 @@ int main(int argc, char **argv)
 	csb_node_opts *o = &po.node;
 	struct pool *p;
 	sigset_t set;
-	int rc, sig;
+	char **av, err[512];
+	int ac, rc, sig;
 
-	if ((rc = parse_flags(argc, argv, &po)) != 0) {
-		if (rc < 0)
+	if (csb_conf_argv(argc, argv, &ac, &av, err, sizeof(err)) != CSB_OK) {
+		fprintf(stderr, "csb-agent: %s\n", err);
+		return 2;
+	}
+	if ((rc = parse_flags(ac, av, &po)) != 0) {
+		free(av);
+		if (rc == -1)
 			usage(stdout);
+		else if (rc == -2)
+			printf("csb-agent %s\n", CSB_VERSION);
 		return rc < 0 ? 0 : rc;
 	}
 	/* Signals go to the main thread only: every other thread inherits this mask. */
@@ -149,6 +166,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	csb_info("agent", "starting version=%s pool=%s", CSB_VERSION, o->name);
+	if (csb_conf_state_dir(o->state_dir, err, sizeof(err)) != CSB_OK) {
+		csb_error("agent", "%s", err);
+		return 1;
+	}
 	if (csb_pool_start(&po, &p) != CSB_OK)
 		return 1;
 	{
@@ -158,10 +180,13 @@ int main(int argc, char **argv)
 		if (csb_node_url_file(p->node, path) != CSB_OK)
 			csb_warn("agent", "cannot write %s", path);
 	}
+	sd_notifyf(0, "READY=1\nSTATUS=pool %s serving %s", o->name, o->listen_url);
 	sigwait(&set, &sig);
+	sd_notify(0, "STOPPING=1");
 	csb_info("agent", "stopping pool=%s signal=%d", o->name, sig);
 	csb_exit_deadline("agent", STOP_DEADLINE_MS);
 	csb_pool_exit(p);
 	free((char *)o->name);
+	free(av);
 	return 0;
 }

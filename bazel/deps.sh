@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages csbackup builds and runs with, skipping those present.
 # Runs apt-get as root, or through sudo. Used by `make` before every build.
+# chromium (the status page's browser test) and prometheus (its promtool checks the alert
+# rules) serve the operations tests; libsystemd-dev gives the daemons sd_notify().
 set -euo pipefail
 pkgs=(bazel-bootstrap build-essential liblmdb-dev lmdb-utils libnng-dev libmbedtls-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libxxhash-dev libjansson-dev
-      libzip-dev libzstd-dev openssl rsync)
+      libzip-dev libzstd-dev openssl rsync
+      chromium fonts-dejavu-core prometheus libsystemd-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

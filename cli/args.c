@@ -288,8 +288,9 @@ static csb_err take_value(struct parse *st, const csb__param_def *d, unsigned fl
 /* The second words of a two-word command, for messages. */
 static const char *subcommands(const char *group)
 {
-	return strcmp(group, "data") == 0 ? "put, get, delete, list or load"
-	                                  : "up, down, kill, start or issue-cert";
+	return strcmp(group, "data") == 0  ? "put, get, delete, list or load"
+	       : strcmp(group, "pki") == 0 ? "init-ca, issue or show"
+	                                   : "up, down, kill, start or issue-cert";
 }
 
 const csb__use *csb__use_find(const csb__cmdlet *c, const char *name, size_t len)

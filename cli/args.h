@@ -45,6 +45,9 @@ typedef enum csb_cmd {
 	CSB_CMD_CLUSTER_KILL,     /* cluster kill */
 	CSB_CMD_CLUSTER_START,    /* cluster start */
 	CSB_CMD_CLUSTER_ISSUE_CERT, /* cluster issue-cert */
+	CSB_CMD_PKI_INIT_CA,      /* pki init-ca */
+	CSB_CMD_PKI_ISSUE,        /* pki issue */
+	CSB_CMD_PKI_SHOW,         /* pki show */
 	CSB_CMD_COUNT
 } csb_cmd;
 

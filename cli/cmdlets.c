@@ -769,4 +769,32 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		"Issue a certificate for another principal (for csb --as NAME).",
 		NULL,
 		USES(CLUSTER_DIR, {CSB_P_PRINCIPAL, REQ, 0, NULL})},
+	/* Certificates for hosts deployed without `csb cluster` (README "Installing on hosts"). */
+	[CSB_CMD_PKI_INIT_CA] = {
+		"pki init-ca", NULL, "pki", "init-ca",
+		"Create the deployment's certificate authority: DIR/ca.crt and DIR/ca.key.",
+		NULL,
+		USES({CSB_P_DIR, REQ, 0, "The folder of the deployment's certificates."}),
+		NONE,
+		EXAMPLES({"csb pki init-ca --dir /etc/csbackup/pki",
+		          "Creates the CA that signs every node's and administrator's certificate."})},
+	[CSB_CMD_PKI_ISSUE] = {
+		"pki issue", NULL, "pki", "issue",
+		"Issue a certificate signed by DIR's CA: DIR/<principal>.crt and .key.",
+		NULL,
+		USES({CSB_P_DIR, REQ, 0, "The folder of the deployment's certificates."},
+		     {CSB_P_PRINCIPAL, REQ, 0,
+		      "A pool's FQDN (its agent), csb-coordinator (the coordinator) or an "
+		      "administrator's name."}),
+		NONE,
+		EXAMPLES({"csb pki issue --dir /etc/csbackup/pki --principal pool01.example.com",
+		          "The certificate of pool01.example.com's agent."})},
+	[CSB_CMD_PKI_SHOW] = {
+		"pki show", NULL, "pki", "show",
+		"Show a certificate: its principal, issuer, validity and what csbackup takes it for.",
+		NULL,
+		USES({CSB_P_FILE_NAME, REQ | POS, 0, "The certificate (PEM)."}),
+		NONE,
+		EXAMPLES({"csb pki show /etc/csbackup/pki/pool01.example.com.crt",
+		          "Whose it is and what it is good for."})},
 };

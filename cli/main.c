@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "cli/internal/cli.h"
-
-#define CSB_VERSION "0.1.0"
+#include "common/version.h"
 
 static bool needs_connection(csb_cmd cmd)
 {
@@ -22,6 +21,10 @@ static int run(struct cli *c)
 	case CSB_CMD_CLUSTER_START:
 	case CSB_CMD_CLUSTER_ISSUE_CERT:
 		return cli_cluster(c);
+	case CSB_CMD_PKI_INIT_CA:
+	case CSB_CMD_PKI_ISSUE:
+	case CSB_CMD_PKI_SHOW:
+		return cli_pki(c);
 	case CSB_CMD_PUBLISH_TOPOLOGY:
 	case CSB_CMD_TOPOLOGY:
 	case CSB_CMD_GET_CONFIG:

@@ -366,3 +366,52 @@ out_free_ca:
 	mbedtls_x509_crt_free(&ca);
 	return rv;
 }
+
+static void cn_of(const mbedtls_x509_name *n, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (; n != NULL; n = n->next)
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
+			snprintf(out, len, "%.*s", (int)n->val.len, (const char *)n->val.p);
+}
+
+static void x509_time(const mbedtls_x509_time *t, char *out, size_t len)
+{
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour,
+	         t->min, t->sec);
+}
+
+csb_err csb_certs_describe(const char *cert_path, csb_cert_info *out)
+{
+	mbedtls_x509_crt crt;
+	FILE *f;
+	int ret;
+
+	if (cert_path == NULL || out == NULL)
+		return CSB_EINVAL;
+	if ((f = fopen(cert_path, "r")) == NULL)
+		return CSB_ENOTFOUND;
+	fclose(f);
+	memset(out, 0, sizeof(*out));
+	mbedtls_x509_crt_init(&crt);
+	if ((ret = mbedtls_x509_crt_parse_file(&crt, cert_path)) != 0) {
+		mbedtls_x509_crt_free(&crt);
+		return tls_fail("parse certificate", ret);
+	}
+	cn_of(&crt.subject, out->subject, sizeof(out->subject));
+	cn_of(&crt.issuer, out->issuer, sizeof(out->issuer));
+	x509_time(&crt.valid_from, out->not_before, sizeof(out->not_before));
+	x509_time(&crt.valid_to, out->not_after, sizeof(out->not_after));
+	out->is_ca = crt.ca_istrue != 0;
+	out->server_auth = mbedtls_x509_crt_check_extended_key_usage(
+		&crt, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) == 0;
+	out->client_auth = mbedtls_x509_crt_check_extended_key_usage(
+		&crt, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) == 0;
+	for (const mbedtls_x509_sequence *san = &crt.subject_alt_names;
+	     san != NULL && san->buf.p != NULL && out->n_dns < 4; san = san->next)
+		if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
+			snprintf(out->dns[out->n_dns++], sizeof(out->dns[0]), "%.*s",
+			         (int)san->buf.len, (const char *)san->buf.p);
+	mbedtls_x509_crt_free(&crt);
+	return CSB_OK;
+}

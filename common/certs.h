@@ -4,6 +4,9 @@
 #ifndef CSB_COMMON_CERTS_H
 #define CSB_COMMON_CERTS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "common/err.h"
 
 #define CSB_CERTS_CN_MAX 64 /* bytes of a CN (X.509 ub-common-name) */
@@ -29,5 +32,20 @@ csb_err csb_certs_make_ca(const char *cert_path, const char *key_path, const cha
  * the certificate; or a key or certificate operation failed), CSB_EIO, CSB_ENOMEM. */
 csb_err csb_certs_issue(const char *ca_cert_path, const char *ca_key_path, const char *cn,
                         const char *cert_path, const char *key_path);
+
+/* What a certificate says, as csbackup reads it (csb pki show). */
+typedef struct csb_cert_info {
+	char subject[CSB_CERTS_CN_MAX + 1]; /* the subject's CN: the principal */
+	char issuer[CSB_CERTS_CN_MAX + 1];  /* the issuer's CN */
+	char not_before[24], not_after[24]; /* "2026-11-28T09:00:00Z" */
+	bool is_ca;                         /* basicConstraints CA:true */
+	bool server_auth, client_auth;      /* extendedKeyUsage (absent: both) */
+	char dns[4][CSB_CERTS_CN_MAX + 1];  /* subjectAltName DNS entries, the first 4 */
+	size_t n_dns;
+} csb_cert_info;
+
+/* Reads the PEM certificate at cert_path into out. CSB_OK; CSB_ENOTFOUND (no such file);
+ * CSB_ETLS (it does not parse as a certificate); CSB_EINVAL (NULL argument). */
+csb_err csb_certs_describe(const char *cert_path, csb_cert_info *out);
 
 #endif

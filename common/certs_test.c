@@ -165,6 +165,35 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(access(path("y.crt"), F_OK), -1);
 }
 
+static void test_describe(void **state)
+{
+	csb_cert_info ci;
+	int year;
+
+	assert_int_equal(csb_certs_make_ca(path("d-ca.crt"), path("d-ca.key"), "csbackup CA"), CSB_OK);
+	assert_int_equal(csb_certs_issue(path("d-ca.crt"), path("d-ca.key"), "pool01.csb.test",
+	                                 path("d-pool.crt"), path("d-pool.key")), CSB_OK);
+	assert_int_equal(csb_certs_describe(path("d-ca.crt"), &ci), CSB_OK);
+	assert_string_equal(ci.subject, "csbackup CA");
+	assert_string_equal(ci.issuer, "csbackup CA");
+	assert_true(ci.is_ca);
+	assert_int_equal(ci.n_dns, 0);
+	assert_int_equal(csb_certs_describe(path("d-pool.crt"), &ci), CSB_OK);
+	assert_string_equal(ci.subject, "pool01.csb.test");
+	assert_string_equal(ci.issuer, "csbackup CA");
+	assert_false(ci.is_ca);
+	assert_true(ci.server_auth && ci.client_auth);
+	assert_int_equal(ci.n_dns, 2);
+	assert_string_equal(ci.dns[0], "pool01.csb.test");
+	assert_string_equal(ci.dns[1], "localhost");
+	/* From an hour ago for 10 years (11 on the calendar when made late on New Year's Eve). */
+	assert_int_equal(sscanf(ci.not_before, "%4d-", &year), 1);
+	assert_int_equal(strlen(ci.not_before), 20);
+	assert_true(atoi(ci.not_after) == year + 10 || atoi(ci.not_after) == year + 11);
+	assert_int_equal(csb_certs_describe(path("none.crt"), &ci), CSB_ENOTFOUND);
+	assert_int_equal(csb_certs_describe(path("d-pool.key"), &ci), CSB_ETLS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_other_ca_does_not_verify),
 		cmocka_unit_test(test_reissue_overwrites),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_describe),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

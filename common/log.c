@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static atomic_int log_level = -1;
+static atomic_int to_journal = -1; /* stderr goes to journald: prefix "<priority>" */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -40,15 +41,23 @@ void csb_log(csb_log_level level, const char *component, const char *fmt, ...)
 	int cur = atomic_load(&log_level);
 	size_t n;
 
+	static const char *const priorities[] = {"<7>", "<6>", "<4>", "<3>"}; /* sd-daemon(3) */
+	int journal = atomic_load(&to_journal);
+
 	if (cur < 0) {
 		cur = level_from_env();
 		atomic_store(&log_level, cur);
 	}
 	if ((int)level < cur)
 		return;
+	if (journal < 0) {
+		journal = getenv("JOURNAL_STREAM") != NULL; /* set by systemd for its services */
+		atomic_store(&to_journal, journal);
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = journal ? (size_t)snprintf(line, sizeof(line), "%s", priorities[level]) : 0;
+	n += strftime(line + n, sizeof(line) - n, "%Y-%m-%dT%H:%M:%S", &tm);
 	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s ", ts.tv_nsec / 1000000,
 	                      level_names[level], component);
 	va_start(ap, fmt);

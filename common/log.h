@@ -1,5 +1,7 @@
 /* Logging: one line per event on stderr, `time level component message key=value…`
- * (SPEC.md §6). Thread-safe; each line is written with one write(2). */
+ * (SPEC.md §6). Thread-safe; each line is written with one write(2). Under systemd
+ * (JOURNAL_STREAM set) each line starts with its syslog priority ("<6>" info, "<4>" warn,
+ * "<3>" error, "<7>" debug), which journald takes and strips. */
 #ifndef CSB_COMMON_LOG_H
 #define CSB_COMMON_LOG_H
 

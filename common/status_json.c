@@ -29,7 +29,7 @@ void csb_time_format(uint64_t ms, char *out, size_t len)
 	snprintf(out + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
-static json_t *time_or_null(uint64_t ms)
+json_t *csb_time_json(uint64_t ms)
 {
 	char buf[32];
 
@@ -51,8 +51,8 @@ static json_t *module_json(const Csb__ModuleStatus *m)
 	json_object_set_new(o, "ImportedSeq", json_integer((json_int_t)m->imported_seq));
 	json_object_set_new(o, "LagRecords", json_integer((json_int_t)m->lag_records));
 	json_object_set_new(o, "LagSeconds", json_real(m->lag_seconds));
-	json_object_set_new(o, "LastExportTime", time_or_null(m->last_export_time_ms));
-	json_object_set_new(o, "LastImportTime", time_or_null(m->last_import_time_ms));
+	json_object_set_new(o, "LastExportTime", csb_time_json(m->last_export_time_ms));
+	json_object_set_new(o, "LastImportTime", csb_time_json(m->last_import_time_ms));
 	json_object_set_new(o, "LastError", m->last_error && m->last_error[0]
 	                                        ? json_string(m->last_error)
 	                                        : json_null());

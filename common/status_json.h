@@ -21,6 +21,9 @@ const char *csb_import_state_name(Csb__ImportState s);
  * "2026-11-22T01:02:03.456Z". */
 void csb_time_format(uint64_t ms, char *out, size_t len);
 
+/* ms as a JSON RFC 3339 string (csb_time_format()), or null when 0 (never). */
+json_t *csb_time_json(uint64_t ms);
+
 /* A new JSON object for ps (caller owns the reference); NULL on allocation failure. Times
  * are RFC 3339 strings or null when never; LastError is a string or null. */
 json_t *csb_status_json(const Csb__PoolStatus *ps);

@@ -14,6 +14,7 @@
 #include "common/modules.h"
 #include "common/wire.h"
 #include "model/bundle.h"
+#include "coordinator/internal/audit.h"
 #include "coordinator/internal/coord.h"
 #include "proto/admin.pb-c.h"
 
@@ -398,5 +399,5 @@ size_t coord__admin_methods(struct coord *c, csb_rpc_method *out)
 	out[n++] = (csb_rpc_method){"csb.Admin/ReportLostStore", NULL, c,
 	                            &csb__lost_store_report__descriptor, report_lost_store,
 	                            backup_pool_rule};
-	return n;
+	return coord__audit_wrap(out, n);
 }

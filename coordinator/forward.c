@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/modules.h"
 #include "common/wire.h"
+#include "coordinator/internal/audit.h"
 #include "coordinator/internal/coord.h"
 #include "proto/admin.pb-c.h"
 #include "proto/status.pb-c.h"
@@ -102,10 +103,22 @@ static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, const Prot
 	return rv;
 }
 
+csb_err coord__pool_status(struct coord *c, const char *pool, uint32_t timeout_ms,
+                           Csb__PoolStatus **out, char *err)
+{
+	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
+	csb_err rv = call_agent(c, pool, "csb.Control/Status", &sr.base,
+	                        &csb__pool_status__descriptor, timeout_ms,
+	                        (ProtobufCMessage **)out, NULL, err);
+
+	if (rv == CSB_OK)
+		overlay_cms(c, *out);
+	return rv;
+}
+
 csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len)
 {
 	Csb__AllStatusReply out = CSB__ALL_STATUS_REPLY__INIT;
-	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
 	char (*pools)[254] = NULL, err[CSB_RPC_ERROR_MAX];
 	Csb__PoolStatus **ps = NULL, *empty = NULL;
 	size_t n = 0;
@@ -123,11 +136,8 @@ csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len)
 		goto out_free;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (call_agent(c, pools[i], "csb.Control/Status", &sr.base, &csb__pool_status__descriptor,
-		               3000, (ProtobufCMessage **)&ps[i], NULL, err) == CSB_OK) {
-			overlay_cms(c, ps[i]);
+		if (coord__pool_status(c, pools[i], 3000, &ps[i], err) == CSB_OK)
 			continue;
-		}
 		ps[i] = NULL;
 		csb__pool_status__init(&empty[i]);
 		empty[i].pool_fqdn = pools[i];
@@ -421,5 +431,5 @@ size_t coord__forward_methods(struct coord *c, csb_rpc_method *out)
 	out[n++] = (csb_rpc_method){"csb.Admin/ReplicateCms", NULL, c,
 	                            &csb__replicate_cms_request__descriptor, replicate_cms,
 	                            coord__admin_rule};
-	return n;
+	return coord__audit_wrap(out, n);
 }

@@ -7,19 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "common/conf.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/version.h"
 #include "coordinator/internal/coord.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: csb-coordinator --state-dir DIR --listen URL [--http HOST:PORT]\n"
+	fprintf(f, "usage: csb-coordinator [--config FILE] --state-dir DIR --listen URL [--http HOST:PORT]\n"
 	           "                       --tls-cert F --tls-key F --tls-ca F\n"
-	           "                       [--admin-principal NAME] [--map-size BYTES]\n");
+	           "                       [--admin-principal NAME] [--map-size BYTES]\n"
+	           "       csb-coordinator --version | --help\n"
+	           "  --config FILE: one flag a line, \"name = value\"; flags given here win\n");
 }
 
-enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP };
+enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP,
+       OPT_VERSION };
 
 static const struct option options[] = {
 	{"state-dir", required_argument, NULL, OPT_DIR},
@@ -31,6 +38,7 @@ static const struct option options[] = {
 	{"admin-principal", required_argument, NULL, OPT_ADMIN},
 	{"map-size", required_argument, NULL, OPT_MAP},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -65,6 +73,7 @@ static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 			}
 			break;
 		case OPT_HELP: usage(stdout); return -1;
+		case OPT_VERSION: printf("csb-coordinator %s\n", CSB_VERSION); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -82,15 +91,27 @@ int main(int argc, char **argv)
 	static struct coord c = {.admin = "admin"};
 	struct flags f = {0};
 	sigset_t set;
-	int rc, sig;
+	char **av, err[512];
+	int ac, rc, sig;
 
-	if ((rc = parse_flags(argc, argv, &c, &f)) != 0)
+	if (csb_conf_argv(argc, argv, &ac, &av, err, sizeof(err)) != CSB_OK) {
+		fprintf(stderr, "csb-coordinator: %s\n", err);
+		return 2;
+	}
+	if ((rc = parse_flags(ac, av, &c, &f)) != 0) {
+		free(av);
 		return rc < 0 ? 0 : rc;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (csb_conf_state_dir(f.state_dir, err, sizeof(err)) != CSB_OK) {
+		csb_error("coordinator", "%s", err);
+		free(av);
+		return 1;
+	}
 	if (coord__start(&c, f.state_dir, f.listen, f.map_size) != CSB_OK)
 		return 1;
 	if (coord__web_start(&c, f.http) != CSB_OK) {
@@ -105,11 +126,14 @@ int main(int argc, char **argv)
 		if (csb_node_url_file(c.node, path) != CSB_OK)
 			csb_warn("coordinator", "cannot write %s", path);
 	}
-	csb_info("coordinator", "started listen=%s http=%s admin=%s", f.listen,
-	         f.http ? f.http : "-", c.admin);
+	csb_info("coordinator", "started version=%s listen=%s http=%s admin=%s", CSB_VERSION,
+	         f.listen, f.http ? f.http : "-", c.admin);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s", f.listen); /* systemd's Type=notify */
 	sigwait(&set, &sig);
+	sd_notify(0, "STOPPING=1");
 	csb_info("coordinator", "stopping signal=%d", sig);
 	csb_exit_deadline("coordinator", 8000); /* under cluster down's 10 s grace */
 	coord__exit(&c);
+	free(av);
 	return 0;
 }

@@ -105,6 +105,7 @@ int cli_print_doc(struct cli *c, char *json, void (*text)(json_t *));
 
 /* The commands; each returns the exit code. cluster.c, cmd_config.c, cmd_pool.c, cmd_data.c */
 int cli_cluster(struct cli *c);
+int cli_pki(struct cli *c); /* pki.c */
 int cli_config_cmd(struct cli *c);
 int cli_publish_topology(struct cli *c); /* cmd_topology.c */
 int cli_get_topology(struct cli *c);

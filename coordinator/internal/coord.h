@@ -18,6 +18,9 @@
 
 #define COORD_CLIENTS_MAX 1000
 
+struct Csb__PoolStatus;
+struct ops_state;
+
 /* A client to one pool's agent. Reference counted: the table holds one reference, every
  * caller one while it calls; a topology change drops the table's, and the last release
  * closes the client (nng's nni_pipe_find()/nni_pipe_rele() are the model). */
@@ -48,9 +51,7 @@ struct coord {
 	bool polling;
 	pthread_cond_t poll_cond;   /* stopping */
 	bool stopping;
-	uint8_t *status;            /* packed AllStatusReply, or NULL */
-	size_t status_len;
-	uint64_t status_ms;         /* when it was gathered */
+	struct ops_state *ops;      /* web.c's: the pools as polled, health, history */
 };
 
 /* coord.c */
@@ -80,6 +81,11 @@ void coord__agent_rele(struct agent_client *ac);
 size_t coord__admin_methods(struct coord *c, csb_rpc_method *out);
 size_t coord__forward_methods(struct coord *c, csb_rpc_method *out);
 
+/* One pool's status from its agent, with the CMS row of the pool hosting the CMS; on
+ * failure err (CSB_RPC_ERROR_MAX) says why, naming the agent (CSB_EUNREACH: no answer). */
+csb_err coord__pool_status(struct coord *c, const char *pool, uint32_t timeout_ms,
+                           struct Csb__PoolStatus **out, char *err);
+
 /* Every pool's status as a packed AllStatusReply (malloc'ed); pools whose agent does not
  * answer come without modules. Blocks up to a few seconds per unreachable agent. */
 csb_err coord__all_status_pack(struct coord *c, uint8_t **buf, size_t *len);
@@ -106,7 +112,7 @@ csb_err coord__cms_sync(struct coord *c, const char *pool, uint32_t timeout_ms,
 csb_err coord__cms_verify(struct coord *c, const char *pool, uint64_t deadline,
                           Csb__ModuleVerify *out, struct cms_diff *diff, char *err);
 
-/* web.c: the poller and the HTTP pages ("/", "/api/v1/status", "/metrics"). */
+/* web.c: the poller and the HTTP pages ("/", "/api/v1/status", "/healthz", "/metrics"). */
 csb_err coord__web_start(struct coord *c, const char *hostport);
 void coord__web_stop(struct coord *c);
 
