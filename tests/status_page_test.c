@@ -222,11 +222,12 @@ static void test_healthy(void **state)
 	json_t *j = wait_health(cl, "Healthy", 2, true), *p;
 	struct page pg;
 	struct ch_result r;
-	char *dom, *log, line[2 * CH_PATH];
+	char *dom, *log, *health, line[2 * CH_PATH];
 	size_t before;
 
-	assert_string_equal(json_dumps(json_object_get(j, "Health"), JSON_COMPACT),
-	                    "{\"State\":\"Healthy\",\"Problems\":[]}");
+	health = json_dumps(json_object_get(j, "Health"), JSON_COMPACT);
+	assert_string_equal(health, "{\"State\":\"Healthy\",\"Problems\":[]}");
+	free(health);
 	assert_int_equal(json_array_size(json_object_get(j, "Pools")), 2);
 	p = json_array_get(json_object_get(j, "Pools"), 0);
 	assert_string_equal(json_string_value(json_object_get(p, "PoolFqdn")), P1);
