@@ -350,6 +350,22 @@ static bool failed_over(struct backup *b, int *rc)
 }
 
 /* The sync and the checks, once everything is settled; returns the exit code. */
+/* What the backup copies hold once caught up, for modules the sync found already
+ * replicated (the report says so instead of a bare 0). A status that cannot be read only
+ * leaves the plain 0. */
+static void note_held(struct backup *b)
+{
+	Csb__PoolStatus *ps = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+
+	if (cli_pool_status(b->c, b->pool, "", b->a->local_store, &ps, err) != CSB_OK)
+		return;
+	for (size_t i = 0; i < ps->n_backup_modules; i++)
+		cli_report_module_held(b->rep, ps->backup_modules[i]->identity,
+		                       ps->backup_modules[i]->records);
+	protobuf_c_message_free_unpacked(&ps->base, NULL);
+}
+
 static int run(struct backup *b)
 {
 	char err[CSB_RPC_ERROR_MAX], list[LIST_MAX];
@@ -372,6 +388,7 @@ static int run(struct backup *b)
 	}
 	if (!b->a->json && b->n_sent > 0)
 		print_sent(b);
+	note_held(b);
 	if (b->target != NULL && b->n_checked > 0)
 		rv = wait_states(b, &reached, &checks, err);
 	if (rv != CSB_OK) {

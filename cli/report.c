@@ -21,7 +21,8 @@
 struct report_module {
 	char identity[NAME_MAX_];
 	bool synced;
-	uint64_t records, bytes, millis;
+	bool held_known;        /* held: the live records a caught-up backup copy holds */
+	uint64_t records, bytes, millis, held;
 };
 
 struct report_check {
@@ -118,6 +119,15 @@ csb_err cli_report_module_sent(cli_report *r, const char *identity, uint64_t rec
 		}
 	}
 	return cli_report_add_module(r, identity, true, records, bytes, millis);
+}
+
+void cli_report_module_held(cli_report *r, const char *identity, uint64_t records)
+{
+	for (size_t i = 0; i < r->n_modules; i++)
+		if (strcmp(r->modules[i].identity, identity) == 0) {
+			r->modules[i].held = records;
+			r->modules[i].held_known = true;
+		}
 }
 
 csb_err cli_report_add_check(cli_report *r, uint64_t time_ms, size_t n,
@@ -281,6 +291,21 @@ static void state_class(const char *state, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* A check's cell is green only when its state meets the target (FinalState meets both;
+ * SteadyState only -SteadyState), red for ErrorState, amber otherwise. */
+static void check_class(const char *target, const char *state, char *out, size_t len)
+{
+	bool met = strcmp(state, "FinalState") == 0 ||
+	           (strcmp(target, "SteadyState") == 0 && strcmp(state, "SteadyState") == 0);
+
+	if (target[0] == '\0')
+		state_class(state, out, len);
+	else
+		snprintf(out, len, "%s", met ? "st-met"
+		                         : strcmp(state, "ErrorState") == 0 ? "st-errorstate"
+		                                                             : "st-notyet");
+}
+
 static const char css[] =
 	"body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:2em;"
 	"color:#1b1b1b;background:#fff}\n"
@@ -296,6 +321,10 @@ static const char css[] =
 	".st-nonsteadystate,.st-notinitialized{background:#fff6d6}\n"
 	".st-errorstate,.st-unknown{background:#fde2e2}\n"
 	"tr.reached td{font-weight:600}\n"
+	".st-met{background:#e6f4e6}.st-notyet{background:#fff6d6}\n"
+	"td.note{color:#555;font-size:.9em}\n"
+	"table.checks{table-layout:fixed;width:100%;max-width:1360px}\n"
+	"table.checks th{overflow-wrap:anywhere;font-size:.85em}\n"
 	"footer{margin-top:2em;color:#666;font-size:.85em}\n";
 
 static void write_summary(const cli_report *r, FILE *f)
@@ -353,7 +382,14 @@ static void write_modules(const cli_report *r, FILE *f)
 
 		fputs("<tr>", f);
 		cell(f, "td", NULL, m->identity);
-		if (m->synced) {
+		if (m->synced && m->records == 0 && m->held_known) {
+			/* Continuous replication had already sent everything before the command. */
+			fprintf(f, "<td class=\"num\">0</td><td class=\"num\">0</td>");
+			cell_u64(f, m->millis);
+			fprintf(f, "</tr>\n<tr><td></td><td colspan=\"3\" class=\"note\">already "
+			        "replicated: the backup copy holds %llu record%s</td>",
+			        (unsigned long long)m->held, m->held == 1 ? "" : "s");
+		} else if (m->synced) {
 			cell_u64(f, m->records);
 			cell_u64(f, m->bytes);
 			cell_u64(f, m->millis);
@@ -397,7 +433,7 @@ static void write_checks(const cli_report *r, FILE *f)
 		for (size_t j = 0; j < cols; j++) {
 			const char *st = j < c->n ? c->states[j] : "";
 
-			state_class(st, cls, sizeof(cls));
+			check_class(r->target, st, cls, sizeof(cls));
 			cell(f, "td", cls, st);
 		}
 		cell(f, "td", NULL, c->reached ? "yes" : "no");

@@ -104,6 +104,26 @@ static cli_report *sample(void)
 	return r;
 }
 
+/* Nothing left to send after continuous replication: the report says so, and how much the
+ * backup copy holds, instead of a bare 0. */
+static void test_already_replicated(void **state)
+{
+	cli_report *r = cli_report_new("pool01.csb.test");
+	char *html;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(cli_report_add_module(r, PRESENCE, false, 0, 0, 0), CSB_OK);
+	assert_int_equal(cli_report_module_sent(r, PRESENCE, 0, 0, 4), CSB_OK);
+	cli_report_module_held(r, PRESENCE, 10000);
+	cli_report_finish(r, CLI_REPORT_SUCCEEDED, "done");
+	html = render(r);
+	assert_non_null(strstr(html, "<td colspan=\"3\" class=\"note\">already replicated: the "
+	                             "backup copy holds 10000 records</td>"));
+	free(html);
+	cli_report_free(r);
+}
+
 static void test_page_names_every_check(void **state)
 {
 	cli_report *r = sample();
@@ -124,8 +144,10 @@ static void test_page_names_every_check(void **state)
 	assert_non_null(strstr(html, "<td>2023-11-14T22:13:20.123Z</td>"));
 	assert_non_null(strstr(html, "<td>2023-11-14T22:13:21.123Z</td>"));
 	assert_non_null(strstr(html, "<td>2023-11-14T22:13:22.123Z</td>"));
-	assert_int_equal(h_count(html, "<td class=\"st-steadystate\">SteadyState</td>"), 5);
-	assert_int_equal(h_count(html, "<td class=\"st-nonsteadystate\">NonSteadyState</td>"), 1);
+	/* The target is FinalState: SteadyState has not met it, so it is not green. */
+	assert_int_equal(h_count(html, "<td class=\"st-notyet\">SteadyState</td>"), 5);
+	assert_int_equal(h_count(html, "<td class=\"st-notyet\">NonSteadyState</td>"), 1);
+	assert_int_equal(h_count(html, "st-met"), 1); /* the stylesheet's rule only */
 	assert_non_null(strstr(html, "FinalState (at most 3 checks, 00:00:01 apart)"));
 	assert_non_null(strstr(html, "<span class=\"failed\">Failed</span>: pool01.csb.test did "
 	                             "not reach FinalState after 3 checks"));
@@ -155,7 +177,8 @@ static void test_hostile_names_are_escaped(void **state)
 	assert_null(strstr(html, "<script>"));
 	assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
 	assert_non_null(strstr(html, "&#39;&amp;amp;&#39;"));
-	assert_non_null(strstr(html, "<td class=\"st-errstate\">Err&amp;State&lt;</td>"));
+	/* An unknown state under a target is "not yet" (never green). */
+	assert_non_null(strstr(html, "<td class=\"st-notyet\">Err&amp;State&lt;</td>"));
 	free(html);
 	cli_report_free(r);
 }
@@ -268,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_time_and_default_path),
 		cmocka_unit_test(test_page_names_every_check),
+		cmocka_unit_test(test_already_replicated),
 		cmocka_unit_test(test_hostile_names_are_escaped),
 		cmocka_unit_test(test_no_checks),
 		cmocka_unit_test(test_write_overwrites),

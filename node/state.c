@@ -381,6 +381,7 @@ static void fill_export(struct csb_node *n, struct export_mod *em, Csb__ModuleSt
 	pthread_mutex_lock(&em->mu);
 	ms->export_status = (Csb__ExportState)em->state;
 	ms->high_seq = mi.high_seq;
+	ms->records = mi.count;
 	ms->exported_seq = em->acked_seq;
 	ms->lag_records = mi.high_seq > em->acked_seq ? mi.high_seq - em->acked_seq : 0;
 	ms->lag_seconds = (double)lag_ms(em, em->acked_seq, now) / 1000.0;

@@ -44,6 +44,10 @@ csb_err cli_report_add_module(cli_report *r, const char *identity, bool synced,
 csb_err cli_report_module_sent(cli_report *r, const char *identity, uint64_t records,
                                uint64_t bytes, uint64_t millis);
 
+/* What a module's backup copy holds once caught up (its live records), for the report's
+ * "already replicated" line. Ignored for a module not added. */
+void cli_report_module_held(cli_report *r, const char *identity, uint64_t records);
+
 /* One check: its wall time, the export state of each of n modules (strings copied) and
  * whether they all had reached the target. CSB_OK or CSB_ENOMEM. */
 csb_err cli_report_add_check(cli_report *r, uint64_t time_ms, size_t n,
