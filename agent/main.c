@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -13,6 +14,7 @@
 #include "agent/internal/pool.h"
 #include "common/conf.h"
 #include "common/deadline.h"
+#include "common/certs.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "common/version.h"
@@ -139,6 +141,27 @@ static int parse_flags(int argc, char **argv, csb_pool_opts *po)
 	return 0;
 }
 
+/* The certificate must name this pool: its partner and the coordinator know the agent by
+ * the certificate's CN, so a different one would only show later as refused calls. */
+static int check_certificate(const csb_node_opts *o)
+{
+	csb_cert_info ci;
+	csb_err rv;
+
+	if ((rv = csb_certs_describe(o->tls.cert, &ci)) != CSB_OK) {
+		fprintf(stderr, "csb-agent: cannot read the certificate %s: %s\n", o->tls.cert,
+		        csb_strerror(rv));
+		return 2;
+	}
+	if (strcasecmp(ci.subject, o->name) != 0) {
+		fprintf(stderr, "csb-agent: the certificate %s is issued to %s, not to %s (--pool-fqdn); "
+		        "its partner and the coordinator would refuse it\n", o->tls.cert, ci.subject,
+		        o->name);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	csb_pool_opts po = {.node = {.role = CSB_NODE_POOL, .cfg = CSB_NODE_CONFIG_DEFAULT}};
@@ -171,6 +194,8 @@ int main(int argc, char **argv)
 		csb_error("agent", "%s", err);
 		return 1;
 	}
+	if ((rc = check_certificate(o)) != 0)
+		return rc;
 	if (csb_pool_start(&po, &p) != CSB_OK)
 		return 1;
 	{

@@ -123,7 +123,10 @@ static void load_topology(struct pool *p, const csb_cms_view *v)
 		csb_warn("agent", "replica topology refused pool=%s err=\"%s\"", p->name, err);
 	if (rv != CSB_OK)
 		return;
-	if ((me = csb_topology_pool(t, p->name)) != NULL && me->backup[0] != '\0' &&
+	if ((me = csb_topology_pool(t, p->name)) == NULL)
+		csb_warn("agent", "not in the topology pool=%s: the published topology has no such "
+		         "pool, so it has no backup pool and nobody imports it", p->name);
+	if (me != NULL && me->backup[0] != '\0' &&
 	    (bp = csb_topology_pool(t, me->backup)) != NULL) {
 		snprintf(backup, sizeof(backup), "%s", bp->fqdn);
 		snprintf(url, sizeof(url), "%s", bp->agent);

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/certs.h"
@@ -243,6 +244,35 @@ static void probe_close(struct probe *p)
 /* 8 connections of a CA-signed principal with no role, each announcing a 100 MiB message
  * and sending 90 MiB of it: the agent keeps under 200 MB and keeps serving; an
  * administrator may still send large writes. */
+/* An agent started with another principal's certificate says so at start (exit 2) instead
+ * of running into refused calls later. */
+static void test_certificate_must_name_the_pool(void **state)
+{
+	struct h_env *e = *state;
+	char dir[H_PATH + 16], out[H_PATH + 16], cmd[8 * H_PATH], *text;
+	FILE *f;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/wrong-cert", e->dir);
+	snprintf(out, sizeof(out), "%s/wrong-cert.err", e->dir);
+	snprintf(cmd, sizeof(cmd), "%s --pool-fqdn pool01.csb.test --state-dir %s --listen "
+	         "tls+tcp://127.0.0.1:1 --partner pool02.csb.test=tls+tcp://127.0.0.1:2 "
+	         "--tls-cert %s --tls-key %s --tls-ca %s 2>%s", h_agent_bin(), dir, e->admin_cert,
+	         e->admin_key, e->ca_cert, out);
+	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+	assert_non_null(f = fopen(out, "r"));
+	assert_non_null(text = calloc(1, 4096));
+	n = fread(text, 1, 4095, f);
+	fclose(f);
+	assert_true(n > 0);
+	snprintf(cmd, sizeof(cmd), "\ncsb-agent: the certificate %s is issued to admin, not to "
+	         "pool01.csb.test (--pool-fqdn); its partner and the coordinator would refuse it\n",
+	         e->admin_cert);
+	if (strstr(text, cmd) == NULL) /* after the start-up log line */
+		fail_msg("stderr:\n%s\nwant the line:%s", text, cmd);
+	free(text);
+}
+
 static void test_unfinished_messages_pin_nothing(void **state)
 {
 	struct h_env *e = *state;
@@ -314,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hostile_callers_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished_messages_pin_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_certificate_must_name_the_pool, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
