@@ -276,6 +276,66 @@ static json_t *health_json(const struct ops_health *h)
 	return o;
 }
 
+/* The Central Management store's replication as the coordinator's exporter sees it: the
+ * active master (the pool hosting the CMS), its high seq, and per pool's replica the seq it
+ * has applied, whether that is all, and its last pull (heartbeat). Read fresh, not polled. */
+struct cms_view {
+	char master[254];
+	uint64_t high;
+	size_t n;
+	struct {
+		char pool[254];
+		bool pulled;
+		csb_node_importer imp;
+	} *replicas;
+};
+
+static void cms_view_get(struct coord *c, struct cms_view *v)
+{
+	csb_node *node = atomic_load(&c->node);
+	const csb_topo_pool *host;
+	csb_module_info mi = {0};
+
+	memset(v, 0, sizeof(*v));
+	if (node == NULL)
+		return;
+	(void)csb_store_module_info(csb_node_store(node), NULL, CSB_MODULE_CMS, &mi);
+	v->high = mi.high_seq;
+	pthread_mutex_lock(&c->mu);
+	if (c->topo != NULL) {
+		if ((host = csb_topology_cms_host(c->topo)) != NULL)
+			snprintf(v->master, sizeof(v->master), "%s", host->fqdn);
+		if ((v->replicas = calloc(c->topo->n_pools + 1, sizeof(*v->replicas))) != NULL)
+			for (size_t i = 0; i < c->topo->n_pools; i++)
+				snprintf(v->replicas[v->n++].pool, sizeof(v->replicas[0].pool), "%s",
+				         c->topo->pools[i].fqdn);
+	}
+	pthread_mutex_unlock(&c->mu);
+	for (size_t i = 0; i < v->n; i++)
+		v->replicas[i].pulled = csb_node_importer_get(node, CSB_MODULE_CMS, v->replicas[i].pool,
+		                                              &v->replicas[i].imp);
+}
+
+static json_t *cms_json(const struct cms_view *v)
+{
+	json_t *reps = json_array();
+
+	for (size_t i = 0; i < v->n; i++) {
+		const csb_node_importer *imp = &v->replicas[i].imp;
+
+		json_array_append_new(reps, json_pack("{s:s, s:b, s:I, s:o}", "ReplicaFqdn",
+		                                      v->replicas[i].pool, "UpToDate",
+		                                      v->replicas[i].pulled && imp->acked_seq == v->high,
+		                                      "AppliedSeq", (json_int_t)imp->acked_seq,
+		                                      "LastHeartbeat",
+		                                      v->replicas[i].pulled
+		                                          ? csb_time_json(imp->last_ack_ms)
+		                                          : json_null()));
+	}
+	return json_pack("{s:s, s:I, s:o}", "ActiveMasterFqdn", v->master, "HighSeq",
+	                 (json_int_t)v->high, "Replicas", reps);
+}
+
 static void page_api(void *ctx, csb_http_response *res)
 {
 	struct ops_state *o = ((struct coord *)ctx)->ops;
@@ -288,6 +348,13 @@ static void page_api(void *ctx, csb_http_response *res)
 		json_array_append_new(arr, pool_json(&o->pools[i]));
 	pthread_mutex_unlock(&o->mu);
 	json_object_set_new(doc, "Pools", arr);
+	{
+		struct cms_view v;
+
+		cms_view_get(ctx, &v);
+		json_object_set_new(doc, "CentralManagementStore", cms_json(&v));
+		free(v.replicas);
+	}
 	res->content_type = "application/json";
 	res->body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	res->len = res->body ? strlen(res->body) : 0;
@@ -556,6 +623,34 @@ static void page_history(struct ops_text *t, const struct ops_state *o, uint64_t
 	ops_add(t, "</ul>\n");
 }
 
+static void page_cms(struct ops_text *t, struct coord *c, uint64_t now)
+{
+	struct cms_view v;
+	char ago[32];
+
+	cms_view_get(c, &v);
+	ops_add(t, "<h2 style=\"margin-top:14px\">Central Management store</h2>\n<p>Active master: "
+	           "<strong id=\"cms-master\">");
+	ops_add_html(t, v.master[0] ? v.master : "(no topology yet)");
+	ops_add(t, "</strong> &middot; high seq %llu</p>\n<table id=\"cms\"><tr><th>Replica</th>"
+	           "<th>Up to date</th><th>Applied seq</th><th>Last heartbeat</th></tr>\n",
+	        (unsigned long long)v.high);
+	for (size_t i = 0; i < v.n; i++) {
+		bool ok = v.replicas[i].pulled && v.replicas[i].imp.acked_seq == v.high;
+
+		if (v.replicas[i].pulled)
+			ops_ago(v.replicas[i].imp.last_ack_ms, now, ago, sizeof(ago));
+		ops_add(t, "<tr><td>");
+		ops_add_html(t, v.replicas[i].pool);
+		ops_add(t, "</td><td class=\"%s\">%s</td><td>%llu</td><td>%s</td></tr>\n",
+		        ok ? "ok" : "bad", ok ? "UpToDate" : "behind",
+		        (unsigned long long)v.replicas[i].imp.acked_seq,
+		        v.replicas[i].pulled ? ago : "never");
+	}
+	ops_add(t, "</table>\n");
+	free(v.replicas);
+}
+
 static void page_index(void *ctx, csb_http_response *res)
 {
 	struct ops_state *o = ((struct coord *)ctx)->ops;
@@ -581,6 +676,7 @@ static void page_index(void *ctx, csb_http_response *res)
 	ops_add(&t, "</div>\n");
 	page_history(&t, o, now);
 	pthread_mutex_unlock(&o->mu);
+	page_cms(&t, ctx, now);
 	ops_add(&t, "</body></html>\n");
 	res->content_type = "text/html; charset=utf-8";
 	res->body = t.p;

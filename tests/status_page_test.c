@@ -238,6 +238,14 @@ static void test_healthy(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "State")), "Normal");
 	assert_string_equal(json_string_value(json_object_get(p, "ServedBy")), P1);
 	assert_int_equal(json_integer_value(json_object_get(p, "Epoch")), 0);
+	/* The CMS: pool01 hosts it; both agents' replicas are up to date and pulling. */
+	p = json_object_get(j, "CentralManagementStore");
+	assert_string_equal(json_string_value(json_object_get(p, "ActiveMasterFqdn")), P1);
+	assert_int_equal(json_array_size(json_object_get(p, "Replicas")), 2);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(p, "Replicas"), 1),
+	                                         "UpToDate")));
+	assert_true(json_is_string(json_object_get(json_array_get(json_object_get(p, "Replicas"), 1),
+	                                           "LastHeartbeat")));
 	json_decref(j);
 
 	get(cl, "/healthz", &pg);
@@ -266,6 +274,9 @@ static void test_healthy(void **state)
 		                            "<strong id=\"health-state\">Healthy</strong></div>"));
 		assert_null(strstr(dom, "<ul id=\"problems\">"));
 		assert_int_equal(count_lines(dom, "<section class=\"pool\""), 2);
+		assert_non_null(strstr(dom, "Active master: <strong id=\"cms-master\">" P1
+		                            "</strong>"));
+		assert_non_null(strstr(dom, "<td>" P2 "</td><td class=\"ok\">UpToDate</td>"));
 		free(dom);
 	}
 
