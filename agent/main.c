@@ -29,6 +29,7 @@ static void usage(FILE *f)
 	        "                 --listen URL\n"
 	        "                 [--map-size BYTES] --tls-cert F --tls-key F --tls-ca F\n"
 	        "                 [--partner FQDN=URL] [--admin PRINCIPAL]...\n"
+	        "                 [--coordinator-name CN]   (default csb-coordinator)\n"
 	        "       csb-agent --version | --help\n"
 	        "  --config FILE: one flag a line, \"name = value\"; flags given here win\n"
 	        "  tuning (tests, benchmarks): --max-batch-records N --max-batch-bytes N\n"
@@ -38,13 +39,14 @@ static void usage(FILE *f)
 enum {
 	OPT_POOL = 1, OPT_DIR, OPT_COORD, OPT_LISTEN, OPT_MAP, OPT_CERT, OPT_KEY, OPT_CA,
 	OPT_PARTNER, OPT_ADMIN, OPT_MAXREC, OPT_MAXBYTES, OPT_CHUNK, OPT_POLL, OPT_INTERVAL,
-	OPT_HELP, OPT_VERSION,
+	OPT_HELP, OPT_VERSION, OPT_COORD_NAME,
 };
 
 static const struct option options[] = {
 	{"pool-fqdn", required_argument, NULL, OPT_POOL},
 	{"state-dir", required_argument, NULL, OPT_DIR},
 	{"coordinator", required_argument, NULL, OPT_COORD},
+	{"coordinator-name", required_argument, NULL, OPT_COORD_NAME},
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"map-size", required_argument, NULL, OPT_MAP},
 	{"tls-cert", required_argument, NULL, OPT_CERT},
@@ -92,6 +94,7 @@ static int parse_flags(int argc, char **argv, csb_pool_opts *po)
 			break;
 		case OPT_DIR: o->state_dir = optarg; break;
 		case OPT_COORD: o->coordinator_url = optarg; break;
+		case OPT_COORD_NAME: o->coordinator_name = optarg; break;
 		case OPT_LISTEN: o->listen_url = optarg; break;
 		case OPT_MAP: rc = num("--map-size", optarg, 1 << 20, UINT64_MAX, &o->map_size); break;
 		case OPT_CERT: o->tls.cert = optarg; break;

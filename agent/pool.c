@@ -40,7 +40,7 @@ static bool hook_is_admin(void *ctx, const char *principal)
 
 static bool check_admin(struct pool *p, const csb_rpc_request *req, bool or_self, char *err)
 {
-	if (strcmp(req->principal, CSB_COORDINATOR_NAME) == 0 || pool__is_admin(p, req->principal) ||
+	if (strcmp(req->principal, p->coord_name) == 0 || pool__is_admin(p, req->principal) ||
 	    (or_self && strcmp(req->principal, p->name) == 0))
 		return true;
 	snprintf(err, CSB_RPC_ERROR_MAX, "%.100s may not call %.60s on %.60s", req->principal,
@@ -240,7 +240,7 @@ static csb_err open_coord_client(struct pool *p, const csb_pool_opts *o)
 {
 	csb_rpc_client_opts co = {
 		.url = o->node.coordinator_url,
-		.server_name = CSB_COORDINATOR_NAME,
+		.server_name = p->coord_name,
 		.tls = o->node.tls,
 	};
 
@@ -259,6 +259,8 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 		return CSB_ENOMEM;
 	pthread_mutex_init(&p->mu, NULL);
 	snprintf(p->name, sizeof(p->name), "%s", o->node.name);
+	snprintf(p->coord_name, sizeof(p->coord_name), "%s",
+	         o->node.coordinator_name ? o->node.coordinator_name : CSB_COORDINATOR_NAME);
 	for (unsigned i = 0; i < o->n_admins && i < POOL_ADMINS_MAX; i++)
 		snprintf(p->admins[p->n_admins++], CSB_NODE_NAME_MAX, "%s", o->admins[i]);
 	if (o->partner != NULL && (rv = parse_partner(p, o->partner)) != CSB_OK) {

@@ -135,6 +135,7 @@ typedef struct csb_args {
 	bool cluster_from_env;      /* cluster came from CSB_CLUSTER */
 	const char *as;             /* --as NAME: the principal whose certificate to use */
 	const char *coordinator;    /* --coordinator URL */
+	const char *coordinator_name; /* --coordinator-name CN (default csb-coordinator) */
 	const char *tls_cert;       /* --cert F */
 	const char *tls_key;        /* --key F (the data record key is -Key, below) */
 	const char *tls_ca;         /* --ca F */

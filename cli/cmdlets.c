@@ -228,6 +228,10 @@ const csb__param_def csb__globals[CSB__G_COUNT] = {
 	                         CSB__T_TEXT, coordinator, NULL,
 	                         "the coordinator, with --cert F --key F --ca F, without a "
 	                         "cluster folder"),
+	[CSB__G_COORDINATOR_NAME] = G("coordinator-name", "coordinator-name", "--coordinator-name",
+	                              "CN", CSB__T_TEXT, coordinator_name, NULL,
+	                              "the coordinator's principal, its certificate's CN (default: "
+	                              "cluster.json's, else csb-coordinator)"),
 	[CSB__G_CERT] = G("cert", "cert", "--cert", "F", CSB__T_TEXT, tls_cert, NULL,
 	                  "with --coordinator: the certificate"),
 	[CSB__G_KEY] = G("key", "key", "--key", "F", CSB__T_TEXT, tls_key, NULL,

@@ -183,6 +183,11 @@ static int connect_cluster(struct cli *c, const char *dir)
 	if (!json_is_string(url))
 		return cli_fail(c, CSB_EINVAL, "%s: coordinator.url is missing", path);
 	snprintf(c->coord_url, sizeof(c->coord_url), "%s", json_string_value(url));
+	if (c->a->coordinator_name == NULL &&
+	    json_is_string(json_object_get(json_object_get(c->cluster, "coordinator"), "name")))
+		snprintf(c->coord_name, sizeof(c->coord_name), "%s",
+		         json_string_value(json_object_get(json_object_get(c->cluster, "coordinator"),
+		                                           "name")));
 	if (who == NULL)
 		who = json_string_value(json_object_get(c->cluster, "admin"));
 	if (who == NULL)
@@ -202,6 +207,8 @@ int cli_connect(struct cli *c)
 {
 	const csb_args *a = c->a;
 
+	snprintf(c->coord_name, sizeof(c->coord_name), "%s",
+	         a->coordinator_name ? a->coordinator_name : CSB_COORDINATOR_NAME);
 	if (a->coordinator != NULL) {
 		if (!a->tls_cert || !a->tls_key || !a->tls_ca)
 			return cli_fail(c, CSB_EINVAL, "--coordinator needs --cert, --key and --ca");
@@ -244,7 +251,8 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	cli_verbose(c, "%s at the coordinator %s", method, c->coord_url);
 	err[0] = '\0';
 	if (c->coord == NULL &&
-	    (rv = open_client(c, CSB_COORDINATOR_NAME, c->coord_url, &c->coord)) != CSB_OK) {
+	    (rv = open_client(c, c->coord_name[0] ? c->coord_name : CSB_COORDINATOR_NAME,
+	                      c->coord_url, &c->coord)) != CSB_OK) {
 		snprintf(err, CSB_RPC_ERROR_MAX, "cannot use coordinator %.180s (%s)", c->coord_url,
 		         csb_strerror(rv));
 		return rv;

@@ -253,7 +253,8 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 {
 	csb_node_opts o = {
 		.role = CSB_NODE_COORDINATOR,
-		.name = CSB_COORDINATOR_NAME,
+		.name = CSB_COORDINATOR_NAME, /* the source name of every agent's CMS replica */
+		.coordinator_name = c->name,  /* the principal it listens as */
 		.state_dir = state_dir,
 		.listen_url = listen_url,
 		.tls = c->tls,

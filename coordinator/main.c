@@ -9,6 +9,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "common/certs.h"
 #include "common/conf.h"
 #include "common/deadline.h"
 #include "common/log.h"
@@ -20,13 +21,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: csb-coordinator [--config FILE] --state-dir DIR --listen URL [--http HOST:PORT]\n"
 	           "                       --tls-cert F --tls-key F --tls-ca F\n"
-	           "                       [--admin-principal NAME] [--map-size BYTES]\n"
+	           "                       [--admin-principal NAME] [--map-size BYTES] [--name CN]\n"
 	           "       csb-coordinator --version | --help\n"
-	           "  --config FILE: one flag a line, \"name = value\"; flags given here win\n");
+	           "  --config FILE: one flag a line, \"name = value\"; flags given here win\n"
+	           "  --name CN: the coordinator's principal, its certificate's CN (default "
+	           "csb-coordinator);\n             agents dial it by this name (their --coordinator-name)\n");
 }
 
 enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP,
-       OPT_VERSION };
+       OPT_VERSION, OPT_NAME };
 
 static const struct option options[] = {
 	{"state-dir", required_argument, NULL, OPT_DIR},
@@ -37,6 +40,7 @@ static const struct option options[] = {
 	{"tls-ca", required_argument, NULL, OPT_CA},
 	{"admin-principal", required_argument, NULL, OPT_ADMIN},
 	{"map-size", required_argument, NULL, OPT_MAP},
+	{"name", required_argument, NULL, OPT_NAME},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -54,6 +58,7 @@ static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DIR: f->state_dir = optarg; break;
+		case OPT_NAME: c->name = optarg; break;
 		case OPT_LISTEN: f->listen = optarg; break;
 		case OPT_HTTP: f->http = optarg; break;
 		case OPT_CERT: c->tls.cert = optarg; break;
@@ -86,6 +91,27 @@ static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 	return 0;
 }
 
+/* The certificate must name this coordinator (--name): agents and csb dial it by that name,
+ * so another would only show later as handshakes that fail everywhere. */
+static int check_certificate(const struct coord *c)
+{
+	const char *name = c->name ? c->name : CSB_COORDINATOR_NAME;
+	csb_cert_info ci;
+	csb_err rv;
+
+	if ((rv = csb_certs_describe(c->tls.cert, &ci)) != CSB_OK) {
+		fprintf(stderr, "csb-coordinator: cannot read the certificate %s: %s\n", c->tls.cert,
+		        csb_strerror(rv));
+		return 2;
+	}
+	if (strcmp(ci.subject, name) != 0) {
+		fprintf(stderr, "csb-coordinator: the certificate %s is issued to %s, not to %s "
+		        "(--name); agents and csb would refuse it\n", c->tls.cert, ci.subject, name);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct coord c = {.admin = "admin"};
@@ -98,7 +124,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "csb-coordinator: %s\n", err);
 		return 2;
 	}
-	if ((rc = parse_flags(ac, av, &c, &f)) != 0) {
+	if ((rc = parse_flags(ac, av, &c, &f)) != 0 || (rc = check_certificate(&c)) != 0) {
 		free(av);
 		return rc < 0 ? 0 : rc;
 	}

@@ -69,7 +69,7 @@ bool node__is_admin(struct csb_node *n, const char *principal)
 	if (principal[0] == '\0')
 		return false;
 	/* The coordinator forwards administrators' status, sync and verify calls to pools. */
-	if (n->role == CSB_NODE_POOL && strcmp(principal, CSB_COORDINATOR_NAME) == 0)
+	if (n->role == CSB_NODE_POOL && strcmp(principal, n->coord_name) == 0)
 		return true;
 	return n->hooks.is_admin != NULL && n->hooks.is_admin(n->hooks.ctx, principal);
 }
@@ -420,7 +420,7 @@ static csb_err start_server(struct csb_node *n)
 	size_t k = 0;
 	csb_rpc_server_opts so = {
 		.url = n->listen_url,
-		.name = n->name,
+		.name = n->role == CSB_NODE_COORDINATOR ? n->coord_name : n->name,
 		.tls = n->tls,
 		.workers = 128, /* long polls hold one each; concurrent writers share commits */
 		.max_msg = NODE_MAX_MSG,
@@ -444,6 +444,8 @@ static struct csb_node *node_alloc(const csb_node_opts *o)
 	snprintf(n->name, sizeof(n->name), "%s", o->name);
 	snprintf(n->listen_url, sizeof(n->listen_url), "%s", o->listen_url);
 	snprintf(n->coord_url, sizeof(n->coord_url), "%s", o->coordinator_url ? o->coordinator_url : "");
+	snprintf(n->coord_name, sizeof(n->coord_name), "%s",
+	         o->coordinator_name ? o->coordinator_name : CSB_COORDINATOR_NAME);
 	n->tls = o->tls;
 	n->cfg = o->cfg;
 	n->hooks = o->hooks;
@@ -534,7 +536,7 @@ static csb_err start_cms_import(struct csb_node *n)
 
 	if (n->coord_url[0] == '\0')
 		return CSB_OK;
-	if ((rv = node__peer_open(n, CSB_COORDINATOR_NAME, n->coord_url, "the coordinator",
+	if ((rv = node__peer_open(n, n->coord_name, n->coord_url, "the coordinator",
 	                          &n->coord)) != CSB_OK) {
 		csb_error("node", "bad coordinator url=%s err=%s", n->coord_url, csb_strerror(rv));
 		return rv;

@@ -74,6 +74,9 @@ typedef struct csb_node_opts {
 	const char *state_dir;
 	const char *listen_url;
 	const char *coordinator_url; /* pools: where the CMS comes from (may be NULL) */
+	const char *coordinator_name; /* the coordinator's principal (its certificate's CN):
+	                               * pools dial it and trust it by this name; the
+	                               * coordinator listens as it. NULL: CSB_COORDINATOR_NAME */
 	csb_tls_files tls;
 	uint64_t map_size;
 	csb_node_config cfg;

@@ -127,6 +127,51 @@ static void test_certificates_at_work(void **state)
 	coordinator = -1;
 }
 
+/* A coordinator with a name of its own (--name): csb reaches it with --coordinator-name,
+ * and without it the TLS name mismatch is said as such, never as a time-out. */
+static void test_coordinator_named_otherwise(void **state)
+{
+	struct ch_cluster *cl = *state;
+	struct ch_result r;
+	char dir[CH_PATH + 8], bin[CH_PATH], st[CH_PATH + 16], url[64], f[4][CH_PATH + 64];
+	int port = csb_port_pick();
+
+	snprintf(dir, sizeof(dir), "%s/pki", cl->work);
+	ch_ok(NULL, 0, &r, "pki", "issue", "--dir", dir, "--principal", "cms.csb.test", NULL);
+	ch_result_free(&r);
+	snprintf(bin, sizeof(bin), "%s", ch_data_path("coordinator/csb-coordinator"));
+	snprintf(st, sizeof(st), "%s/named", cl->work);
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", port);
+	snprintf(f[0], sizeof(f[0]), "%s/cms.csb.test.crt", dir);
+	snprintf(f[1], sizeof(f[1]), "%s/cms.csb.test.key", dir);
+	snprintf(f[2], sizeof(f[2]), "%s/ca.crt", dir);
+	assert_true((coordinator = fork()) >= 0);
+	if (coordinator == 0) {
+		char *argv[] = {bin, "--state-dir", st, "--listen", url, "--tls-cert", f[0],
+		                "--tls-key", f[1], "--tls-ca", f[2], "--name", "cms.csb.test", NULL};
+		FILE *devnull = freopen("/dev/null", "w", stderr);
+
+		(void)devnull;
+		execv(bin, argv);
+		_exit(127);
+	}
+	snprintf(f[0], sizeof(f[0]), "%s/admin.crt", dir);
+	snprintf(f[1], sizeof(f[1]), "%s/admin.key", dir);
+	ch_ok(NULL, 0, &r, "Get-CsBackupServiceConfiguration", "--coordinator", url,
+	      "--coordinator-name", "cms.csb.test", "--cert", f[0], "--key", f[1], "--ca", f[2],
+	      "--json", NULL);
+	assert_true(ch_matches(r.out, "\"SyncInterval\":"));
+	ch_result_free(&r);
+	ch_ok(NULL, 4, &r, "Get-CsBackupServiceConfiguration", "--coordinator", url, "--cert", f[0],
+	      "--key", f[1], "--ca", f[2], NULL);
+	assert_non_null(strstr(r.err, ": TLS handshake failed (the peer's certificate name or CA "
+	                              "does not match)\n"));
+	ch_result_free(&r);
+	assert_int_equal(kill(coordinator, SIGTERM), 0);
+	assert_int_equal(waitpid(coordinator, NULL, 0), coordinator);
+	coordinator = -1;
+}
+
 static int setup(void **state)
 {
 	*state = ch_cluster_new();
@@ -147,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_issue_show),
 		cmocka_unit_test(test_certificates_at_work),
+		cmocka_unit_test(test_coordinator_named_otherwise),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -26,6 +26,7 @@ typedef struct csb_pool_opts {
 struct pool {
 	csb_node *node;
 	char name[CSB_NODE_NAME_MAX];
+	char coord_name[CSB_NODE_NAME_MAX]; /* the coordinator's principal */
 	char admins[POOL_ADMINS_MAX][CSB_NODE_NAME_MAX];
 	unsigned n_admins;
 	bool partner_fixed;          /* from --partner: the topology does not move it */

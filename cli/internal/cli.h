@@ -28,6 +28,7 @@ struct cli {
 	char dir[CLI_PATH];          /* the cluster folder, or "" */
 	json_t *cluster;             /* its cluster.json, or NULL */
 	char coord_url[256];
+	char coord_name[256];   /* the coordinator's principal (server name) */
 	char cert[CLI_PATH], key[CLI_PATH], ca[CLI_PATH];
 	csb_rpc_client *coord;       /* opened on first use */
 	csb_rpc_client *agents[64];  /* by pool index in cluster.json / topology, on first use */

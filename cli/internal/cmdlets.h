@@ -48,7 +48,8 @@ extern const csb__param_def csb__params[CSB_P_COUNT];
  * -ErrorAction, -WarningAction), accepted anywhere on the line. The three spellings of
  * help come last: CSB__G_HELP and the two after it. */
 enum {
-	CSB__G_CLUSTER, CSB__G_AS, CSB__G_COORDINATOR, CSB__G_CERT, CSB__G_KEY, CSB__G_CA,
+	CSB__G_CLUSTER, CSB__G_AS, CSB__G_COORDINATOR, CSB__G_COORDINATOR_NAME, CSB__G_CERT,
+	CSB__G_KEY, CSB__G_CA,
 	CSB__G_JSON, CSB__G_VERBOSE, CSB__G_ERROR_ACTION, CSB__G_WARNING_ACTION, CSB__G_VERSION,
 	CSB__G_HELP, CSB__G_HELP_Q, CSB__G_HELP_H, CSB__G_COUNT
 };

@@ -34,6 +34,7 @@ struct agent_client {
 struct coord {
 	csb_node *_Atomic node; /* NULL until started: handlers answer CSB_EBUSY meanwhile */
 	char admin[65];         /* the deployment's admin principal: always an administrator */
+	const char *name;       /* this coordinator's principal (--name); NULL: the default */
 	csb_tls_files tls;
 
 	pthread_mutex_t mu;     /* guards the parsed copies and the client table */

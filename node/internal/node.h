@@ -130,6 +130,7 @@ struct csb_node {
 	char name[CSB_NODE_NAME_MAX];     /* the pool FQDN, or CSB_COORDINATOR_NAME */
 	char listen_url[CSB_NODE_URL_MAX];
 	char coord_url[CSB_NODE_URL_MAX];
+	char coord_name[CSB_NODE_NAME_MAX]; /* the coordinator's principal */
 	csb_tls_files tls;
 	csb_node_hooks hooks;
 	const csb_rpc_method *extra;
