@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(bazel-bootstrap build-essential liblmdb-dev lmdb-utils libnng-dev libmbedtls-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libxxhash-dev libjansson-dev
-      libzip-dev libzstd-dev openssl rsync redis-server redis-tools)
+      libzip-dev libzstd-dev openssl rsync redis-server redis-tools iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -61,7 +61,7 @@ struct bench_opts {
 
 /* ---- Processes (launch.c) --------------------------------------------------------- */
 
-#define BENCH_AGENTS 16
+#define BENCH_AGENTS 24
 #define BENCH_PROCS 16
 #define BENCH_NETNS 4
 

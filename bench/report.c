@@ -755,6 +755,17 @@ static void notes(FILE *f, const struct bench_opts *o, const struct bench_result
 		fprintf(f, "- Row 8: 8 agents started empty; each pool loads its own records (%s per "
 		        "call) from a thread of its own, all at once, on this machine's %ld CPUs.\n",
 		        count(o->load_batch), sysconf(_SC_NPROCESSORS_ONLN));
+	if (r->sites.done)
+		fprintf(f, "- Rows 9: two network namespaces made for the run (`ip netns`), joined by "
+		        "a veth pair with `tc qdisc … tbf rate %llumbit burst 64kb latency 50ms` on "
+		        "both ends; each agent dials its partner through a relay in its own namespace "
+		        "(bench/sites.c, threads of the benchmark) that holds every byte %u ms before "
+		        "passing it on, each way (this kernel has no netem). The RTT is an echo "
+		        "through such a relay; the bytes on the link are the relay's count. The "
+		        "benchmark reaches each agent over a management veth of its own, neither "
+		        "shaped nor delayed. The namespaces and links are removed at the end, also "
+		        "when the run fails.\n",
+		        (unsigned long long)o->site_rate_mbit, o->site_delay_ms);
 	fprintf(f, "- Verify after the syncs: A and B's copy %s (%llu / %llu records).\n",
 	        r->verify_equal ? "equal" : "DIFFER", (unsigned long long)r->verify_primary,
 	        (unsigned long long)r->verify_backup);
