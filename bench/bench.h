@@ -180,6 +180,10 @@ csb_err bench_load(csb_rpc_client *c, csb_value_kind kind, uint64_t first, uint6
                    size_t value_size, uint32_t ver, unsigned batch, unsigned threads,
                    uint64_t deadline_mono_ms, uint64_t *done);
 
+/* Runs fn(arg) in `threads` threads at once (1..16) and joins them; returns how many could
+ * be started. */
+unsigned bench_threads_run(void *(*fn)(void *), void *arg, unsigned threads);
+
 /* The bench module's row of Control/Status. */
 struct bench_status {
 	uint64_t high_seq;

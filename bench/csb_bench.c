@@ -184,6 +184,12 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 			return bad(name, optarg);               \
 		dst = v;                                        \
 	} while (0)
+#define SECONDS(dst)                                        \
+	do {                                                    \
+		dst = strtod(optarg, &end);                     \
+		if (*end != '\0' || !(dst >= 0 && dst <= 3600)) \
+			return bad(name, optarg);               \
+	} while (0)
 		switch (c) {
 		case O_QUICK: break;
 		case O_AGENT: o->agent_bin = optarg; break;
@@ -199,11 +205,7 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		case O_MAP: COUNT(1 << 20, 1ull << 42, o->map_size); break;
 		case O_LBATCH: COUNT(1, 100000, o->load_batch); break;
 		case O_LTHREADS: COUNT(1, 16, o->load_threads); break;
-		case O_LAGS:
-			o->lag_seconds = strtod(optarg, &end);
-			if (*end != '\0' || !(o->lag_seconds >= 0 && o->lag_seconds <= 3600))
-				return bad(name, optarg);
-			break;
+		case O_LAGS: SECONDS(o->lag_seconds); break;
 		case O_LAGR: COUNT(1, 10000000, o->lag_rate); break;
 		case O_LAGB: COUNT(1, 100000, o->lag_batch); break;
 		case O_LAGT: COUNT(1, 256, o->lag_threads); break;
@@ -221,11 +223,7 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		case O_KINDREP: COUNT(1, 64, o->kind_repeats); break;
 		case O_SCALE: COUNT(0, 100000000, o->scale_records); break;
 		case O_SITER: COUNT(0, 1000000000, o->site_records); break;
-		case O_SITELS:
-			o->site_lag_seconds = strtod(optarg, &end);
-			if (*end != '\0' || !(o->site_lag_seconds >= 0 && o->site_lag_seconds <= 3600))
-				return bad(name, optarg);
-			break;
+		case O_SITELS: SECONDS(o->site_lag_seconds); break;
 		case O_SITELR: COUNT(1, 1000000, o->site_lag_rate); break;
 		case O_SITERATE: COUNT(1, 100000, o->site_rate_mbit); break;
 		case O_SITEDELAY: COUNT(0, 10000, o->site_delay_ms); break;
@@ -233,6 +231,7 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		default: usage(stderr); return 2;
 		}
 #undef COUNT
+#undef SECONDS
 	}
 	if (optind < argc)
 		return bad("argument", argv[optind]);

@@ -198,19 +198,13 @@ csb_err bench_load(csb_rpc_client *c, csb_value_kind kind, uint64_t first, uint6
                    size_t value_size, uint32_t ver, unsigned batch, unsigned threads,
                    uint64_t deadline_mono_ms, uint64_t *done)
 {
-	struct loader l = {.c = c, .kind = kind, .first = first, .count = count, .deadline = deadline_mono_ms,
-	                   .value_size = value_size, .ver = ver, .batch = batch ? batch : 10000};
-	pthread_t t[16];
-	unsigned n = 0;
+	struct loader l = {.c = c, .kind = kind, .first = first, .count = count,
+	                   .deadline = deadline_mono_ms, .value_size = value_size, .ver = ver,
+	                   .batch = batch ? batch : 10000};
+	unsigned n;
 
 	pthread_mutex_init(&l.mu, NULL);
-	if (threads == 0 || threads > 16)
-		threads = threads ? 16 : 1;
-	for (; n < threads; n++)
-		if (pthread_create(&t[n], NULL, loader_main, &l) != 0)
-			break;
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
+	n = bench_threads_run(loader_main, &l, threads);
 	pthread_mutex_destroy(&l.mu);
 	*done = atomic_load(&l.done);
 	if (n == 0)
@@ -218,6 +212,21 @@ csb_err bench_load(csb_rpc_client *c, csb_value_kind kind, uint64_t first, uint6
 	if (atomic_load(&l.failed) != CSB_OK)
 		bench_note("load failed: %s", l.err);
 	return (csb_err)atomic_load(&l.failed);
+}
+
+unsigned bench_threads_run(void *(*fn)(void *), void *arg, unsigned threads)
+{
+	pthread_t t[16];
+	unsigned n = 0;
+
+	if (threads == 0 || threads > 16)
+		threads = threads ? 16 : 1;
+	for (; n < threads; n++)
+		if (pthread_create(&t[n], NULL, fn, arg) != 0)
+			break;
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	return n;
 }
 
 csb_err bench_status(csb_rpc_client *c, struct bench_status *out, char *err)

@@ -6,7 +6,6 @@
  * counter on it reaches that seq. With appendfsync always a server writes and fsyncs its
  * AOF before it sends any reply of the same event-loop turn, so a primary's reply and a
  * replica's GET both come after the durable append. */
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -291,16 +290,8 @@ csb_err bench_redis_load(const struct bench_redis *s, uint64_t first, uint64_t c
 {
 	struct rloader l = {.s = s, .first = first, .count = count, .value_size = value_size,
 	                    .ver = ver, .batch = batch ? batch : 10000};
-	pthread_t t[16];
-	unsigned n = 0;
+	unsigned n = bench_threads_run(rloader_main, &l, threads);
 
-	if (threads == 0 || threads > 16)
-		threads = threads ? 16 : 1;
-	for (; n < threads; n++)
-		if (pthread_create(&t[n], NULL, rloader_main, &l) != 0)
-			break;
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
 	if (n == 0)
 		return CSB_ENOMEM;
 	if (atomic_load(&l.failed) != CSB_OK)
