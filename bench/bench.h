@@ -1,9 +1,10 @@
-/* csb_bench: the benchmark of issue #6, shared declarations. csb_bench.c parses the flags;
- * measure.c runs the steps in order; launch.c starts and stops real csb-agent processes in
- * a temporary folder; load.c writes records and calls the Control service; tcpbytes.c
- * counts TCP payload bytes per process; floor.c and nngperf.c measure the machine's
- * limits; lag.c the replication lag; external.c runs rsync and mdb_copy; report.c prints
- * the table. */
+/* csb_bench: the benchmark of issues #6 and #14, shared declarations. csb_bench.c parses
+ * the flags; measure.c runs the steps in order; launch.c starts and stops real csb-agent
+ * processes and other servers in a temporary folder; load.c writes records and calls the
+ * Control service; tcpbytes.c counts TCP payload bytes per process; floor.c and nngperf.c
+ * measure the machine's limits; lag.c the replication lag of either side; external.c runs
+ * rsync and mdb_copy; resp.c, redis.c and side.c run Redis beside csbackup; sites.c the
+ * two-sites mode; report.c prints the table. */
 #ifndef CSB_BENCH_BENCH_H
 #define CSB_BENCH_BENCH_H
 
