@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(bazel-bootstrap build-essential liblmdb-dev lmdb-utils libnng-dev libmbedtls-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libxxhash-dev libjansson-dev
-      libzip-dev libzstd-dev openssl rsync
+      libzip-dev libzstd-dev openssl rsync redis-server redis-tools iproute2
       chromium fonts-dejavu-core prometheus libsystemd-dev)
 missing=()
 for p in "${pkgs[@]}"; do

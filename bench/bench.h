@@ -1,9 +1,10 @@
-/* csb_bench: the benchmark of issue #6, shared declarations. csb_bench.c parses the flags;
- * measure.c runs the steps in order; launch.c starts and stops real csb-agent processes in
- * a temporary folder; load.c writes records and calls the Control service; tcpbytes.c
- * counts TCP payload bytes per process; floor.c and nngperf.c measure the machine's
- * limits; lag.c the replication lag; external.c runs rsync and mdb_copy; report.c prints
- * the table. */
+/* csb_bench: the benchmark of issues #6 and #14, shared declarations. csb_bench.c parses
+ * the flags; measure.c runs the steps in order; launch.c starts and stops real csb-agent
+ * processes and other servers in a temporary folder; load.c writes records and calls the
+ * Control service; tcpbytes.c counts TCP payload bytes per process; floor.c and nngperf.c
+ * measure the machine's limits; lag.c the replication lag of either side; external.c runs
+ * rsync and mdb_copy; resp.c, redis.c and side.c run Redis beside csbackup; sites.c the
+ * two-sites mode; report.c prints the table. */
 #ifndef CSB_BENCH_BENCH_H
 #define CSB_BENCH_BENCH_H
 
@@ -15,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/rpc.h"
+#include "common/values.h"
 
 #define BENCH_MODULE "UserServices.PresenceFocus"
 #define BENCH_PATH 1024
@@ -47,15 +49,32 @@ struct bench_opts {
 	const char *agent_args[8]; /* --agent-arg: more csb-agent flags (tuning experiments) */
 	unsigned n_agent_args;
 	bool keep;             /* --keep: leave the temporary folder */
+	bool redis;            /* --no-redis clears it: the Redis rows */
+	uint64_t kind_records; /* --kind-records: store of the value-kind rows (0 skips) */
+	unsigned kind_repeats; /* --kind-repeats: change sets per value kind */
+	uint64_t scale_records; /* --scale-records: per pool of the 8 (0 skips) */
+	uint64_t site_records; /* --site-records: the two-sites copy (0 skips the mode) */
+	double site_lag_seconds; /* --site-lag-seconds */
+	uint64_t site_lag_rate;  /* --site-lag-rate: records per second */
+	uint64_t site_rate_mbit; /* --site-rate: the link, Mbit/s */
+	unsigned site_delay_ms;  /* --site-delay: one way */
 };
 
 /* ---- Processes (launch.c) --------------------------------------------------------- */
+
+#define BENCH_AGENTS 24
+#define BENCH_PROCS 16
+#define BENCH_NETNS 4
 
 struct bench_agent {
 	char pool[64];
 	char dir[BENCH_PATH];
 	char log[BENCH_PATH];
 	char cert[BENCH_PATH], key[BENCH_PATH];
+	char host[64];         /* where clients and the partner reach it: 127.0.0.1 */
+	char listen_host[64];  /* what it listens on when not host (two sites: 0.0.0.0) */
+	char netns[64];        /* network namespace to run in ("": the benchmark's) */
+	char partner_url[160]; /* how it dials its partner when not directly (a relay) */
 	int port;
 	pid_t pid;
 	int partner; /* index of the partner agent */
@@ -69,8 +88,10 @@ struct bench_env {
 	const char *const *agent_args; /* extra flags, n_agent_args of them */
 	unsigned n_agent_args;
 	uint64_t map_size;
-	struct bench_agent ag[4]; /* pair p: A = ag[2p], B = ag[2p + 1] */
+	struct bench_agent ag[BENCH_AGENTS]; /* pair p: A = ag[2p], B = ag[2p + 1] */
 	int n_agents;
+	pid_t procs[BENCH_PROCS];   /* other servers the run started (redis-server) */
+	char netns[BENCH_NETNS][64]; /* network namespaces the run made */
 };
 
 /* Prints "csb_bench: <message>" and the tail of each agent's log to stderr, then exits 1;
@@ -80,12 +101,44 @@ void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noret
 /* Progress to stderr, one line: "csb_bench: <message>". */
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A fresh folder under base with a CA, an "admin" certificate and `pairs` (1 or 2) pairs
- * of agents (pool01/pool02, pool03/pool04; in a pair each is the other's partner; free
- * ports), not started. Registers exit and signal handlers that kill the agents and
- * remove the folder. Fails the run on error. */
+/* A fresh folder under base with a CA, an "admin" certificate and `pairs` pairs of agents
+ * (pool01/pool02, pool03/pool04, ...; in a pair each is the other's partner; free ports),
+ * not started. Registers exit and signal handlers that kill the agents and the other
+ * processes, remove the namespaces and the folder. Fails the run on error. */
 struct bench_env *bench_env_new(const char *base, const char *agent_bin, uint64_t map_size,
                                 bool keep, int pairs);
+
+/* One more pair, not started; returns the index of its A (its B is the next). */
+int bench_env_add_pair(struct bench_env *e);
+
+/* Stops the pair whose A is index a (SIGTERM, SIGKILL after 5 s) and removes its stores
+ * (unless --keep), to give the disk and memory back to the next step. Returns how many of
+ * the two needed SIGKILL. */
+unsigned bench_pair_discard(struct bench_env *e, int a);
+
+/* Starts argv (argv[0] looked up in PATH) with stdout and stderr to log, inside network
+ * namespace netns when not NULL/empty; the exit handler kills it. Fails the run when no
+ * process can be made; a program that cannot run exits 127 (see bench_proc_exited). */
+pid_t bench_spawn(struct bench_env *e, char *const argv[], const char *log, const char *netns);
+
+/* Sends sig to a process of bench_spawn and waits for it; SIGKILL after 10 s. Returns
+ * whether it exited from sig. */
+bool bench_proc_stop(struct bench_env *e, pid_t pid, int sig);
+
+/* Whether a process of bench_spawn has exited (then reaped, *status set). */
+bool bench_proc_exited(struct bench_env *e, pid_t pid, int *status);
+
+/* Namespaces the run made (`ip netns add`): the exit handler removes them. */
+void bench_env_netns_add(struct bench_env *e, const char *name);
+void bench_env_netns_remove(struct bench_env *e, const char *name);
+
+/* Resident memory of a process, from /proc/<pid>/status: all, anonymous (heap), and file
+ * pages mapped (for an agent: the LMDB map's pages it touched, shared with the page
+ * cache). False when the process is gone. */
+struct bench_rss {
+	uint64_t rss, anon, file;
+};
+bool bench_rss(pid_t pid, struct bench_rss *out);
 
 /* Stops what runs (SIGKILL) and removes the folder unless keep. Idempotent. */
 void bench_env_free(void);
@@ -109,21 +162,28 @@ csb_rpc_client *bench_client(struct bench_env *e, int i);
 size_t bench_key(char buf[BENCH_KEY_MAX], uint64_t k);
 /* Fills value of record k at version ver (letters, deterministic). */
 void bench_value(uint8_t *v, size_t n, uint64_t k, uint32_t ver);
+/* The same for a kind of value (common/values.h); random is bench_value(). */
+void bench_value_of(csb_value_kind kind, uint8_t *v, size_t n, uint64_t k, uint32_t ver);
 
 /* `count` distinct record numbers below n, for change set `set` (deterministic from seed),
  * sorted, into keys (room for count). */
 void bench_pick(uint32_t seed, unsigned set, uint64_t n, uint64_t count, uint64_t *keys);
 
 /* Writes keys[0..n) at version ver in one Data/Write call; *last_seq out (may be NULL). */
-csb_err bench_write_keys(csb_rpc_client *c, const uint64_t *keys, size_t n, size_t value_size,
-                         uint32_t ver, uint64_t *last_seq, char *err);
+csb_err bench_write_keys(csb_rpc_client *c, csb_value_kind kind, const uint64_t *keys,
+                         size_t n, size_t value_size, uint32_t ver, uint64_t *last_seq,
+                         char *err);
 
 /* Writes records [first, first+count) at version ver in calls of `batch` records from
  * `threads` threads at once. Stops early (returning the number written in *done) once
  * deadline_mono_ms passes (0: no deadline). */
-csb_err bench_load(csb_rpc_client *c, uint64_t first, uint64_t count, size_t value_size,
-                   uint32_t ver, unsigned batch, unsigned threads, uint64_t deadline_mono_ms,
-                   uint64_t *done);
+csb_err bench_load(csb_rpc_client *c, csb_value_kind kind, uint64_t first, uint64_t count,
+                   size_t value_size, uint32_t ver, unsigned batch, unsigned threads,
+                   uint64_t deadline_mono_ms, uint64_t *done);
+
+/* Runs fn(arg) in `threads` threads at once (1..16) and joins them; returns how many could
+ * be started. */
+unsigned bench_threads_run(void *(*fn)(void *), void *arg, unsigned threads);
 
 /* The bench module's row of Control/Status. */
 struct bench_status {
@@ -206,8 +266,103 @@ struct bench_lag {
 	double poll_ms;     /* mean interval between Status polls of B */
 	uint64_t lost;      /* writes never seen on B within the wait */
 };
-void bench_lag_run(const struct bench_opts *o, struct bench_env *e, uint64_t n_records,
-                   struct bench_lag *out);
+
+/* What the lag run drives: a primary to write to, a backup to watch. Writers each open
+ * their own connection (or share one: the ops decide); write() puts records keys[0..n) at
+ * version ver and returns once the primary acknowledged them, with the seq that covers
+ * them; applied() returns the highest seq the backup shows. Called from several threads:
+ * write() from the writers, applied() from the watcher. */
+struct bench_lag_ops {
+	void *(*writer_open)(void *ctx);
+	void (*writer_close)(void *conn);
+	csb_err (*write)(void *conn, const uint64_t *keys, size_t n, size_t value_size,
+	                 uint32_t ver, uint64_t *seq, char *err);
+	void *(*watcher_open)(void *ctx);
+	void (*watcher_close)(void *conn);
+	csb_err (*applied)(void *conn, uint64_t *seq);
+};
+
+/* --lag-seconds of writes at --lag-rate into a store of n_records; fails the run when the
+ * backup does not answer. */
+void bench_lag_run(const struct bench_opts *o, const struct bench_lag_ops *ops, void *ctx,
+                   uint64_t n_records, struct bench_lag *out);
+
+/* The same on csbackup's pair whose A is agent a. */
+void bench_lag_run_csb(const struct bench_opts *o, struct bench_env *e, int a,
+                       uint64_t n_records, struct bench_lag *out);
+
+/* ---- Redis (resp.c, redis.c) ------------------------------------------------------ */
+
+/* A RESP2 connection to a redis-server (resp.c). Commands are built into a buffer and go
+ * out together with bench_resp_send() (pipelining); replies are read one by one. One
+ * thread at a time. */
+struct bench_resp;
+struct bench_resp_reply {
+	char type;      /* '+', '-', ':', '$', '_' (nil) */
+	long long num;  /* ':' */
+	char text[256]; /* '+', '-' */
+	char *str;      /* '$': the bulk string, NUL-terminated, len bytes (owned) */
+	size_t len;
+};
+csb_err bench_resp_open(const char *host, int port, struct bench_resp **out);
+void bench_resp_close(struct bench_resp *r);
+csb_err bench_resp_begin(struct bench_resp *r, unsigned argc);
+csb_err bench_resp_arg(struct bench_resp *r, const void *p, size_t len);
+csb_err bench_resp_cmd(struct bench_resp *r, const char *const *argv, unsigned argc);
+csb_err bench_resp_send(struct bench_resp *r);
+csb_err bench_resp_read(struct bench_resp *r, struct bench_resp_reply *out);
+void bench_resp_reply_free(struct bench_resp_reply *rep);
+/* One command and its reply. */
+csb_err bench_resp_call(struct bench_resp *r, const char *const *argv, unsigned argc,
+                        struct bench_resp_reply *out);
+
+/* One redis-server and a primary/replica pair of them (redis.c). */
+struct bench_redis {
+	char name[64];
+	char dir[BENCH_PATH], conf[BENCH_PATH], log[BENCH_PATH];
+	int port, tls_port; /* tls_port: the primary's, when the link is over TLS */
+	pid_t pid;
+};
+struct bench_redis_pair {
+	bool tls; /* the replica link over TLS (clients stay on the plain port) */
+	char cert[BENCH_PATH], key[BENCH_PATH];
+	struct bench_redis primary, replica;
+};
+
+/* Whether `redis-server --version` runs; its version ("7.0.15") out. */
+bool bench_redis_found(char *version, size_t len);
+/* Folders, ports and (tls) a certificate for a pair named name; nothing started. */
+void bench_redis_pair_init(struct bench_env *e, struct bench_redis_pair *p, const char *name,
+                           bool tls);
+/* Writes the server's configuration and starts it (the replica with replicaof the
+ * primary); returns at once. */
+void bench_redis_start(struct bench_env *e, struct bench_redis_pair *p, bool replica);
+/* Waits until the server answers PING (fails the run after timeout_ms). */
+void bench_redis_wait_ready(struct bench_env *e, struct bench_redis *s, uint32_t timeout_ms);
+/* SIGTERM (Redis fsyncs its AOF and exits) and wait; false when it needed SIGKILL. */
+bool bench_redis_stop(struct bench_env *e, struct bench_redis *s);
+/* A connection to the server's plain port, or NULL. */
+struct bench_resp *bench_redis_connect(const struct bench_redis *s);
+/* The bench's write: records keys[i] (or first.. when keys is NULL) at version ver in one
+ * MSET, then INCR of the seq key, pipelined; *seq = the INCR's reply. */
+csb_err bench_redis_write(struct bench_resp *c, const uint64_t *keys, uint64_t first, size_t n,
+                          size_t value_size, uint32_t ver, uint64_t *seq, char *err);
+/* The seq the server shows (GET of the seq key; 0 before any write). CSB_EBUSY while it
+ * loads its data set. */
+csb_err bench_redis_seq(struct bench_resp *c, uint64_t *seq);
+/* Named integer fields of INFO section (-1 for a missing one). */
+csb_err bench_redis_info(struct bench_resp *c, const char *section, const char *const *names,
+                         long long *values, unsigned n);
+/* Whether the replica's AOF holds its data set: not loading, no AOF rewrite running or
+ * scheduled, and after a full sync the rewrite that follows it done. */
+bool bench_redis_durable(struct bench_resp *c, bool after_full_sync);
+/* Records [first, first+count) in writes of batch records from threads connections;
+ * the highest seq out. */
+csb_err bench_redis_load(const struct bench_redis *s, uint64_t first, uint64_t count,
+                         size_t value_size, uint32_t ver, unsigned batch, unsigned threads,
+                         uint64_t *seq);
+/* The lag run's ops on a struct bench_redis_pair: a connection per writer. */
+extern const struct bench_lag_ops bench_redis_lag_ops;
 
 /* ---- External tools (external.c) -------------------------------------------------- */
 
@@ -227,6 +382,44 @@ bool bench_mdb_copy(const char *src, const char *dst, double *seconds, char *err
 /* Size of a file in bytes, or 0. */
 uint64_t bench_file_size(const char *path);
 
+/* ---- Redis side by side (side.c) ---------------------------------------------------- */
+
+struct bench_redis_run {
+	bool done;
+	uint64_t seq;            /* the last write's */
+	double load_s;           /* the primary loaded like A */
+	double sync_s, durable_s; /* replica started -> shows the last seq; -> AOF rewritten */
+	unsigned n;
+	double catchup_ms[64];   /* per change set: MSET+INCR returned -> the replica shows it */
+	struct bench_rss rss_primary, rss_replica;
+	bool restart_done, restart_full;
+	double restart_sync_s, restart_durable_s;
+	bool lag_done;
+	struct bench_lag lag;
+};
+
+struct bench_side {
+	char version[32];
+	char why[256];           /* when not run */
+	unsigned n;              /* variants run: 0, or 2 (plain, TLS replica link) */
+	struct bench_redis_pair pair[2];
+	struct bench_redis_run run[2];
+};
+
+/* Starts, loads and copies each variant (the rows load and initial copy); sets why and
+ * returns when Redis is not run. */
+void bench_side_start(const struct bench_opts *o, struct bench_env *e, struct bench_side *s);
+/* One change set (--changes keys at version ver) on each variant. */
+void bench_side_catchup(const struct bench_opts *o, struct bench_side *s, const uint64_t *keys,
+                        uint32_t ver);
+void bench_side_memory(struct bench_side *s);
+/* Stops each replica, writes the change set on the primary, restarts the replica and
+ * times it back in sync and durable. */
+void bench_side_restart(const struct bench_opts *o, struct bench_env *e, struct bench_side *s,
+                        const uint64_t *keys, uint32_t ver);
+void bench_side_lag(const struct bench_opts *o, struct bench_side *s);
+void bench_side_stop(struct bench_env *e, struct bench_side *s);
+
 /* ---- Results (report.c) ------------------------------------------------------------ */
 
 struct bench_incr {
@@ -242,12 +435,47 @@ struct bench_incr {
 	bool wire_ok;
 };
 
+/* An initial copy: A loaded through Data/Write, then B started and timed until it has
+ * imported A's high seq. */
+struct bench_copy {
+	double load_s, copy_s;
+	uint64_t wire_rx;       /* TCP payload A->B during the copy */
+	bool wire_ok;
+};
+
+/* The rows of one kind of value (compression): its own pair. */
+struct bench_kind {
+	bool done;
+	csb_value_kind kind;
+	uint64_t records;
+	struct bench_copy copy;
+	struct bench_incr incr;
+};
+
+/* 8 pools, each loading its own records at once while its partner backs them up. */
+struct bench_scale {
+	bool done;
+	unsigned pools;
+	uint64_t records;        /* per pool */
+	double load_s;           /* every load returned */
+	double caught_s;         /* every backup copy has its partner's high seq */
+};
+
+/* Two sites: the pair in two network namespaces over a shaped veth and a delaying relay. */
+struct bench_sites {
+	bool done;
+	char why[256];           /* when not run */
+	uint64_t records;
+	double rtt_ms;           /* measured through the relay (TCP connect) */
+	struct bench_copy copy;
+	bool lag_done;
+	unsigned lag_batch;
+	struct bench_lag lag;
+};
+
 struct bench_results {
 	/* 1 */
-	double load_s;          /* loading A through Data/Write */
-	double copy_s;          /* B started -> B imported A's high seq */
-	uint64_t copy_wire_rx;
-	bool copy_wire_ok;
+	struct bench_copy copy;
 	uint64_t store_bytes_a; /* data.mdb of A after the load */
 	/* 2, 3 */
 	struct bench_incr small, big;
@@ -270,12 +498,32 @@ struct bench_results {
 	double nng_mbps, nng_tls_mbps;
 	bool verify_equal;
 	uint64_t verify_primary, verify_backup;
+	/* csbackup's rows beside Redis */
+	struct bench_rss rss_a, rss_b;   /* idle, after the syncs */
+	bool restart_done;
+	double restart_s;                /* B restarted after a change set -> imported it */
+	uint64_t restart_wire_rx;        /* TCP payload the restarted B received from A */
+	struct bench_side side;
+	/* value kinds, scale, two sites */
+	struct bench_kind kinds[3];
+	struct bench_scale scale;
+	struct bench_sites sites;
 	double total_s;
 	unsigned sigkilled;     /* agents that did not stop on SIGTERM at the end */
 	double load_start[3], load_end[3]; /* /proc/loadavg: the machine may be shared */
 };
 
 /* ---- The run (measure.c) ---------------------------------------------------------- */
+
+/* Starts agent a, loads `records` of kind into it, starts its partner and times the copy
+ * until the partner has imported a's high seq; wire bytes are counted on the partner's
+ * connections to port dport (a's, or a relay's). Fails the run on error. */
+void bench_copy_run(const struct bench_opts *o, struct bench_env *e, int a,
+                    csb_value_kind kind, uint64_t records, int dport, struct bench_copy *out);
+
+/* The two-sites mode (sites.c): sets out->why and returns where network namespaces or
+ * tc are refused; always removes what it made. */
+void bench_sites_run(const struct bench_opts *o, struct bench_env *e, struct bench_sites *out);
 
 /* Every step, in order; fails the run (bench_fail) when a step does not work. */
 void bench_run(const struct bench_opts *o, struct bench_env *e, struct bench_results *r);

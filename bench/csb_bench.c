@@ -1,8 +1,11 @@
-/* csb_bench: issue #6 in one run — a sync costs what changed, not what is stored.
- * Real csb-agent processes over mutual TLS on loopback: the initial copy, incremental syncs
- * at two store sizes, rsync and mdb_copy on the same changes, replication lag under a
- * steady load, and the machine's own limits measured in the same run; a markdown table
- * with ratios to stdout and --out. Sizes and durations are flags (--quick: a smoke run).
+/* csb_bench: issues #6 and #14 in one run — a sync costs what changed, not what is stored,
+ * and how csbackup stands beside Redis. Real csb-agent processes over mutual TLS on
+ * loopback: the initial copy, incremental syncs at two store sizes, rsync and mdb_copy on
+ * the same changes, replication lag under a steady load, a restarted backup, memory, the
+ * machine's own limits, a Redis primary/replica pair on the same rows, compression per
+ * kind of value, 8 pools at once and two sites over a slow link, measured in the same
+ * run; a markdown table with ratios to stdout and --out. Sizes and durations are flags
+ * (--quick: a smoke run).
  * Timings are printed and compared, never asserted: the exit status says only whether
  * every step worked. */
 #include <errno.h>
@@ -25,12 +28,21 @@ static void usage(FILE *f)
 	        "  lag:      --lag-seconds S (0: skip) --lag-rate RECORDS/S --lag-batch N\n"
 	        "            --lag-threads N --lag-poll-us US\n"
 	        "  floors:   --nng-bytes BYTES --nng-msg BYTES\n"
+	        "  redis:    --no-redis (skip the Redis rows)\n"
+	        "  kinds:    --kind-records N (0: skip) --kind-repeats N\n"
+	        "  scale:    --scale-records N per pool of 8 (0: skip)\n"
+	        "  sites:    --site-records N (0: skip) --site-lag-seconds S --site-lag-rate N\n"
+	        "            --site-rate MBIT --site-delay MS (one way)\n"
 	        "  --seed N  which records change\n"
 	        "  --agent-arg FLAG  pass FLAG to every csb-agent (e.g. --max-batch-bytes=16777216)\n"
 	        "defaults: 1,000,000 records, 10,000,000 big (600 s budget), 1,000 changes of 200 B,\n"
-	        "9 repeats, lag 30 s at 10,000/s in Writes of 100 records from 64 threads;\n"
-	        "--quick: 20,000 records, no big store, 100 changes, 2 repeats, lag 3 s at\n"
-	        "2,000/s in Writes of 10, 64 MiB through nng.\n");
+	        "9 repeats, lag 30 s at 10,000/s in Writes of 100 records from 64 threads; Redis\n"
+	        "when redis-server is on PATH; 1,000,000 records per value kind, 3 repeats; 8\n"
+	        "pools of 100,000; two sites with 200,000 records over 100 Mbit/s and 20 ms each\n"
+	        "way, lag 30 s at 1,000/s;\n"
+	        "--quick: 20,000 records, no big store, 100 changes, 2 repeats, lag 2 s at\n"
+	        "2,000/s in Writes of 10, 64 MiB through nng, 5,000 records per kind, 8 pools of\n"
+	        "2,000, two sites with 5,000 records and lag 2 s at 200/s.\n");
 }
 
 static void defaults(struct bench_opts *o, bool quick)
@@ -40,7 +52,9 @@ static void defaults(struct bench_opts *o, bool quick)
 		.value_size = 200, .repeats = 9, .lag_seconds = 30, .lag_rate = 10000, .lag_batch = 100,
 		.lag_threads = 64, .lag_poll_us = 1000, .nng_bytes = 1ull << 30, .nng_msg = 64 << 10,
 		.load_batch = 10000, .load_threads = 2, .map_size = 16ull << 30, .seed = 6,
-		.mode = "full",
+		.mode = "full", .redis = true, .kind_records = 1000000, .kind_repeats = 3,
+		.scale_records = 100000, .site_records = 200000, .site_lag_seconds = 30,
+		.site_lag_rate = 1000, .site_rate_mbit = 100, .site_delay_ms = 20,
 	};
 	if (!quick)
 		return;
@@ -48,20 +62,27 @@ static void defaults(struct bench_opts *o, bool quick)
 	o->big_records = 0;
 	o->changes = 100;
 	o->repeats = 2;
-	o->lag_seconds = 3;
+	o->lag_seconds = 2;
 	o->lag_rate = 2000;
 	o->lag_batch = 10;
 	o->lag_threads = 8;
 	o->nng_bytes = 64ull << 20;
 	o->load_batch = 5000;
 	o->map_size = 1ull << 30;
+	o->kind_records = 5000;
+	o->kind_repeats = 1;
+	o->scale_records = 2000;
+	o->site_records = 5000;
+	o->site_lag_seconds = 2;
+	o->site_lag_rate = 200;
 	o->mode = "quick";
 }
 
 enum {
 	O_QUICK = 1, O_AGENT, O_OUT, O_TMP, O_KEEP, O_RECORDS, O_BIG, O_BUDGET, O_CHANGES, O_VSIZE,
 	O_REPEATS, O_MAP, O_LBATCH, O_LTHREADS, O_LAGS, O_LAGR, O_LAGB, O_LAGT, O_LAGP, O_NNGB,
-	O_NNGM, O_SEED, O_AGENTARG, O_HELP,
+	O_NNGM, O_SEED, O_AGENTARG, O_NOREDIS, O_KINDR, O_KINDREP, O_SCALE, O_SITER, O_SITELS,
+	O_SITELR, O_SITERATE, O_SITEDELAY, O_HELP,
 };
 
 static const struct option options[] = {
@@ -88,6 +109,15 @@ static const struct option options[] = {
 	{"nng-msg", required_argument, NULL, O_NNGM},
 	{"seed", required_argument, NULL, O_SEED},
 	{"agent-arg", required_argument, NULL, O_AGENTARG},
+	{"no-redis", no_argument, NULL, O_NOREDIS},
+	{"kind-records", required_argument, NULL, O_KINDR},
+	{"kind-repeats", required_argument, NULL, O_KINDREP},
+	{"scale-records", required_argument, NULL, O_SCALE},
+	{"site-records", required_argument, NULL, O_SITER},
+	{"site-lag-seconds", required_argument, NULL, O_SITELS},
+	{"site-lag-rate", required_argument, NULL, O_SITELR},
+	{"site-rate", required_argument, NULL, O_SITERATE},
+	{"site-delay", required_argument, NULL, O_SITEDELAY},
 	{"help", no_argument, NULL, O_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -154,6 +184,12 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 			return bad(name, optarg);               \
 		dst = v;                                        \
 	} while (0)
+#define SECONDS(dst)                                        \
+	do {                                                    \
+		dst = strtod(optarg, &end);                     \
+		if (*end != '\0' || !(dst >= 0 && dst <= 3600)) \
+			return bad(name, optarg);               \
+	} while (0)
 		switch (c) {
 		case O_QUICK: break;
 		case O_AGENT: o->agent_bin = optarg; break;
@@ -169,11 +205,7 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		case O_MAP: COUNT(1 << 20, 1ull << 42, o->map_size); break;
 		case O_LBATCH: COUNT(1, 100000, o->load_batch); break;
 		case O_LTHREADS: COUNT(1, 16, o->load_threads); break;
-		case O_LAGS:
-			o->lag_seconds = strtod(optarg, &end);
-			if (*end != '\0' || !(o->lag_seconds >= 0 && o->lag_seconds <= 3600))
-				return bad(name, optarg);
-			break;
+		case O_LAGS: SECONDS(o->lag_seconds); break;
 		case O_LAGR: COUNT(1, 10000000, o->lag_rate); break;
 		case O_LAGB: COUNT(1, 100000, o->lag_batch); break;
 		case O_LAGT: COUNT(1, 256, o->lag_threads); break;
@@ -186,15 +218,27 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 				return bad(name, "at most 8");
 			o->agent_args[o->n_agent_args++] = optarg;
 			break;
+		case O_NOREDIS: o->redis = false; break;
+		case O_KINDR: COUNT(0, 1000000000, o->kind_records); break;
+		case O_KINDREP: COUNT(1, 64, o->kind_repeats); break;
+		case O_SCALE: COUNT(0, 100000000, o->scale_records); break;
+		case O_SITER: COUNT(0, 1000000000, o->site_records); break;
+		case O_SITELS: SECONDS(o->site_lag_seconds); break;
+		case O_SITELR: COUNT(1, 1000000, o->site_lag_rate); break;
+		case O_SITERATE: COUNT(1, 100000, o->site_rate_mbit); break;
+		case O_SITEDELAY: COUNT(0, 10000, o->site_delay_ms); break;
 		case O_HELP: return -1;
 		default: usage(stderr); return 2;
 		}
 #undef COUNT
+#undef SECONDS
 	}
 	if (optind < argc)
 		return bad("argument", argv[optind]);
 	if (o->changes > o->records)
 		return bad("--changes (more than --records)", "");
+	if (o->kind_records > 0 && o->changes > o->kind_records)
+		return bad("--changes (more than --kind-records)", "");
 	return 0;
 }
 
@@ -258,8 +302,7 @@ int main(int argc, char **argv)
 	csb_log_set_level(CSB_LOG_WARN); /* the floor's store would log every open and close */
 	o.agent_bin = agent_bin(o.agent_bin);
 	o.tmp = tmp_base(o.tmp);
-	e = bench_env_new(o.tmp, o.agent_bin, o.map_size, o.keep,
-	                  o.big_records > o.records ? 2 : 1);
+	e = bench_env_new(o.tmp, o.agent_bin, o.map_size, o.keep, 1);
 	e->agent_args = o.agent_args;
 	e->n_agent_args = o.n_agent_args;
 	bench_note("%s run in %s with %s", o.mode, e->dir, o.agent_bin);

@@ -1,9 +1,11 @@
 /* Replication lag under a steady write load: writer threads put `lag_batch` random
- * records into A in one Data/Write call every batch/rate seconds, paced by the clock (each
- * call has its slot; concurrent calls share the agent's group commit), and note when each
- * call returned (its commit) with its seq. Meanwhile the watcher polls B's Status and
- * notes when each imported seq first showed. A call's lag is the first poll reply on B at
- * or past its seq minus the moment its Write returned on A. */
+ * records into the primary in one write call every batch/rate seconds, paced by the clock
+ * (each call has its slot; concurrent calls share the primary's group commit), and note
+ * when each call returned (its commit) with its seq. Meanwhile the watcher polls the
+ * backup and notes when each applied seq first showed. A call's lag is the first poll
+ * reply at or past its seq minus the moment its write returned. The same method serves
+ * csbackup (Data/Write on A, Status of B) and Redis (MSET + INCR, GET on the replica),
+ * through struct bench_lag_ops. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,7 +27,8 @@ struct lag_sample {
 
 struct lag_run {
 	const struct bench_opts *o;
-	csb_rpc_client *ca;
+	const struct bench_lag_ops *ops;
+	void *ctx;
 	uint64_t n_records, n_calls, t0_us, period_ns;
 	struct lag_call *calls;
 	atomic_uint_fast64_t next;
@@ -56,8 +59,12 @@ static void *writer_main(void *arg)
 	unsigned batch = r->o->lag_batch;
 	uint64_t *keys = calloc(batch, sizeof(*keys));
 	char err[CSB_RPC_ERROR_MAX];
+	void *conn = r->ops->writer_open(r->ctx);
 
-	for (uint64_t i; keys != NULL && (i = atomic_fetch_add(&r->next, 1)) < r->n_calls;) {
+	if (conn == NULL && atomic_fetch_add(&r->failed, 1) == 0)
+		snprintf(r->err, sizeof(r->err), "a writer could not connect");
+	for (uint64_t i; keys != NULL && conn != NULL &&
+	                 (i = atomic_fetch_add(&r->next, 1)) < r->n_calls;) {
 		struct lag_call *c = &r->calls[i];
 		csb_err rv;
 
@@ -67,8 +74,8 @@ static void *writer_main(void *arg)
 			keys[j] = mix(((uint64_t)r->o->seed << 40) ^ (i * batch + j)) % r->n_records;
 		c->start_us = csb_mono_us();
 		err[0] = '\0';
-		rv = bench_write_keys(r->ca, keys, batch, r->o->value_size, 5000 + (uint32_t)i,
-		                      &c->last_seq, err);
+		rv = r->ops->write(conn, keys, batch, r->o->value_size, 5000 + (uint32_t)i,
+		                   &c->last_seq, err);
 		if (rv != CSB_OK) {
 			c->last_seq = 0;
 			if (atomic_fetch_add(&r->failed, 1) == 0)
@@ -77,12 +84,15 @@ static void *writer_main(void *arg)
 		/* Published last: the watcher reads last_seq once it sees done_us. */
 		__atomic_store_n(&c->done_us, csb_mono_us(), __ATOMIC_RELEASE);
 	}
+	if (conn != NULL)
+		r->ops->writer_close(conn);
 	free(keys);
 	return NULL;
 }
 
-/* Polls B until it has imported max_seq (or the writers are done and 30 s have passed). */
-static size_t watch(const struct bench_opts *o, csb_rpc_client *cb, struct lag_run *r,
+/* Polls the backup until it has applied max_seq (or the writers are done and 30 s have
+ * passed). */
+static size_t watch(const struct bench_opts *o, void *w, struct lag_run *r,
                     struct lag_sample **out, uint64_t *polls, uint64_t *poll_span_us)
 {
 	size_t n = 0, cap = 1 << 16;
@@ -93,18 +103,17 @@ static size_t watch(const struct bench_opts *o, csb_rpc_client *cb, struct lag_r
 		bench_fail("out of memory");
 	*polls = 0;
 	for (;;) {
-		struct bench_status st;
-		uint64_t now, max_seq = 0;
+		uint64_t now, max_seq = 0, applied;
 		bool all = atomic_load(&r->next) >= r->n_calls;
 
-		if (bench_status(cb, &st, NULL) == CSB_OK) {
+		if (r->ops->applied(w, &applied) == CSB_OK) {
 			now = csb_mono_us();
 			(*polls)++;
-			if (st.imported_seq > seen) {
+			if (applied > seen) {
 				if (n == cap && (s = realloc(s, (cap *= 2) * sizeof(*s))) == NULL)
 					bench_fail("out of memory");
-				s[n++] = (struct lag_sample){now, st.imported_seq};
-				seen = st.imported_seq;
+				s[n++] = (struct lag_sample){now, applied};
+				seen = applied;
 			}
 		}
 		now = csb_mono_us();
@@ -203,44 +212,92 @@ static void summarize(struct lag_run *r, const struct lag_sample *s, size_t n,
 	free(late);
 }
 
-void bench_lag_run(const struct bench_opts *o, struct bench_env *e, uint64_t n_records,
-                   struct bench_lag *out)
+void bench_lag_run(const struct bench_opts *o, const struct bench_lag_ops *ops, void *ctx,
+                   uint64_t n_records, struct bench_lag *out)
 {
-	struct lag_run r = {.o = o, .n_records = n_records};
+	struct lag_run r = {.o = o, .ops = ops, .ctx = ctx, .n_records = n_records};
 	unsigned nt = o->lag_threads ? o->lag_threads : 1;
 	pthread_t *t = calloc(nt, sizeof(*t));
-	csb_rpc_client *cb = bench_client(e, 1);
+	void *w = ops->watcher_open(ctx);
 	struct lag_sample *s = NULL;
-	uint64_t polls = 0, span = 0;
-	struct bench_status st;
+	uint64_t polls = 0, span = 0, applied;
 	unsigned started = 0;
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
-	r.ca = bench_client(e, 0);
 	r.n_calls = (uint64_t)(o->lag_seconds * (double)o->lag_rate / o->lag_batch);
 	r.period_ns = (uint64_t)(1e9 * o->lag_batch / (double)o->lag_rate);
 	if (t == NULL || r.n_calls == 0 || (r.calls = calloc(r.n_calls, sizeof(*r.calls))) == NULL)
 		bench_fail("lag: nothing to do or out of memory");
-	if (bench_status(cb, &st, NULL) != CSB_OK || bench_status(r.ca, &st, NULL) != CSB_OK)
-		bench_fail("lag: the agents do not answer");
+	if (w == NULL || ops->applied(w, &applied) != CSB_OK)
+		bench_fail("lag: the backup does not answer");
 	r.t0_us = csb_mono_us() + 100000; /* every writer is waiting by then */
 	for (; started < nt; started++)
 		if (pthread_create(&t[started], NULL, writer_main, &r) != 0)
 			break;
 	if (started == 0)
 		bench_fail("lag: cannot start writers");
-	n = watch(o, cb, &r, &s, &polls, &span);
+	n = watch(o, w, &r, &s, &polls, &span);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	if (atomic_load(&r.failed) > 0)
-		bench_note("lag: %llu Write calls failed, the first: %s",
+		bench_note("lag: %llu write calls failed, the first: %s",
 		           (unsigned long long)atomic_load(&r.failed), r.err);
 	summarize(&r, s, n, out);
 	out->poll_ms = polls ? (double)span / 1000.0 / (double)polls : 0;
 	free(s);
 	free(r.calls);
 	free(t);
-	csb_rpc_client_close(cb);
-	csb_rpc_client_close(r.ca);
+	ops->watcher_close(w);
+}
+
+/* csbackup's side: every writer shares one client to A (nng contexts carry concurrent
+ * calls, as a pool's services would), the watcher asks B's Status. */
+struct csb_lag {
+	csb_rpc_client *ca, *cb;
+};
+
+static void *csb_writer_open(void *ctx)
+{
+	return ((struct csb_lag *)ctx)->ca;
+}
+
+static void csb_conn_keep(void *conn)
+{
+	(void)conn; /* closed by bench_lag_run_csb */
+}
+
+static csb_err csb_write(void *conn, const uint64_t *keys, size_t n, size_t value_size,
+                         uint32_t ver, uint64_t *seq, char *err)
+{
+	return bench_write_keys(conn, CSB_VALUE_RANDOM, keys, n, value_size, ver, seq, err);
+}
+
+static void *csb_watcher_open(void *ctx)
+{
+	return ((struct csb_lag *)ctx)->cb;
+}
+
+static csb_err csb_applied(void *conn, uint64_t *seq)
+{
+	struct bench_status st;
+	csb_err rv = bench_status(conn, &st, NULL);
+
+	*seq = st.imported_seq;
+	return rv;
+}
+
+void bench_lag_run_csb(const struct bench_opts *o, struct bench_env *e, int a,
+                       uint64_t n_records, struct bench_lag *out)
+{
+	static const struct bench_lag_ops ops = {
+		.writer_open = csb_writer_open, .writer_close = csb_conn_keep, .write = csb_write,
+		.watcher_open = csb_watcher_open, .watcher_close = csb_conn_keep,
+		.applied = csb_applied,
+	};
+	struct csb_lag l = {bench_client(e, a), bench_client(e, e->ag[a].partner)};
+
+	bench_lag_run(o, &ops, &l, n_records, out);
+	csb_rpc_client_close(l.cb);
+	csb_rpc_client_close(l.ca);
 }

@@ -1,7 +1,9 @@
 /* The benchmark's own launcher (tests/harness.c without cmocka): a temporary folder with a
- * CA and certificates made at run time, two csb-agent processes on free loopback ports,
- * and an exit handler that always kills them and removes the folder, also when the run
- * fails or is interrupted. Agents also die with the benchmark (PR_SET_PDEATHSIG). */
+ * CA and certificates made at run time, csb-agent processes (pairs added as the run needs
+ * them) and other servers (redis-server) on free loopback ports, optionally inside a
+ * network namespace, and an exit handler that always kills them, removes the namespaces
+ * the run made and the folder, also when the run fails or is interrupted. Children also
+ * die with the benchmark (PR_SET_PDEATHSIG). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,6 +89,38 @@ static void kill_agents(int sig)
 	for (int i = 0; g_env != NULL && i < g_env->n_agents; i++)
 		if (g_env->ag[i].pid > 0)
 			kill(g_env->ag[i].pid, sig);
+	for (int i = 0; g_env != NULL && i < BENCH_PROCS; i++)
+		if (g_env->procs[i] > 0)
+			kill(g_env->procs[i], sig);
+}
+
+/* What `ip netns del` does: only system calls, so that a signal handler may call it. The
+ * veth ends inside go with the namespace once nothing runs in it. */
+static void netns_remove(const char *name)
+{
+	char path[128] = "/run/netns/";
+
+	strncat(path, name, sizeof(path) - strlen(path) - 1);
+	umount2(path, MNT_DETACH);
+	unlink(path);
+}
+
+static void remove_netns(void)
+{
+	for (int i = 0; g_env != NULL && i < BENCH_NETNS; i++)
+		if (g_env->netns[i][0] != '\0') {
+			netns_remove(g_env->netns[i]);
+			g_env->netns[i][0] = '\0';
+		}
+}
+
+static void reap(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
 }
 
 void bench_env_free(void)
@@ -95,11 +131,10 @@ void bench_env_free(void)
 		return;
 	kill_agents(SIGKILL);
 	for (int i = 0; i < e->n_agents; i++)
-		if (e->ag[i].pid > 0) {
-			while (waitpid(e->ag[i].pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			e->ag[i].pid = 0;
-		}
+		reap(&e->ag[i].pid);
+	for (int i = 0; i < BENCH_PROCS; i++)
+		reap(&e->procs[i]);
+	remove_netns();
 	if (g_keep)
 		bench_note("kept %s", e->dir);
 	else
@@ -112,6 +147,7 @@ void bench_env_free(void)
 static void on_signal(int sig)
 {
 	kill_agents(SIGKILL);
+	remove_netns();
 	if (g_env != NULL && !g_keep)
 		nftw(g_env->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	_exit(128 + sig);
@@ -143,7 +179,35 @@ static void agent_init(struct bench_env *e, int i, const char *pool, int partner
 	issue(e, pool, ag->cert, ag->key);
 	if ((ag->port = csb_port_pick()) <= 0)
 		bench_fail("no free loopback port");
+	snprintf(ag->host, sizeof(ag->host), "127.0.0.1");
 	ag->partner = partner;
+}
+
+int bench_env_add_pair(struct bench_env *e)
+{
+	int a = e->n_agents;
+	char na[32], nb[32];
+
+	if (a + 2 > BENCH_AGENTS)
+		bench_fail("more than %d agents", BENCH_AGENTS);
+	snprintf(na, sizeof(na), "pool%02d.csb.test", a + 1);
+	snprintf(nb, sizeof(nb), "pool%02d.csb.test", a + 2);
+	agent_init(e, a, na, a + 1);
+	agent_init(e, a + 1, nb, a);
+	e->n_agents = a + 2;
+	return a;
+}
+
+unsigned bench_pair_discard(struct bench_env *e, int a)
+{
+	unsigned killed = 0;
+
+	for (int i = a + 1; i >= a; i--) {
+		killed += !bench_agent_stop(e, i, SIGTERM);
+		if (!g_keep)
+			nftw(e->ag[i].dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	return killed;
 }
 
 struct bench_env *bench_env_new(const char *base, const char *agent_bin, uint64_t map_size,
@@ -173,22 +237,138 @@ struct bench_env *bench_env_new(const char *base, const char *agent_bin, uint64_
 	if ((rv = csb_certs_make_ca(e->ca_cert, e->ca_key, "csb bench CA")) != CSB_OK)
 		bench_fail("cannot make the CA: %s", csb_strerror(rv));
 	issue(e, "admin", e->admin_cert, e->admin_key);
-	for (int p = 0; p < pairs && p < 2; p++) {
-		char a[32], b[32];
-
-		snprintf(a, sizeof(a), "pool%02d.csb.test", 2 * p + 1);
-		snprintf(b, sizeof(b), "pool%02d.csb.test", 2 * p + 2);
-		agent_init(e, 2 * p, a, 2 * p + 1);
-		agent_init(e, 2 * p + 1, b, 2 * p);
-		e->n_agents = 2 * p + 2;
-	}
+	for (int p = 0; p < pairs; p++)
+		bench_env_add_pair(e);
 	return e;
+}
+
+/* In the child: die with the benchmark, enter netns (may be empty), output to log. */
+static void child_setup(pid_t parent, const char *netns, const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	if (netns != NULL && netns[0] != '\0') {
+		char path[128];
+		int ns;
+
+		snprintf(path, sizeof(path), "/run/netns/%s", netns);
+		if ((ns = open(path, O_RDONLY | O_CLOEXEC)) < 0 || setns(ns, CLONE_NEWNET) != 0) {
+			fprintf(stderr, "csb_bench: cannot enter network namespace %s: %s\n", netns,
+			        strerror(errno));
+			_exit(126);
+		}
+		close(ns);
+	}
+}
+
+pid_t bench_spawn(struct bench_env *e, char *const argv[], const char *log, const char *netns)
+{
+	pid_t parent = getpid(), pid;
+	int slot = 0;
+
+	while (slot < BENCH_PROCS && e->procs[slot] > 0)
+		slot++;
+	if (slot == BENCH_PROCS)
+		bench_fail("more than %d helper processes", BENCH_PROCS);
+	if ((pid = fork()) < 0)
+		bench_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		child_setup(parent, netns, log);
+		execvp(argv[0], argv);
+		fprintf(stderr, "csb_bench: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	e->procs[slot] = pid;
+	return pid;
+}
+
+bool bench_proc_stop(struct bench_env *e, pid_t pid, int sig)
+{
+	uint64_t until = csb_mono_ms() + 10000;
+	bool clean = true;
+	int slot = 0;
+
+	while (slot < BENCH_PROCS && e->procs[slot] != pid)
+		slot++;
+	if (pid <= 0 || slot == BENCH_PROCS)
+		return true;
+	kill(pid, sig);
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		if (clean && csb_mono_ms() > until) {
+			bench_note("process %d has not exited 10 s after signal %d: SIGKILL", (int)pid,
+			           sig);
+			kill(pid, SIGKILL);
+			clean = false;
+		}
+		csb_sleep_ms(5);
+	}
+	e->procs[slot] = 0;
+	return clean;
+}
+
+bool bench_proc_exited(struct bench_env *e, pid_t pid, int *status)
+{
+	for (int slot = 0; slot < BENCH_PROCS; slot++)
+		if (e->procs[slot] == pid && pid > 0 && waitpid(pid, status, WNOHANG) == pid) {
+			e->procs[slot] = 0;
+			return true;
+		}
+	return false;
+}
+
+void bench_env_netns_add(struct bench_env *e, const char *name)
+{
+	for (int i = 0; i < BENCH_NETNS; i++)
+		if (e->netns[i][0] == '\0') {
+			snprintf(e->netns[i], sizeof(e->netns[i]), "%s", name);
+			return;
+		}
+	bench_fail("more than %d network namespaces", BENCH_NETNS);
+}
+
+void bench_env_netns_remove(struct bench_env *e, const char *name)
+{
+	for (int i = 0; i < BENCH_NETNS; i++)
+		if (strcmp(e->netns[i], name) == 0) {
+			netns_remove(name);
+			e->netns[i][0] = '\0';
+		}
+}
+
+bool bench_rss(pid_t pid, struct bench_rss *out)
+{
+	char path[64], line[256];
+	unsigned long long kb;
+	FILE *f;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			out->rss = kb * 1024;
+		else if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			out->anon = kb * 1024;
+		else if (sscanf(line, "RssFile: %llu kB", &kb) == 1)
+			out->file = kb * 1024;
+	}
+	fclose(f);
+	return out->rss > 0;
 }
 
 void bench_agent_spawn(struct bench_env *e, int i)
 {
 	struct bench_agent *ag = &e->ag[i], *pa = &e->ag[ag->partner];
-	char listen[64], partner[160], map[32];
+	char listen[128], partner[256], map[32];
 	char *argv[32] = {
 		(char *)e->agent_bin, "--pool-fqdn", ag->pool, "--state-dir", ag->dir,
 		"--listen", listen, "--partner", partner, "--admin", "admin",
@@ -198,8 +378,12 @@ void bench_agent_spawn(struct bench_env *e, int i)
 	unsigned n = 19;
 	pid_t parent = getpid(), pid;
 
-	snprintf(listen, sizeof(listen), "tls+tcp://127.0.0.1:%d", ag->port);
-	snprintf(partner, sizeof(partner), "%s=tls+tcp://127.0.0.1:%d", pa->pool, pa->port);
+	snprintf(listen, sizeof(listen), "tls+tcp://%s:%d", ag->listen_host[0] ? ag->listen_host :
+	         ag->host, ag->port);
+	if (ag->partner_url[0] != '\0')
+		snprintf(partner, sizeof(partner), "%s=%s", pa->pool, ag->partner_url);
+	else
+		snprintf(partner, sizeof(partner), "%s=tls+tcp://%s:%d", pa->pool, pa->host, pa->port);
 	snprintf(map, sizeof(map), "%llu", (unsigned long long)e->map_size);
 	for (unsigned k = 0; k < e->n_agent_args && n < 31; k++)
 		argv[n++] = (char *)e->agent_args[k];
@@ -207,17 +391,7 @@ void bench_agent_spawn(struct bench_env *e, int i)
 	if ((pid = fork()) < 0)
 		bench_fail("fork: %s", strerror(errno));
 	if (pid == 0) {
-		int fd = open(ag->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		/* Never outlive the benchmark, even when it is killed. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
+		child_setup(parent, ag->netns, ag->log); /* never outlive the benchmark */
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -266,7 +440,7 @@ bool bench_agent_stop(struct bench_env *e, int i, int sig)
 
 csb_rpc_client *bench_client(struct bench_env *e, int i)
 {
-	char url[64];
+	char url[128];
 	csb_rpc_client *c = NULL;
 	csb_rpc_client_opts o = {
 		.url = url,
@@ -276,7 +450,7 @@ csb_rpc_client *bench_client(struct bench_env *e, int i)
 	};
 	csb_err rv;
 
-	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", e->ag[i].port);
+	snprintf(url, sizeof(url), "tls+tcp://%s:%d", e->ag[i].host, e->ag[i].port);
 	if ((rv = csb_rpc_client_open(&o, &c)) != CSB_OK)
 		bench_fail("cannot open a client to %s: %s", e->ag[i].pool, csb_strerror(rv));
 	return c;

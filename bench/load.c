@@ -28,6 +28,16 @@ void bench_value(uint8_t *v, size_t n, uint64_t k, uint32_t ver)
 	}
 }
 
+void bench_value_of(csb_value_kind kind, uint8_t *v, size_t n, uint64_t k, uint32_t ver)
+{
+	uint64_t state = (k + 1) * 0xd1b54a32d192ed03ull ^ ((uint64_t)ver << 32 | kind);
+
+	if (kind == CSB_VALUE_RANDOM)
+		bench_value(v, n, k, ver);
+	else
+		csb_values_fill(kind, &state, v, n);
+}
+
 static uint64_t splitmix(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -91,9 +101,9 @@ static void wbuf_free(struct wbuf *b)
 	free(b->vals);
 }
 
-static csb_err write_call(csb_rpc_client *c, struct wbuf *b, const uint64_t *keys, uint64_t first,
-                          size_t n, size_t value_size, uint32_t ver, uint64_t *last_seq,
-                          char *err)
+static csb_err write_call(csb_rpc_client *c, struct wbuf *b, csb_value_kind kind,
+                          const uint64_t *keys, uint64_t first, size_t n, size_t value_size,
+                          uint32_t ver, uint64_t *last_seq, char *err)
 {
 	Csb__WriteRequest wr = CSB__WRITE_REQUEST__INIT;
 	Csb__WriteReply *out = NULL;
@@ -105,7 +115,7 @@ static csb_err write_call(csb_rpc_client *c, struct wbuf *b, const uint64_t *key
 		csb__write_item__init(&b->items[i]);
 		b->items[i].key.len = bench_key(b->keys[i], k);
 		b->items[i].key.data = (uint8_t *)b->keys[i];
-		bench_value(b->vals + i * value_size, value_size, k, ver);
+		bench_value_of(kind, b->vals + i * value_size, value_size, k, ver);
 		b->items[i].value.data = b->vals + i * value_size;
 		b->items[i].value.len = value_size;
 		b->ptrs[i] = &b->items[i];
@@ -122,20 +132,22 @@ static csb_err write_call(csb_rpc_client *c, struct wbuf *b, const uint64_t *key
 	return rv;
 }
 
-csb_err bench_write_keys(csb_rpc_client *c, const uint64_t *keys, size_t n, size_t value_size,
-                         uint32_t ver, uint64_t *last_seq, char *err)
+csb_err bench_write_keys(csb_rpc_client *c, csb_value_kind kind, const uint64_t *keys,
+                         size_t n, size_t value_size, uint32_t ver, uint64_t *last_seq,
+                         char *err)
 {
 	struct wbuf b;
 	csb_err rv = CSB_ENOMEM;
 
 	if (wbuf_init(&b, n, value_size))
-		rv = write_call(c, &b, keys, 0, n, value_size, ver, last_seq, err);
+		rv = write_call(c, &b, kind, keys, 0, n, value_size, ver, last_seq, err);
 	wbuf_free(&b);
 	return rv;
 }
 
 struct loader {
 	csb_rpc_client *c;
+	csb_value_kind kind;
 	uint64_t first, count, deadline;
 	size_t value_size;
 	uint32_t ver;
@@ -165,8 +177,8 @@ static void *loader_main(void *arg)
 		if (off >= l->count || (l->deadline != 0 && csb_mono_ms() >= l->deadline))
 			break;
 		n = l->count - off < l->batch ? l->count - off : l->batch;
-		rv = write_call(l->c, &b, NULL, l->first + off, (size_t)n, l->value_size, l->ver, NULL,
-		                err);
+		rv = write_call(l->c, &b, l->kind, NULL, l->first + off, (size_t)n, l->value_size,
+		                l->ver, NULL, err);
 		if (rv != CSB_OK) {
 			pthread_mutex_lock(&l->mu);
 			if (atomic_load(&l->failed) == CSB_OK) {
@@ -182,23 +194,17 @@ static void *loader_main(void *arg)
 	return NULL;
 }
 
-csb_err bench_load(csb_rpc_client *c, uint64_t first, uint64_t count, size_t value_size,
-                   uint32_t ver, unsigned batch, unsigned threads, uint64_t deadline_mono_ms,
-                   uint64_t *done)
+csb_err bench_load(csb_rpc_client *c, csb_value_kind kind, uint64_t first, uint64_t count,
+                   size_t value_size, uint32_t ver, unsigned batch, unsigned threads,
+                   uint64_t deadline_mono_ms, uint64_t *done)
 {
-	struct loader l = {.c = c, .first = first, .count = count, .deadline = deadline_mono_ms,
-	                   .value_size = value_size, .ver = ver, .batch = batch ? batch : 10000};
-	pthread_t t[16];
-	unsigned n = 0;
+	struct loader l = {.c = c, .kind = kind, .first = first, .count = count,
+	                   .deadline = deadline_mono_ms, .value_size = value_size, .ver = ver,
+	                   .batch = batch ? batch : 10000};
+	unsigned n;
 
 	pthread_mutex_init(&l.mu, NULL);
-	if (threads == 0 || threads > 16)
-		threads = threads ? 16 : 1;
-	for (; n < threads; n++)
-		if (pthread_create(&t[n], NULL, loader_main, &l) != 0)
-			break;
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
+	n = bench_threads_run(loader_main, &l, threads);
 	pthread_mutex_destroy(&l.mu);
 	*done = atomic_load(&l.done);
 	if (n == 0)
@@ -206,6 +212,21 @@ csb_err bench_load(csb_rpc_client *c, uint64_t first, uint64_t count, size_t val
 	if (atomic_load(&l.failed) != CSB_OK)
 		bench_note("load failed: %s", l.err);
 	return (csb_err)atomic_load(&l.failed);
+}
+
+unsigned bench_threads_run(void *(*fn)(void *), void *arg, unsigned threads)
+{
+	pthread_t t[16];
+	unsigned n = 0;
+
+	if (threads == 0 || threads > 16)
+		threads = threads ? 16 : 1;
+	for (; n < threads; n++)
+		if (pthread_create(&t[n], NULL, fn, arg) != 0)
+			break;
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	return n;
 }
 
 csb_err bench_status(csb_rpc_client *c, struct bench_status *out, char *err)

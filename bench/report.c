@@ -1,6 +1,7 @@
 /* The report: a line describing the machine, one markdown table of every measurement with
- * its ratio to the comparison it answers, the issue's targets marked met or missed, and
- * how each number was taken. Sizes use SI units (1 MB = 10^6 bytes). */
+ * its ratio to the comparison it answers, csbackup's rows beside Redis's measured in the
+ * same run, the issues' targets marked met or missed, and how each number was taken.
+ * Sizes use SI units (1 MB = 10^6 bytes). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +212,7 @@ static void derive(const struct bench_opts *o, const struct bench_results *r, st
 	d->wfloor_ms = bench_median(r->floor.write_ms, r->floor.n);
 	d->big_floor_ms = bench_median(r->big_floor.apply_ms, r->big_floor.n);
 	d->big_wfloor_ms = bench_median(r->big_floor.write_ms, r->big_floor.n);
-	d->copy_mbps = r->copy_s > 0 ? bytes_all / r->copy_s / 1e6 : 0;
+	d->copy_mbps = r->copy.copy_s > 0 ? bytes_all / r->copy.copy_s / 1e6 : 0;
 	d->bulk_mbps = r->floor.bulk_apply_s > 0 ? bytes_all / r->floor.bulk_apply_s / 1e6 : 0;
 	d->bulk_write_mbps = r->floor.bulk_s > 0 ? bytes_all / r->floor.bulk_s / 1e6 : 0;
 	d->limit_mbps = r->nng_ok && r->nng_mbps < d->bulk_mbps ? r->nng_mbps : d->bulk_mbps;
@@ -233,16 +234,16 @@ static void row_copy(FILE *f, const struct bench_opts *o, const struct bench_res
 	        "after A was loaded, timed until B's imported seq = A's high seq) | %.2f s · %s "
 	        "records/s · %.1f MB/s | %s the slower limit (%.1f MB/s) | ≥ 0.5× |\n",
 	        count(o->records), o->value_size, bytes((double)o->records * d->rec_bytes),
-	        r->copy_s, count((uint64_t)((double)o->records / r->copy_s)), d->copy_mbps,
+	        r->copy.copy_s, count((uint64_t)((double)o->records / r->copy.copy_s)), d->copy_mbps,
 	        ratio(d->copy_mbps / d->limit_mbps), d->limit_mbps);
 	fprintf(f, "| 1a | … bytes on the wire A→B (TCP payload: TLS, envelopes, protobuf) | %s | "
 	        "%s the keys and values | |\n",
-	        r->copy_wire_ok ? bytes((double)r->copy_wire_rx) : "n/a",
-	        ratio((double)r->copy_wire_rx / ((double)o->records * d->rec_bytes)));
+	        r->copy.wire_ok ? bytes((double)r->copy.wire_rx) : "n/a",
+	        ratio((double)r->copy.wire_rx / ((double)o->records * d->rec_bytes)));
 	fprintf(f, "| 1b | Loading A through csb.Data/Write (%s records per call, %u calls at once; "
 	        "group commit) | %.2f s · %s records/s | | |\n",
-	        count(o->load_batch), o->load_threads, r->load_s,
-	        count((uint64_t)((double)o->records / r->load_s)));
+	        count(o->load_batch), o->load_threads, r->copy.load_s,
+	        count((uint64_t)((double)o->records / r->copy.load_s)));
 }
 
 /* Rows n, nb, nc for one store size; floor_ms / wfloor_ms: the copy's and the primary's
@@ -301,7 +302,7 @@ static void row_rsync(FILE *f, const struct bench_opts *o, const struct bench_re
 	fprintf(f, "| 4b | `rsync -a` of the first snapshot to an empty folder (its first run) | %.2f s · "
 	        "%s sent | initial copy (1): %s the time | |\n",
 	        r->rsync_full.seconds, bytes((double)r->rsync_full.bytes_sent),
-	        ratio(r->copy_s / r->rsync_full.seconds));
+	        ratio(r->copy.copy_s / r->rsync_full.seconds));
 	if (r->mdb_copy_ok)
 		fprintf(f, "| 4c | `mdb_copy` of A's running store (%s) | %.2f s · %.0f MB/s | %s the "
 		        "incremental sync (2) | |\n",
@@ -344,7 +345,7 @@ static void row_floors(FILE *f, const struct bench_opts *o, const struct bench_r
 	        "| %.2f s · %s records/s · %.1f MB/s | loading A through RPC (1b) reaches %s of it "
 	        "| |\n",
 	        r->floor.bulk_s, count((uint64_t)(n / r->floor.bulk_s)), d->bulk_write_mbps,
-	        ratio(r->floor.bulk_s / r->load_s));
+	        ratio(r->floor.bulk_s / r->copy.load_s));
 	fprintf(f, "| 6b | Limit, the floor of any incremental sync: the same %s records as each "
 	        "sync of 2, applied to a backup copy of %s records in one durable transaction "
 	        "(what B must commit), median | %s (%s–%s) | incremental sync (2): %s | |\n",
@@ -374,6 +375,274 @@ static void row_floors(FILE *f, const struct bench_opts *o, const struct bench_r
 		        count(r->big.store_records), ms(d->big_floor_ms), ms(d->big_wfloor_ms),
 		        ratio(d->big_floor_ms / d->floor.med), count(o->records),
 		        ratio(d->big_ms / d->big_floor_ms));
+}
+
+static const char *mb(uint64_t b)
+{
+	char *buf = ring();
+
+	sprintf(buf, "%.0f MB", (double)b / 1e6);
+	return buf;
+}
+
+/* Rows 7: per kind of value, on a pair of its own. */
+static void row_kinds(FILE *f, const struct bench_opts *o, const struct bench_results *r,
+                      const struct derived *d)
+{
+	for (unsigned k = 0; k < 3; k++) {
+		const struct bench_kind *kr = &r->kinds[k];
+		double payload = (double)kr->records * d->rec_bytes;
+		double wire = median_u64(kr->incr.wire_rx, kr->incr.n);
+		bool realistic = kr->kind != CSB_VALUE_RANDOM;
+
+		if (!kr->done)
+			continue;
+		fprintf(f, "| 7%c | %s values (`csb data load -ValueKind %s`): initial copy of %s "
+		        "records on a pair of their own · bytes on the wire A→B | %.2f s · %.1f MB/s "
+		        "of keys and values · %s | wire %s the keys and values; time %s the random "
+		        "kind's | |\n",
+		        'a' + k, k == 0 ? "Random-letter" : k == 1 ? "Presence" : "Conference",
+		        csb_value_kind_name(kr->kind), count(kr->records), kr->copy.copy_s,
+		        payload / kr->copy.copy_s / 1e6,
+		        kr->copy.wire_ok ? bytes((double)kr->copy.wire_rx) : "n/a",
+		        ratio((double)kr->copy.wire_rx / payload),
+		        ratio(kr->copy.copy_s / r->kinds[0].copy.copy_s));
+		fprintf(f, "| 7%c′ | … %s changed records synced (median of %u): bytes on the wire "
+		        "A→B per changed record | %s (%s of %s) | %s the changed keys and values | "
+		        "%s |\n",
+		        'a' + k, count(o->changes), kr->incr.n, bytes(wire / (double)o->changes),
+		        bytes(wire), bytes(d->payload), ratio(wire / d->payload),
+		        realistic ? "≤ 0.8×" : "");
+	}
+}
+
+static void row_scale(FILE *f, const struct bench_results *r)
+{
+	const struct bench_scale *sc = &r->scale;
+
+	if (!sc->done)
+		return;
+	fprintf(f, "| 8 | %u pools (%u pairs), each loading %s records of its own at once "
+	        "through Data/Write while its partner backs them up: until every load returned · "
+	        "until every backup copy has its partner's high seq | %.2f s · %.2f s | %s "
+	        "records/s in all | |\n",
+	        sc->pools, sc->pools / 2, count(sc->records), sc->load_s, sc->caught_s,
+	        count((uint64_t)((double)sc->records * sc->pools / sc->caught_s)));
+}
+
+static void row_sites(FILE *f, const struct bench_opts *o, const struct bench_results *r,
+                      const struct derived *d)
+{
+	const struct bench_sites *st = &r->sites;
+	double link = (double)o->site_rate_mbit * 1e6 / 8, wire_rate, payload;
+
+	if (!st->done) {
+		if (o->site_records > 0)
+			fprintf(f, "| 9 | Two sites over a %llu Mbit/s link, %u ms each way | %s | | "
+			        "|\n", (unsigned long long)o->site_rate_mbit, o->site_delay_ms, st->why);
+		return;
+	}
+	payload = (double)st->records * d->rec_bytes;
+	wire_rate = (double)st->copy.wire_rx / st->copy.copy_s;
+	fprintf(f, "| 9a | Two sites: A and B in network namespaces of their own joined by a veth "
+	        "pair shaped to %llu Mbit/s (tc tbf) and a relay delaying %u ms each way (RTT "
+	        "%.1f ms measured); initial copy of %s records (%s of keys and values, %s on the "
+	        "wire) | %.2f s · %.1f MB/s on the wire, %.1f MB/s of keys and values | %s "
+	        "of the link rate (%.1f MB/s) on the wire | ≥ 80%% |\n",
+	        (unsigned long long)o->site_rate_mbit, o->site_delay_ms, st->rtt_ms,
+	        count(st->records), bytes(payload), bytes((double)st->copy.wire_rx),
+	        st->copy.copy_s, wire_rate / 1e6, payload / st->copy.copy_s / 1e6,
+	        percent(wire_rate / link), link / 1e6);
+	if (st->lag_done)
+		fprintf(f, "| 9b | … replication lag under %s writes/s for %.0f s (%u records per "
+		        "Write), same method as 5 | p50 %s · p99 %s · max %s | p99 − RTT: %s; Write "
+		        "latency p50 %s | p99 < RTT + 10 ms |\n",
+		        count(o->site_lag_rate), o->site_lag_seconds, st->lag_batch,
+		        ms(st->lag.p50_ms), ms(st->lag.p99_ms), ms(st->lag.max_ms),
+		        ms(st->lag.p99_ms - st->rtt_ms), ms(st->lag.write_p50_ms));
+}
+
+/* csbackup's rows beside Redis's, each variant with its ratio (csbackup ÷ Redis: below 1,
+ * csbackup takes less). */
+static void redis_cell(FILE *f, double csb, double redis, const char *text)
+{
+	fprintf(f, " %s | %s |", text, ratio(csb / redis));
+}
+
+static void side_table(FILE *f, const struct bench_opts *o, const struct bench_results *r,
+                       const struct derived *d)
+{
+	const struct bench_side *s = &r->side;
+	const struct bench_redis_run *v = s->run;
+	char cell[2][160];
+	unsigned n = s->n;
+
+	fprintf(f, "\n## Beside Redis, measured in the same run\n\n");
+	if (n == 0) {
+		fprintf(f, "Redis rows %s.\n", s->why);
+		return;
+	}
+	fprintf(f, "Redis %s (Debian's redis-server), a primary and a replica, both `appendonly "
+	        "yes`, `appendfsync always`, the same %s records of %zu B; a write is one MSET of "
+	        "the records plus INCR of a seq key, pipelined (one Data/Write call for "
+	        "csbackup). Ratio: csbackup ÷ Redis (below 1×: csbackup takes less).\n\n",
+	        s->version, count(o->records), o->value_size);
+	fprintf(f, "| # | Measure | csbackup | Redis, plain link | ratio | Redis, replica link "
+	        "over TLS | ratio | Target (issue 14) |\n|---|---|---|---|---|---|---|---|\n");
+
+	fprintf(f, "| R1 | Load %s records on the primary (%s per write, %u at once) | %.2f s |",
+	        count(o->records), count(o->load_batch), o->load_threads, r->copy.load_s);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cell[i], sizeof(cell[i]), "%.2f s", v[i].load_s);
+		redis_cell(f, r->copy.load_s, v[i].load_s, cell[i]);
+	}
+	fprintf(f, " |\n");
+
+	fprintf(f, "| R2 | Initial copy to the backup, started after the load: until it shows "
+	        "the last seq (in sync) | %.2f s |", r->copy.copy_s);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cell[i], sizeof(cell[i]), "%.2f s", v[i].sync_s);
+		redis_cell(f, r->copy.copy_s, v[i].sync_s, cell[i]);
+	}
+	fprintf(f, " ≤ 1.5 s (csbackup) |\n");
+	fprintf(f, "| R2′ | … until durable (csbackup: B commits records and cursor durably as "
+	        "it imports; Redis: the replica's AOF rewrite after the full sync done) | %.2f s |",
+	        r->copy.copy_s);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cell[i], sizeof(cell[i]), "%.2f s", v[i].durable_s);
+		redis_cell(f, r->copy.copy_s, v[i].durable_s, cell[i]);
+	}
+	fprintf(f, " |\n");
+
+	if (r->small.done && v[0].n > 0) {
+		struct spread c = spread_of(r->small.sync_ms, r->small.n);
+
+		fprintf(f, "| R3 | Catch-up after %s random changes of %s (one write; until the "
+		        "backup shows them), median of %u (range) | %s (%s–%s) |",
+		        count(o->changes), count(o->records), r->small.n, ms(c.med), ms(c.lo),
+		        ms(c.hi));
+		for (unsigned i = 0; i < n; i++) {
+			struct spread rs = spread_of(v[i].catchup_ms, v[i].n);
+
+			snprintf(cell[i], sizeof(cell[i]), "%s (%s–%s)", ms(rs.med), ms(rs.lo),
+			         ms(rs.hi));
+			redis_cell(f, c.med, rs.med, cell[i]);
+		}
+		fprintf(f, " ≤ 10 ms |\n");
+	}
+	if (r->lag_done) {
+		fprintf(f, "| R4 | Lag at %s writes/s for %.0f s (%u records per write, %u "
+		        "writers): p50 · p99 · max, ratio of p99 | %s · %s · %s |",
+		        count(o->lag_rate), o->lag_seconds, o->lag_batch, o->lag_threads,
+		        ms(r->lag.p50_ms), ms(r->lag.p99_ms), ms(r->lag.max_ms));
+		for (unsigned i = 0; i < n; i++) {
+			snprintf(cell[i], sizeof(cell[i]), "%s · %s · %s", ms(v[i].lag.p50_ms),
+			         ms(v[i].lag.p99_ms), ms(v[i].lag.max_ms));
+			redis_cell(f, r->lag.p99_ms, v[i].lag.p99_ms, cell[i]);
+		}
+		fprintf(f, " p99 ≤ 10 ms, max ≤ 50 ms |\n");
+		fprintf(f, "| R5 | Write latency under that load, p50 (one write of %u records, "
+		        "acknowledged after the primary's durable commit) | %s |", o->lag_batch,
+		        ms(r->lag.write_p50_ms));
+		for (unsigned i = 0; i < n; i++) {
+			snprintf(cell[i], sizeof(cell[i]), "%s", ms(v[i].lag.write_p50_ms));
+			redis_cell(f, r->lag.write_p50_ms, v[i].lag.write_p50_ms, cell[i]);
+		}
+		fprintf(f, " ≤ 5 ms |\n");
+	}
+	if (r->restart_done) {
+		fprintf(f, "| R6 | Backup stopped (SIGTERM), %s changes written, backup restarted: "
+		        "until it shows them · until durable | %.2f s (resumes from its cursor: %s "
+		        "received, the changes are %s) |", count(o->changes), r->restart_s,
+		        bytes((double)r->restart_wire_rx), bytes(d->payload));
+		for (unsigned i = 0; i < n; i++) {
+			snprintf(cell[i], sizeof(cell[i]), "%.2f s · %.2f s (%s resync)",
+			         v[i].restart_sync_s, v[i].restart_durable_s,
+			         v[i].restart_full ? "full" : "partial");
+			redis_cell(f, r->restart_s, v[i].restart_sync_s, cell[i]);
+		}
+		fprintf(f, " |\n");
+	}
+	fprintf(f, "| R7 | Memory per side, idle with %s records: RSS primary · backup "
+	        "(anonymous) | %s · %s (%s · %s; the rest is the LMDB map's pages, page cache) |",
+	        count(o->records), mb(r->rss_a.rss), mb(r->rss_b.rss), mb(r->rss_a.anon),
+	        mb(r->rss_b.anon));
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cell[i], sizeof(cell[i]), "%s · %s", mb(v[i].rss_primary.rss),
+		         mb(v[i].rss_replica.rss));
+		redis_cell(f, (double)(r->rss_a.rss + r->rss_b.rss),
+		           (double)(v[i].rss_primary.rss + v[i].rss_replica.rss), cell[i]);
+	}
+	fprintf(f, " |\n");
+}
+
+/* Issue 14's targets: "missed" says by how much. */
+static void target_le(FILE *f, const char *what, double v, double limit, const char *shown)
+{
+	if (v <= limit)
+		fprintf(f, "- %s: %s — met.\n", what, shown);
+	else
+		fprintf(f, "- %s: %s — **missed** by %s (%s the target).\n", what, shown,
+		        ms(v - limit), ratio(v / limit));
+}
+
+static void targets14(FILE *f, const struct bench_opts *o, const struct bench_results *r,
+                      const struct derived *d)
+{
+	char shown[160];
+
+	fprintf(f, "\n### Issue 14\n\n");
+	if (strcmp(o->mode, "quick") == 0)
+		fprintf(f, "Quick mode: sizes and rates below the issue's; these lines only show "
+		        "that every row is measured.\n\n");
+	if (r->small.done) {
+		snprintf(shown, sizeof(shown), "%s", ms(d->sync_ms));
+		target_le(f, "Catch-up after the changes ≤ 10 ms (median, R3)", d->sync_ms, 10, shown);
+	}
+	if (r->lag_done) {
+		snprintf(shown, sizeof(shown), "p99 %s", ms(r->lag.p99_ms));
+		target_le(f, "Lag at the full rate p99 ≤ 10 ms (R4)", r->lag.p99_ms, 10, shown);
+		snprintf(shown, sizeof(shown), "max %s", ms(r->lag.max_ms));
+		target_le(f, "… max ≤ 50 ms", r->lag.max_ms, 50, shown);
+		snprintf(shown, sizeof(shown), "%s", ms(r->lag.write_p50_ms));
+		target_le(f, "Write latency p50 under that load ≤ 5 ms (R5)", r->lag.write_p50_ms, 5,
+		          shown);
+	}
+	if (o->records == 1000000 && o->value_size == 200) {
+		snprintf(shown, sizeof(shown), "%.2f s", r->copy.copy_s);
+		target_le(f, "Initial copy of 1,000,000 × 200 B ≤ 1.5 s (1)", r->copy.copy_s * 1000,
+		          1500, shown);
+	} else {
+		fprintf(f, "- Initial copy ≤ 1.5 s for 1,000,000 × 200 B: not measured at this "
+		        "size (%.2f s for %s records).\n", r->copy.copy_s, count(o->records));
+	}
+	for (unsigned k = 1; k < 3; k++) {
+		const struct bench_kind *kr = &r->kinds[k];
+		double x = median_u64(kr->incr.wire_rx, kr->incr.n) / d->payload;
+
+		if (!kr->done)
+			continue;
+		fprintf(f, "- Bytes on the wire per changed record ≤ 0.8× the payload, %s values "
+		        "(7%c′): %s — ", csb_value_kind_name(kr->kind), 'a' + k, ratio(x));
+		if (x <= 0.8)
+			fprintf(f, "met.\n");
+		else
+			fprintf(f, "**missed** by %.2f×.\n", x - 0.8);
+	}
+	if (r->sites.done) {
+		const struct bench_sites *st = &r->sites;
+		double frac = (double)st->copy.wire_rx / st->copy.copy_s /
+		              ((double)o->site_rate_mbit * 1e6 / 8);
+
+		fprintf(f, "- Two sites, initial copy ≥ 80%% of the link rate (9a): %s — %s.\n",
+		        percent(frac), frac >= 0.8 ? "met" : "**missed**");
+		if (st->lag_done) {
+			snprintf(shown, sizeof(shown), "p99 %s (RTT %s)", ms(st->lag.p99_ms),
+			         ms(st->rtt_ms));
+			target_le(f, "Two sites, lag p99 < RTT + 10 ms (9b)", st->lag.p99_ms,
+			          st->rtt_ms + 10, shown);
+		}
+	}
 }
 
 static void targets(FILE *f, const struct bench_opts *o, const struct bench_results *r,
@@ -413,24 +682,30 @@ static void targets(FILE *f, const struct bench_opts *o, const struct bench_resu
 	if (r->lag_done)
 		fprintf(f, "- Replication lag p99 < 100 ms: %s — %s.\n", ms(r->lag.p99_ms),
 		        verdict(r->lag.p99_ms < 100));
+	targets14(f, o, r, d);
 }
 
 /* Every change set, in the order taken: the spread on a shared machine is part of the
  * result. */
 static void repeats(FILE *f, const struct bench_opts *o, const struct bench_results *r)
 {
+	const struct bench_redis_run *v = r->side.run;
+
 	fprintf(f, "\n## Each change set, in the order measured\n\n");
 	fprintf(f, "| Set | Floor (6b) | Sync, %s records (2) | A→B bytes | Floor (6f) | Sync, %s "
-	        "records (3) | A→B bytes |\n|---|---|---|---|---|---|---|\n", count(o->records),
+	        "records (3) | A→B bytes | Redis catch-up, plain · TLS link (R3) |\n"
+	        "|---|---|---|---|---|---|---|---|\n", count(o->records),
 	        r->big.done ? count(r->big.store_records) : "—");
 	for (unsigned i = 0; i < r->small.n || i < r->floor.n; i++)
-		fprintf(f, "| %u | %s | %s | %s | %s | %s | %s |\n", i,
+		fprintf(f, "| %u | %s | %s | %s | %s | %s | %s | %s · %s |\n", i,
 		        i < r->floor.n ? ms(r->floor.apply_ms[i]) : "",
 		        i < r->small.n ? ms(r->small.sync_ms[i]) : "",
 		        i < r->small.n ? bytes((double)r->small.wire_rx[i]) : "",
 		        i < r->big_floor.n ? ms(r->big_floor.apply_ms[i]) : "—",
 		        i < r->big.n ? ms(r->big.sync_ms[i]) : "—",
-		        i < r->big.n ? bytes((double)r->big.wire_rx[i]) : "—");
+		        i < r->big.n ? bytes((double)r->big.wire_rx[i]) : "—",
+		        r->side.n > 0 && i < v[0].n ? ms(v[0].catchup_ms[i]) : "—",
+		        r->side.n > 1 && i < v[1].n ? ms(v[1].catchup_ms[i]) : "—");
 }
 
 static void notes(FILE *f, const struct bench_opts *o, const struct bench_results *r)
@@ -458,6 +733,39 @@ static void notes(FILE *f, const struct bench_opts *o, const struct bench_result
 		        "alike.\n",
 		        count(r->big.store_records), r->big_load_s,
 		        r->big_cut ? "; the --big-budget ended the load before --big-records" : "");
+	if (r->side.n > 0)
+		fprintf(f, "- Redis: each server in the run's folder with its own configuration "
+		        "(`appendonly yes`, `appendfsync always`, `save \"\"`, "
+		        "`repl-diskless-sync-delay 0` so that a full sync does not wait 5 s for more "
+		        "replicas; the TLS variant adds `tls-port` on the primary and "
+		        "`tls-replication yes` with certificates from the run's CA, clients stay on "
+		        "the plain port). The bench speaks RESP itself over a socket (bench/resp.c). "
+		        "With appendfsync always a server writes and fsyncs its AOF before it sends any "
+		        "reply of the same event-loop turn, so the INCR's reply on the primary and "
+		        "the replica's GET both come after the durable append: the same points as "
+		        "csbackup's Write reply and B's Status. A restarted replica with AOF only "
+		        "keeps no replication id, so it resyncs in full; Redis 7.0's replica also "
+		        "reconnects from its once-a-second cron. Memory is VmRSS from "
+		        "/proc/<pid>/status for both.\n");
+	if (r->kinds[0].done)
+		fprintf(f, "- Rows 7: one pair per kind of value, loaded with the generators of "
+		        "`csb data load -ValueKind` (common/values.c) and synced like 2; batches "
+		        "travel zstd-compressed (the importer says it reads zstd).\n");
+	if (r->scale.done)
+		fprintf(f, "- Row 8: 8 agents started empty; each pool loads its own records (%s per "
+		        "call) from a thread of its own, all at once, on this machine's %ld CPUs.\n",
+		        count(o->load_batch), sysconf(_SC_NPROCESSORS_ONLN));
+	if (r->sites.done)
+		fprintf(f, "- Rows 9: two network namespaces made for the run (`ip netns`), joined by "
+		        "a veth pair with `tc qdisc … tbf rate %llumbit burst 64kb latency 50ms` on "
+		        "both ends; each agent dials its partner through a relay in its own namespace "
+		        "(bench/sites.c, threads of the benchmark) that holds every byte %u ms before "
+		        "passing it on, each way (this kernel has no netem). The RTT is an echo "
+		        "through such a relay; the bytes on the link are the relay's count. The "
+		        "benchmark reaches each agent over a management veth of its own, neither "
+		        "shaped nor delayed. The namespaces and links are removed at the end, also "
+		        "when the run fails.\n",
+		        (unsigned long long)o->site_rate_mbit, o->site_delay_ms);
 	fprintf(f, "- Verify after the syncs: A and B's copy %s (%llu / %llu records).\n",
 	        r->verify_equal ? "equal" : "DIFFER", (unsigned long long)r->verify_primary,
 	        (unsigned long long)r->verify_backup);
@@ -491,6 +799,10 @@ void bench_report(FILE *f, const struct bench_opts *o, const struct bench_result
 	row_rsync(f, o, r, &d);
 	row_lag(f, o, r);
 	row_floors(f, o, r, &d);
+	row_kinds(f, o, r, &d);
+	row_scale(f, r);
+	row_sites(f, o, r, &d);
+	side_table(f, o, r, &d);
 	targets(f, o, r, &d);
 	repeats(f, o, r);
 	notes(f, o, r);

@@ -16,6 +16,7 @@
 #include "cli/internal/pool.h"
 #include "cli/internal/progress.h"
 #include "common/clock.h"
+#include "common/values.h"
 #include "proto/data.pb-c.h"
 #include "proto/sync.pb-c.h"
 
@@ -325,18 +326,9 @@ struct load {
 	uint64_t written, updated, deleted, bytes;
 };
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static double unit(uint64_t *s)
 {
-	return (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0);
+	return (double)(csb_values_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static bool live_add(struct load *l, const uint8_t *key, size_t len)
@@ -447,7 +439,7 @@ static uint64_t pick_update(struct load *l)
 
 	if (l->sampled >= l->n_live)
 		l->sampled = 0;
-	j = l->sampled + (size_t)(splitmix(&l->rng) % (l->n_live - l->sampled));
+	j = l->sampled + (size_t)(csb_values_next(&l->rng) % (l->n_live - l->sampled));
 	t = l->live[j];
 	l->live[j] = l->live[l->sampled];
 	l->live[l->sampled] = t;
@@ -457,7 +449,7 @@ static uint64_t pick_update(struct load *l)
 /* Deletes pick any live key; live[0..sampled) stays the set already updated this round. */
 static uint64_t pick_delete(struct load *l)
 {
-	size_t j = (size_t)(splitmix(&l->rng) % l->n_live);
+	size_t j = (size_t)(csb_values_next(&l->rng) % l->n_live);
 	uint64_t off = l->live[j];
 
 	if (j < l->sampled) {
@@ -468,91 +460,12 @@ static uint64_t pick_delete(struct load *l)
 	return off;
 }
 
-static void fill_random(struct load *l, uint8_t *v, size_t n);
-
-/* Appends text to v[*at..n) (cut at n). */
-static void put_text(uint8_t *v, size_t n, size_t *at, const char *text)
-{
-	size_t len = strlen(text);
-
-	if (len > n - *at)
-		len = n - *at;
-	memcpy(v + *at, text, len);
-	*at += len;
-}
-
-/* A presence document as UserServices keeps one: who, state, note, and endpoints with their
- * ids and times; padded with more endpoints up to n bytes. */
-static void fill_presence(struct load *l, uint8_t *v, size_t n)
-{
-	static const char *const states[] = {"Available", "Busy", "InAMeeting", "Away",
-	                                      "DoNotDisturb", "Offline"};
-	static const char *const notes[] = {"Out of office until Monday",
-	                                    "Working from the Berlin office",
-	                                    "In workshops all day, reply tomorrow", ""};
-	static const char *const devices[] = {"Skype for Business 2016 (Windows)",
-	                                      "Skype for Business (iOS)", "Polycom VVX 411",
-	                                      "Lync Web App"};
-	char buf[512];
-	size_t at = 0;
-	uint64_t x = splitmix(&l->rng);
-
-	snprintf(buf, sizeof(buf), "<presence uri=\"sip:user%06llu@csb.test\"><state avail=\"%llu"
-	         "\" activity=\"%s\"/><note>%s</note><endpoints>",
-	         (unsigned long long)(x % 1000000), (unsigned long long)(3000 + x % 7 * 1500),
-	         states[x % 6], notes[(x >> 8) % 4]);
-	put_text(v, n, &at, buf);
-	while (at < n) {
-		x = splitmix(&l->rng);
-		snprintf(buf, sizeof(buf), "<endpoint id=\"%08llx-%04llx-%04llx\" device=\"%s\" "
-		         "lastActive=\"2026-11-%02lluT%02llu:%02llu:%02lluZ\"/>",
-		         (unsigned long long)(x >> 32), (unsigned long long)((x >> 16) & 0xffff),
-		         (unsigned long long)(x & 0xffff), devices[x % 4],
-		         (unsigned long long)(1 + x % 28), (unsigned long long)(x / 7 % 24),
-		         (unsigned long long)(x / 11 % 60), (unsigned long long)(x / 13 % 60));
-		put_text(v, n, &at, buf);
-	}
-}
-
-/* Conference content: slides' text and markup, then image bytes (already compressed, so
- * incompressible) for about half of the value. */
-static void fill_conference(struct load *l, uint8_t *v, size_t n)
-{
-	static const char *const lines[] = {
-		"<slide><title>Quarterly results</title><bullet>Revenue up 12%</bullet></slide>",
-		"<slide><title>Roadmap</title><bullet>Pool pairing in every site</bullet></slide>",
-		"<slide><title>Questions</title><bullet>Thank you for joining</bullet></slide>"};
-	size_t at = 0, text = n / 2;
-
-	while (at < text)
-		put_text(v, text, &at, lines[splitmix(&l->rng) % 3]);
-	for (; at < n; at++)
-		v[at] = (uint8_t)splitmix(&l->rng);
-}
-
 static void fill_value(struct load *l, uint8_t *v, size_t n)
 {
-	if (l->c->a->value_kind != NULL && strcmp(l->c->a->value_kind, "presence") == 0) {
-		fill_presence(l, v, n);
-		return;
-	}
-	if (l->c->a->value_kind != NULL && strcmp(l->c->a->value_kind, "conference") == 0) {
-		fill_conference(l, v, n);
-		return;
-	}
-	fill_random(l, v, n);
-}
+	csb_value_kind kind = CSB_VALUE_RANDOM;
 
-static void fill_random(struct load *l, uint8_t *v, size_t n)
-{
-	uint64_t x = splitmix(&l->rng) | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		v[i] = (uint8_t)('a' + x % 26);
-	}
+	csb_value_kind_parse(l->c->a->value_kind, &kind); /* checked by the parser */
+	csb_values_fill(kind, &l->rng, v, n);
 }
 
 struct batch {
