@@ -195,12 +195,15 @@ int main(int argc, char **argv)
 	csb_info("agent", "starting version=%s pool=%s", CSB_VERSION, o->name);
 	if (csb_conf_state_dir(o->state_dir, err, sizeof(err)) != CSB_OK) {
 		csb_error("agent", "%s", err);
-		return 1;
+		rc = 1;
+		goto out_free;
 	}
 	if ((rc = check_certificate(o)) != 0)
-		return rc;
-	if (csb_pool_start(&po, &p) != CSB_OK)
-		return 1;
+		goto out_free;
+	if (csb_pool_start(&po, &p) != CSB_OK) {
+		rc = 1;
+		goto out_free;
+	}
 	{
 		char path[4096];
 
@@ -214,7 +217,9 @@ int main(int argc, char **argv)
 	csb_info("agent", "stopping pool=%s signal=%d", o->name, sig);
 	csb_exit_deadline("agent", STOP_DEADLINE_MS);
 	csb_pool_exit(p);
+	rc = 0;
+out_free:
 	free((char *)o->name);
 	free(av);
-	return 0;
+	return rc;
 }
