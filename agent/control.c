@@ -45,8 +45,6 @@ static csb_err wait_caught_up(struct pool *p, const char *module, uint64_t deadl
 		         csb_strerror(rv));
 		return rv;
 	}
-	if (mi->high_seq == 0)
-		return CSB_OK;
 	rv = csb_node_wait_acked(p->node, module, mi->high_seq, deadline, err);
 	return rv == CSB_ETIMEDOUT ? CSB_EUNREACH : rv;
 }
@@ -94,6 +92,22 @@ static csb_err pick_modules(struct pool *p, const char *module, const char **out
 	return CSB_OK;
 }
 
+/* A pool that needs a restore has nothing to back up: its backup pool keeps the data of its
+ * lost store and will not follow the new one (DESIGN.md §4a). */
+static csb_err refuse_if_lost(struct pool *p, csb_rpc_reply *rep)
+{
+	csb_cms_view v = pool__replica_view(p);
+	csb_pool_entry e;
+	char err[CSB_RPC_ERROR_MAX];
+
+	if (csb_cms_pool_entry(&v, p->name, &e, err) != CSB_OK || e.state != CSB_POOL_NEEDS_RESTORE)
+		return CSB_OK;
+	snprintf(rep->error, sizeof(rep->error), "%.70s needs a restore: its backup pool %.70s "
+	         "keeps the data of its lost store and does not take the new one", p->name,
+	         e.reported_by);
+	return CSB_EREADONLY;
+}
+
 static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
                                 csb_rpc_reply *rep)
 {
@@ -106,7 +120,8 @@ static csb_err control_sync_now(void *ctx, const csb_rpc_request *req, const Pro
 	uint64_t deadline;
 	csb_err rv;
 
-	if ((rv = pick_modules(p, sr->module, mods, &nmods, rep)) != CSB_OK)
+	if ((rv = pick_modules(p, sr->module, mods, &nmods, rep)) != CSB_OK ||
+	    (rv = refuse_if_lost(p, rep)) != CSB_OK)
 		goto out;
 	deadline = csb_mono_ms() + (sr->timeout_ms ? sr->timeout_ms : SYNC_TIMEOUT_DEFAULT_MS);
 	if (deadline > req->deadline_mono_ms)
@@ -296,7 +311,8 @@ static csb_err control_verify(void *ctx, const csb_rpc_request *req, const Proto
 	size_t nmods;
 	csb_err rv;
 
-	if ((rv = pick_modules(p, vr->module, mods, &nmods, rep)) != CSB_OK)
+	if ((rv = pick_modules(p, vr->module, mods, &nmods, rep)) != CSB_OK ||
+	    (rv = refuse_if_lost(p, rep)) != CSB_OK)
 		goto out;
 	for (size_t i = 0; i < nmods && rv == CSB_OK; i++) {
 		csb__module_verify__init(&mv[out.n_modules]);

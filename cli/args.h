@@ -158,6 +158,7 @@ typedef struct csb_args {
 	bool full_backup, steady_state, failed_over_pool_only;
 	bool local_store, force, what_if, confirm;
 	bool disaster_mode, cms_status, from_backup;
+	bool direct;                        /* -Direct: the pool's own agent, no routing */
 	bool bypass_dual_write;             /* -BypassDualWrite $true|$false */
 	bool as_bytes, skip_data_verification, flush_storage_service, restore;
 

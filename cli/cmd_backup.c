@@ -442,6 +442,10 @@ int cli_backup_pool(struct cli *c)
 	if ((rv = cli_backup_config(c, a->local_store, &cfg, err)) != CSB_OK)
 		return cli_fail(c, rv, "%s", err);
 	select_modules(&b, cfg.enable_rgs_backup_service, skipped, sizeof(skipped));
+	if (b.n_synced == 0 && b.n_checked == 0 && !cfg.enable_rgs_backup_service &&
+	    a->category == CSB_CAT_RGS)
+		return cli_fail(c, CSB_ENOTFOUND, "nothing to back up: the RGS modules are not backed "
+		                "up (EnableRgsBackupService is $false)");
 	if (a->what_if) {
 		what_if(&b);
 		return CLI_OK;

@@ -508,7 +508,7 @@ static json_t *replica_json(const Csb__ReplicaStatus *r)
 
 /* A replica agent that pulled within this long is an active replication agent (it long-polls
  * the CMS, so a live one pulls about every second). */
-#define CMS_AGENT_ACTIVE_MS 60000
+#define CMS_AGENT_ACTIVE_MS 10000
 
 /* -CentralManagementStoreStatus: the store itself — the active master, its replicas, and the
  * agents replicating it with their last heartbeat (their last pull of the CMS). */
@@ -616,7 +616,7 @@ static int cms_replicate(struct cli *c)
 	Csb__ReplicateCmsRequest rq = CSB__REPLICATE_CMS_REQUEST__INIT;
 	Csb__ReplicateCmsReply *out = NULL;
 	const char *target = a->replica_fqdn[0] ? a->replica_fqdn : "every replica";
-	char err[CSB_RPC_ERROR_MAX];
+	char err[CSB_RPC_ERROR_MAX], first[CSB_RPC_ERROR_MAX + 300] = "";
 	json_t *reps;
 	csb_err rv, worst = CSB_OK;
 	int rc = CLI_OK;
@@ -648,6 +648,13 @@ static int cms_replicate(struct cli *c)
 			printf("%s: %s (seq %llu%s)\n", r->replica_fqdn,
 			       r->up_to_date ? "UpToDate" : "NOT up to date",
 			       (unsigned long long)r->applied_seq, r->repaired ? ", repaired" : "");
+		if (r->status != CSB_OK && worst == CSB_OK)
+			snprintf(first, sizeof(first), "the replica of %s could not be checked: %s",
+			         r->replica_fqdn, r->error);
+		else if (r->status == CSB_OK && !r->up_to_date && first[0] == '\0')
+			snprintf(first, sizeof(first), "the replica of %s is not up to date (seq %llu of "
+			         "%llu)", r->replica_fqdn, (unsigned long long)r->applied_seq,
+			         (unsigned long long)out->high_seq);
 		if (r->status != CSB_OK)
 			worst = (csb_err)r->status;
 		else if (!r->up_to_date && worst == CSB_OK)
@@ -666,10 +673,8 @@ static int cms_replicate(struct cli *c)
 		json_decref(reps);
 	}
 	protobuf_c_message_free_unpacked(&out->base, NULL);
-	if (worst == CSB_ECORRUPT)
-		return cli_fail(c, worst, "a replica is not up to date with the Central Management store");
 	if (worst != CSB_OK)
-		return cli_fail(c, worst, "a replica could not be checked");
+		return cli_fail(c, worst, "%s", first);
 	return rc;
 }
 

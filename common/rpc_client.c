@@ -50,7 +50,7 @@ struct csb_rpc_client {
 	bool tls;
 };
 
-static void not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
+static bool not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
 
 /* ---- One exchange ------------------------------------------------------------------- */
 
@@ -281,6 +281,7 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 {
 	Csb__Envelope req = CSB__ENVELOPE__INIT, *rep;
 	csb__rpc_auth auth = {.mem = NULL};
+	char scratch[CSB_RPC_ERROR_MAX];
 	csb_err rv;
 
 	if (err != NULL)
@@ -302,9 +303,10 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 		req.auth = &auth.msg;
 	}
 	rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
+	/* No connection yet, but one dial went through: the peer is up, try once more. */
+	if (rv == CSB_ENOTCONN && not_connected(c, err != NULL ? err : scratch))
+		rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
 	csb__rpc_auth_free(&auth);
-	if (rv == CSB_ENOTCONN && err != NULL)
-		not_connected(c, err);
 	if (rv != CSB_OK)
 		goto out_leave;
 	rv = reply_take(rep, reply, reply_len, err);
@@ -433,9 +435,12 @@ static const char *probe_reason(int nrv)
 	}
 }
 
-/* err gets "<server> at <url>: <why>" for a call that found no connection. */
-static void not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX])
+/* err gets "<server> at <url>: <why>" for a call that found no connection. Returns true
+ * when the probe itself connected: the peer is there, the call may be tried once more. */
+static bool not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX])
 {
+	bool connected = false;
+
 	struct probe *p = calloc(1, sizeof(*p));
 	const char *why = "did not answer within 3 s";
 	pthread_t t;
@@ -465,14 +470,17 @@ static void not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX])
 		ts.tv_nsec = (long)(until % 1000) * 1000000L;
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
-	if (p->done)
+	if (p->done) {
 		why = probe_reason(p->nrv);
+		connected = p->nrv == 0;
+	}
 	pthread_mutex_unlock(&p->mu);
 	probe_rele(p);
 out_format:
 	snprintf(err, CSB_RPC_ERROR_MAX, "%.100s at %.100s: %s", c->server_name[0] ? c->server_name
 	                                                                           : "the server",
 	         c->url, why);
+	return connected;
 }
 
 /* ---- Lifetime ----------------------------------------------------------------------- */

@@ -274,7 +274,11 @@ static csb_err pull_changes(struct csb_node *a, const Csb__PullRequest *pr,
 		    atomic_load(&a->stopping))
 			return rv;
 		csb_changes_clear(ch);
+		/* A long poll waiting for a write serves nothing: it does not hold one of the
+		 * MaxConcurrentCalls slots meanwhile (else one quiet module could starve all). */
+		node__call_pause(a);
 		wait_for_write(a, node__export(a, pr->module), pr->after_seq, deadline);
+		node__call_resume(a);
 	}
 }
 

@@ -193,6 +193,18 @@ void node__call_leave(struct csb_node *n)
 	pthread_mutex_unlock(&n->cfg_mu);
 }
 
+void node__call_pause(struct csb_node *n)
+{
+	node__call_leave(n);
+}
+
+void node__call_resume(struct csb_node *n)
+{
+	pthread_mutex_lock(&n->cfg_mu);
+	n->calls++;
+	pthread_mutex_unlock(&n->cfg_mu);
+}
+
 void csb_node_set_read_only(csb_node *n, const char *why)
 {
 	bool was;

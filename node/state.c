@@ -303,7 +303,13 @@ csb_err csb_node_wait_acked(csb_node *n, const char *module, uint64_t seq, uint6
 		return CSB_ENOTFOUND;
 	}
 	pthread_mutex_lock(&em->mu);
-	while (!(em->pulled && em->acked_seq >= seq)) {
+	for (;;) {
+		quiet = csb_now_ms() - (em->contact_ms < csb_now_ms() ? em->contact_ms : csb_now_ms());
+		/* Acknowledged, and the backup pool answered us during this wait: done. It is asked
+		 * once even when its acknowledgement is already there (one small call, ~1 ms), so
+		 * that a dead backup pool is never reported as backed up. */
+		if (em->pulled && em->acked_seq >= seq && (n->role != CSB_NODE_POOL || probed != 0))
+			break;
 		if (atomic_load(&n->stopping)) {
 			rv = CSB_ECLOSED;
 			break;
@@ -312,8 +318,8 @@ csb_err csb_node_wait_acked(csb_node *n, const char *module, uint64_t seq, uint6
 			rv = CSB_ETIMEDOUT;
 			break;
 		}
-		quiet = csb_now_ms() - (em->contact_ms < csb_now_ms() ? em->contact_ms : csb_now_ms());
-		if (n->role == CSB_NODE_POOL && quiet > grace && csb_mono_ms() >= probed + 2000) {
+		if (n->role == CSB_NODE_POOL && (probed == 0 || quiet > grace) &&
+		    csb_mono_ms() >= probed + 2000) {
 			pthread_mutex_unlock(&em->mu);
 			rv = probe_partner(n, module, err);
 			probed = csb_mono_ms();
@@ -383,8 +389,10 @@ static void fill_export(struct csb_node *n, struct export_mod *em, Csb__ModuleSt
 	ms->high_seq = mi.high_seq;
 	ms->records = mi.count;
 	ms->exported_seq = em->acked_seq;
-	ms->lag_records = mi.high_seq > em->acked_seq ? mi.high_seq - em->acked_seq : 0;
-	ms->lag_seconds = (double)lag_ms(em, em->acked_seq, now) / 1000.0;
+	if (csb_node_module_enabled(n, em->module)) {
+		ms->lag_records = mi.high_seq > em->acked_seq ? mi.high_seq - em->acked_seq : 0;
+		ms->lag_seconds = (double)lag_ms(em, em->acked_seq, now) / 1000.0;
+	} /* a module not backed up has no backlog: nothing is waiting for it */
 	ms->last_export_time_ms = em->last_export_ms;
 	ms->exported_records_total = em->records_total;
 	ms->exported_bytes_total = em->bytes_total;

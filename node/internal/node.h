@@ -182,6 +182,10 @@ struct export_mod *node__export(struct csb_node *n, const char *module);
 /* Takes one of the MaxConcurrentCalls slots (false: none free; rep says so). */
 bool node__call_enter(struct csb_node *n, csb_rpc_reply *rep);
 void node__call_leave(struct csb_node *n);
+/* Gives the slot up while a call only waits, and takes it back (even past the bound, for
+ * the one batch it then serves). */
+void node__call_pause(struct csb_node *n);
+void node__call_resume(struct csb_node *n);
 bool node__is_admin(struct csb_node *n, const char *principal);
 /* Whether principal's pulls count as acknowledgements (the partner, or the hook's). */
 bool node__is_importer(struct csb_node *n, const char *principal);
