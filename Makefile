@@ -1,7 +1,7 @@
 # csbackup: `make test` and `make demo` are the two commands (README.md).
 BAZEL ?= bazel
 
-.PHONY: all deps build test test-asan demo demo-down bench bench-quick clean
+.PHONY: all deps build test test-asan demo demo-down bench bench-quick chaos clean
 
 all: build
 
@@ -36,6 +36,14 @@ bench: deps
 
 bench-quick: deps
 	@BAZEL="$(BAZEL)" bench/run.sh --quick
+
+# A seeded chaos run on a 4-pool cluster (chaos/): at least 1,000 faults, then convergence
+# and the history check; prints its figures. Flags: make chaos CHAOS_FLAGS="--seed 7 ...".
+CHAOS_FLAGS ?=
+
+chaos: deps
+	$(BAZEL) build //chaos:csb_chaos //cli:csb //agent:csb-agent //coordinator:csb-coordinator
+	bazel-bin/chaos/csb_chaos --faults 1000 $(CHAOS_FLAGS)
 
 clean:
 	$(BAZEL) clean
