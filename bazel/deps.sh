@@ -4,7 +4,9 @@
 set -euo pipefail
 pkgs=(bazel-bootstrap build-essential liblmdb-dev lmdb-utils libnng-dev libmbedtls-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libxxhash-dev libjansson-dev
-      libzip-dev openssl rsync)
+      libzip-dev openssl rsync
+      iproute2                      # tests/netns_test: namespaces, veth pairs, a bridge
+      clang libclang-rt-14-dev)     # fuzz/: libFuzzer with ASan and UBSan
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
