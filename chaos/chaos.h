@@ -170,6 +170,11 @@ int chaos_csb(struct chaos_run *r, char *out, size_t outlen, uint32_t timeout_ms
 /* A client of pool k's agent as the cluster's admin (NULL when it cannot be made). */
 csb_rpc_client *chaos_client(struct chaos_run *r, unsigned k);
 
+/* Done with a client: it is left open for the process's exit, never closed. nng 1.5.2's
+ * nng_close() waits forever for a pipe whose transfer never finishes, which is what a
+ * client that stopped answering has (CHAOS_REOPEN_SLACK_MS), and a chaos run must end. */
+void chaos_client_leave(csb_rpc_client *c);
+
 /* writer.c: starts the writer threads; joins them once r->stop is set. */
 csb_err chaos_writers_start(struct chaos_run *r);
 void chaos_writers_join(struct chaos_run *r);

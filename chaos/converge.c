@@ -76,7 +76,7 @@ static bool probe_writes(struct chaos_run *r)
 			if (out != NULL)
 				protobuf_c_message_free_unpacked(out, NULL);
 		}
-		csb_rpc_client_close(c);
+		chaos_client_leave(c);
 		if (rv != CSB_OK) {
 			fprintf(stderr, "chaos: %s stays unwritable: %s %s\n", chaos_pool(k),
 			        csb_err_name(rv), err);
@@ -205,7 +205,7 @@ static bool read_module(struct chaos_run *r, struct finals *f, unsigned k, const
 		}
 		protobuf_c_message_free_unpacked(&out->base, NULL);
 	}
-	csb_rpc_client_close(c);
+	chaos_client_leave(c);
 	return ok;
 }
 

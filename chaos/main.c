@@ -112,6 +112,11 @@ csb_rpc_client *chaos_client(struct chaos_run *r, unsigned k)
 	return c;
 }
 
+void chaos_client_leave(csb_rpc_client *c)
+{
+	(void)c;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -380,6 +385,10 @@ static int run(struct chaos_run *r)
 		csb_sleep_ms(100);
 	atomic_store(&r->stop, true);
 	chaos_writers_join(r);
+	chaos_log(r, "settle end; convergence begins");
+	pthread_mutex_lock(&r->log_mu);
+	fflush(r->history);
+	pthread_mutex_unlock(&r->log_mu);
 	ok = chaos_converge_and_check(r, &v);
 	cluster_down(r);
 	print_figures(r, &v, csb_mono_ms() - r->t0, ok);

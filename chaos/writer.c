@@ -101,7 +101,7 @@ static void reopen_if_stuck(struct writer_arg *a, csb_err rv)
 	if ((c = chaos_client(r, a->w->pool)) == NULL)
 		return;
 	chaos_log(r, "w%u reopen after_ms=%" PRIu64, a->w->id, now - a->failing_since);
-	csb_rpc_client_close(a->c);
+	chaos_client_leave(a->c);
 	a->c = c;
 	a->failing_since = 0;
 	atomic_fetch_add(&r->client_reopens, 1);
@@ -143,7 +143,7 @@ static void *writer_main(void *arg)
 		if (rv != CSB_OK)
 			csb_sleep_ms(FAIL_PAUSE_MS);
 	}
-	csb_rpc_client_close(a->c);
+	chaos_client_leave(a->c);
 	free(a);
 	return NULL;
 }
@@ -170,7 +170,7 @@ csb_err chaos_writers_start(struct chaos_run *r)
 				return CSB_EUNREACH;
 			}
 			if (pthread_create(&w->thread, NULL, writer_main, a) != 0) {
-				csb_rpc_client_close(a->c);
+				chaos_client_leave(a->c);
 				free(a);
 				return CSB_ENOMEM;
 			}
