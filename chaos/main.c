@@ -20,6 +20,7 @@
 #include "chaos/chaos.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/parse.h"
 
 #define ARGS_MAX 32
 #define UP_TIMEOUT_MS 180000
@@ -156,15 +157,7 @@ static const struct option options[] = {
 
 static bool number(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi || s[0] == '-')
-		return false;
-	*out = v;
-	return true;
+	return csb_u64_parse(s, hi, out) == CSB_OK && *out >= lo;
 }
 
 /* Returns 0, 2 for a usage error, -1 for --help. */
