@@ -1,7 +1,7 @@
 # csbackup: `make test` and `make demo` are the two commands (README.md).
 BAZEL ?= bazel
 
-.PHONY: all deps build test test-asan demo demo-down bench bench-quick install deb clean
+.PHONY: all deps build test test-asan demo demo-down bench bench-quick install deb chaos fuzz fuzz-seeds clean
 
 all: build
 
@@ -52,6 +52,27 @@ install: build
 # (bazel/deb.sh); `apt install ./dist/csbackup_*.deb` installs it.
 deb: build
 	@bazel/deb.sh "$(CURDIR)/dist" $(BINS)
+
+# A seeded chaos run on a 4-pool cluster (chaos/): at least 1,000 faults, then convergence
+# and the history check; prints its figures. Flags: make chaos CHAOS_FLAGS="--seed 7 ...".
+CHAOS_FLAGS ?=
+
+chaos: deps
+	$(BAZEL) build //chaos:csb_chaos //cli:csb //agent:csb-agent //coordinator:csb-coordinator
+	bazel-bin/chaos/csb_chaos --faults 1000 $(CHAOS_FLAGS)
+
+# Every libFuzzer target of fuzz/ for FUZZ_SECONDS each over its seed corpus; new inputs
+# and crashes stay in ./fuzz-work. Prints the executions per target.
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	$(BAZEL) build //fuzz:fuzzers
+	fuzz/run.sh --seconds $(FUZZ_SECONDS) --bin bazel-bin/fuzz --corpus fuzz/corpus --work fuzz-work
+
+# Rewrites the seeds (fuzz/corpus/*/seed-*) from fuzz/seeds.c.
+fuzz-seeds: deps
+	$(BAZEL) build //fuzz:seeds
+	bazel-bin/fuzz/seeds fuzz/corpus
 
 clean:
 	$(BAZEL) clean

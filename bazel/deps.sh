@@ -6,8 +6,10 @@
 set -euo pipefail
 pkgs=(bazel-bootstrap build-essential liblmdb-dev lmdb-utils libnng-dev libmbedtls-dev
       libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libxxhash-dev libjansson-dev
-      libzip-dev libzstd-dev openssl rsync redis-server redis-tools iproute2
-      chromium fonts-dejavu-core prometheus libsystemd-dev)
+      libzip-dev libzstd-dev openssl rsync redis-server redis-tools
+      chromium fonts-dejavu-core prometheus libsystemd-dev
+      iproute2                      # tests/netns_test, bench two sites: namespaces, veth, tc
+      clang libclang-rt-14-dev)     # fuzz/: libFuzzer with ASan and UBSan
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -81,13 +81,19 @@ static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *v)
 static csb_err strings_check(const ProtobufCMessageDescriptor *md, const uint8_t *p, size_t len,
                              unsigned depth, char *err, size_t errlen)
 {
-	const uint8_t *end = p + len, *nul;
+	const uint8_t *end, *nul;
 	const ProtobufCFieldDescriptor *fd;
 	uint64_t tag, n;
 	csb_err rv;
 
+	if (len == 0) /* an empty message, whose bytes may be NULL: nothing to walk */
+		return CSB_OK;
+	end = p + len;
 	while (p < end) {
-		if (!varint_read(&p, end, &tag))
+		/* Field number 0 does not exist. protobuf-c refuses it as the one-byte tag 0x00 but
+		 * takes an overlong encoding of it (0x80 0x00) as an unknown field, which it would
+		 * then pack as 0x00 and refuse: such a message is malformed. */
+		if (!varint_read(&p, end, &tag) || tag >> 3 == 0)
 			goto out_undecodable;
 		switch (tag & 7) {
 		case 0: /* varint */

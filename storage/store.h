@@ -95,7 +95,7 @@ typedef struct csb_write {
  * updates the module digest. A delete of an absent key writes nothing. All or nothing.
  * last_seq (may be NULL) gets the module's high seq after the commit.
  * Returns CSB_OK, CSB_EINVAL (empty or oversized key or module, n == 0), CSB_ENOSPC,
- * CSB_EIO, CSB_ENOMEM. */
+ * CSB_EIO, CSB_ENOMEM, CSB_ECORRUPT (a stored record or the change log is damaged). */
 csb_err csb_store_write(csb_store *s, const char *module, const csb_write *w, size_t n,
                         uint64_t *last_seq);
 

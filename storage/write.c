@@ -103,8 +103,10 @@ static csb_err write_one(csb__txn *t, MDB_dbi data, MDB_dbi log, const csb_write
 		return rv;
 	/* Seqs only grow, so the new entry is always the last one. */
 	csb__be64_put(lk, rec.seq);
+	/* MDB_KEYEXIST: the log holds an entry above the module's high seq, which no write
+	 * makes: the log or the module's state is damaged. */
 	if ((rc = mdb_put(t->txn, log, &lkey, &k, MDB_APPEND)) != 0)
-		return csb__mdb_err(rc);
+		return rc == MDB_KEYEXIST ? CSB_ECORRUPT : csb__mdb_err(rc);
 	if (put) {
 		csb__digest_add(&st->digest,
 		                csb__record_digest(w->key, w->key_len, w->value, w->value_len));
