@@ -23,14 +23,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
-#include <sys/random.h>
 
 #include "common/certs.h"
 #include "common/clock.h"
 #include "common/internal/rpc_internal.h"
 #include "common/rpc.h"
+#include "common/test_tls.h"
 
 #define T_OK 5000
 #define T_REFUSED 1000
@@ -417,56 +416,14 @@ static void test_latency_print(void **state)
 
 /* ---- Cipher suites ---------------------------------------------------------------------- */
 
-static int rng(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
-}
-
 /* A TLS 1.2 handshake as "admin" offering only suite; mbedTLS's result (0: agreed). */
 static int handshake_with(int suite)
 {
-	const int suites[] = {suite, 0};
-	mbedtls_net_context net;
-	mbedtls_ssl_context ssl;
-	mbedtls_ssl_config conf;
-	mbedtls_x509_crt ca, own;
-	mbedtls_pk_context key;
-	char port[16];
-	int rv;
+	tt_conn t;
+	int rv = tt_open(&t, csb_rpc_server_port(srv), path("ca.crt"), path("admin.crt"),
+	                 path("admin.key"), SERVER_NAME, suite);
 
-	mbedtls_net_init(&net);
-	mbedtls_ssl_init(&ssl);
-	mbedtls_ssl_config_init(&conf);
-	mbedtls_x509_crt_init(&ca);
-	mbedtls_x509_crt_init(&own);
-	mbedtls_pk_init(&key);
-	snprintf(port, sizeof(port), "%d", csb_rpc_server_port(srv));
-	assert_int_equal(mbedtls_x509_crt_parse_file(&ca, path("ca.crt")), 0);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&own, path("admin.crt")), 0);
-	assert_int_equal(mbedtls_pk_parse_keyfile(&key, path("admin.key"), NULL), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
-	                                             MBEDTLS_SSL_PRESET_DEFAULT),
-	                 0);
-	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
-	assert_int_equal(mbedtls_ssl_conf_own_cert(&conf, &own, &key), 0);
-	mbedtls_ssl_conf_rng(&conf, rng, NULL);
-	mbedtls_ssl_conf_ciphersuites(&conf, suites);
-	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
-	assert_int_equal(mbedtls_ssl_set_hostname(&ssl, SERVER_NAME), 0);
-	assert_int_equal(mbedtls_net_connect(&net, "127.0.0.1", port, MBEDTLS_NET_PROTO_TCP), 0);
-	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, mbedtls_net_recv, NULL);
-	while ((rv = mbedtls_ssl_handshake(&ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
-	       rv == MBEDTLS_ERR_SSL_WANT_WRITE)
-		;
-	mbedtls_ssl_close_notify(&ssl);
-	mbedtls_net_free(&net);
-	mbedtls_ssl_free(&ssl);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_x509_crt_free(&ca);
-	mbedtls_x509_crt_free(&own);
-	mbedtls_pk_free(&key);
+	tt_close(&t);
 	return rv;
 }
 

@@ -13,15 +13,13 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <mbedtls/net_sockets.h>
-#include <mbedtls/ssl.h>
 #include <netinet/in.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/certs.h"
 #include "common/rpc.h"
+#include "common/test_tls.h"
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
 #include "proto/sync.pb-c.h"
@@ -174,16 +172,9 @@ static void test_hostile_callers_change_nothing(void **state)
 #define BIG (8u << 20)                /* over CSB_RPC_PEER_MAX_MSG_DEFAULT */
 
 struct probe {
-	mbedtls_net_context net;
-	mbedtls_ssl_context ssl;
+	tt_conn t;
 	size_t sent;
 };
-
-static int probe_rng(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
-}
 
 /* The agent's resident set, from /proc/<pid>/status, in kB. */
 static unsigned long rss_kb(pid_t pid)
@@ -201,43 +192,28 @@ static unsigned long rss_kb(pid_t pid)
 	return kb;
 }
 
-/* A TLS connection as the principal of conf that speaks nng's SP framing itself: the REQ
+/* A TLS connection as principal cert/key that speaks nng's SP framing itself: the REQ
  * hello, then a message of PROBE_DECLARED bytes of which it sends PROBE_SENT, or as much
  * as the agent takes before it drops the connection. Left open. */
-static void probe_open(struct probe *p, mbedtls_ssl_config *conf, int port)
+static void probe_open(struct probe *p, struct h_env *e, unsigned i, const char *cert,
+                       const char *key)
 {
 	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
 	static uint8_t chunk[1u << 20];
 	uint8_t len[8];
-	char port_s[16];
 	int rv;
 
-	mbedtls_net_init(&p->net);
-	mbedtls_ssl_init(&p->ssl);
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	assert_int_equal(mbedtls_net_connect(&p->net, "127.0.0.1", port_s, MBEDTLS_NET_PROTO_TCP),
+	assert_int_equal(tt_open(&p->t, e->agents[i].port, e->ca_cert, cert, key,
+	                         e->agents[i].pool, 0),
 	                 0);
-	assert_int_equal(mbedtls_ssl_setup(&p->ssl, conf), 0);
-	assert_int_equal(mbedtls_ssl_set_hostname(&p->ssl, "pool01.csb.test"), 0);
-	mbedtls_ssl_set_bio(&p->ssl, &p->net, mbedtls_net_send, mbedtls_net_recv, NULL);
-	while ((rv = mbedtls_ssl_handshake(&p->ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
-	       rv == MBEDTLS_ERR_SSL_WANT_WRITE)
-		;
-	assert_int_equal(rv, 0);
-	for (int i = 0; i < 8; i++)
-		len[i] = (uint8_t)(PROBE_DECLARED >> (56 - 8 * i));
-	assert_int_equal(mbedtls_ssl_write(&p->ssl, hello, sizeof(hello)), (int)sizeof(hello));
-	assert_int_equal(mbedtls_ssl_write(&p->ssl, len, sizeof(len)), (int)sizeof(len));
+	for (int k = 0; k < 8; k++)
+		len[k] = (uint8_t)(PROBE_DECLARED >> (56 - 8 * k));
+	assert_int_equal(mbedtls_ssl_write(&p->t.ssl, hello, sizeof(hello)), (int)sizeof(hello));
+	assert_int_equal(mbedtls_ssl_write(&p->t.ssl, len, sizeof(len)), (int)sizeof(len));
 	memset(chunk, 'x', sizeof(chunk));
 	for (p->sent = 0; p->sent < PROBE_SENT; p->sent += (size_t)rv)
-		if ((rv = mbedtls_ssl_write(&p->ssl, chunk, sizeof(chunk))) <= 0)
+		if ((rv = mbedtls_ssl_write(&p->t.ssl, chunk, sizeof(chunk))) <= 0)
 			break;
-}
-
-static void probe_close(struct probe *p)
-{
-	mbedtls_ssl_free(&p->ssl);
-	mbedtls_net_free(&p->net);
 }
 
 /* 8 connections of a CA-signed principal with no role, each announcing a 100 MiB message
@@ -248,9 +224,6 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	struct h_env *e = *state;
 	char cert[H_PATH], key[H_PATH];
 	struct probe pr[PROBE_CONNS];
-	mbedtls_x509_crt ca, own;
-	mbedtls_pk_context pk;
-	mbedtls_ssl_config conf;
 	unsigned long before, during;
 	csb_rpc_client *admin, *mallory;
 	size_t sent = 0;
@@ -262,24 +235,10 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	admin = h_client(e, a, NULL, NULL);
 	assert_int_equal(h_put(admin, PRESENCE, "k", 1, "v", 1), CSB_OK);
 	h_issue(e, "mallory", cert, key);
-	mbedtls_x509_crt_init(&ca);
-	mbedtls_x509_crt_init(&own);
-	mbedtls_pk_init(&pk);
-	mbedtls_ssl_config_init(&conf);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&ca, e->ca_cert), 0);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&own, cert), 0);
-	assert_int_equal(mbedtls_pk_parse_keyfile(&pk, key, NULL), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
-	                                             MBEDTLS_SSL_PRESET_DEFAULT),
-	                 0);
-	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
-	assert_int_equal(mbedtls_ssl_conf_own_cert(&conf, &own, &pk), 0);
-	mbedtls_ssl_conf_rng(&conf, probe_rng, NULL);
 
 	before = rss_kb(e->agents[a].pid);
 	for (int i = 0; i < PROBE_CONNS; i++) {
-		probe_open(&pr[i], &conf, e->agents[a].port);
+		probe_open(&pr[i], e, a, cert, key);
 		sent += pr[i].sent;
 	}
 	during = rss_kb(e->agents[a].pid);
@@ -301,11 +260,7 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	csb_rpc_client_close(mallory);
 	free(big);
 	for (int i = 0; i < PROBE_CONNS; i++)
-		probe_close(&pr[i]);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_pk_free(&pk);
-	mbedtls_x509_crt_free(&own);
-	mbedtls_x509_crt_free(&ca);
+		tt_close(&pr[i].t);
 	csb_rpc_client_close(admin);
 }
 
