@@ -98,6 +98,8 @@ static int group_setup(void **state)
 	                    path("admin.key")) != CSB_OK ||
 	    csb_certs_issue(path("ca.crt"), path("ca.key"), "pool02.csb.test", path("other.crt"),
 	                    path("other.key")) != CSB_OK ||
+	    csb_certs_issue(path("ca.crt"), path("ca.key"), "pool03.csb.test", path("third.crt"),
+	                    path("third.key")) != CSB_OK ||
 	    csb_certs_make_ca(path("evil.crt"), path("evil.key"), "evil CA") != CSB_OK ||
 	    csb_certs_issue(path("evil.crt"), path("evil.key"), "mallory", path("mallory.crt"),
 	                    path("mallory.key")) != CSB_OK)
@@ -517,8 +519,29 @@ static csb_err call_with_body(csb_rpc_client *c, size_t len)
 	return rv;
 }
 
+/* Announces a message of len bytes as who, on a connection of its own: whether the
+ * listener ends that connection within ms. */
+static bool announce_ends(const char *who, uint64_t len, uint32_t ms)
+{
+	char crt[64], key[64];
+	tt_conn t;
+	bool ended;
+
+	snprintf(crt, sizeof(crt), "%s.crt", who);
+	snprintf(key, sizeof(key), "%s.key", who);
+	assert_int_equal(tt_open(&t, csb_rpc_server_port(srv), path("ca.crt"), path(crt), path(key),
+	                         SERVER_NAME, 0),
+	                 0);
+	assert_int_equal(tt_sp_announce(&t, len), 8);
+	ended = tt_ended(&t, ms);
+	tt_close(&t);
+	return ended;
+}
+
 /* A message over CSB_RPC_PEER_MAX_MSG_DEFAULT from a caller the listener does not trust
- * ends its connection as its length arrives; a trusted caller may send it. */
+ * ends its connection as its length arrives; a trusted caller may send it. The dropped
+ * connections are hand-made (test_tls.h): an nng client whose connection is reset while it
+ * sends may never redial in nng 1.5.2. */
 static void test_untrusted_message_bound(void **state)
 {
 	csb_rpc_client *other = client("other", "ca.crt", SERVER_NAME);
@@ -530,10 +553,11 @@ static void test_untrusted_message_bound(void **state)
 	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
 	assert_string_equal(who, "pool02.csb.test");
 	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT - 1024), CSB_OK);
-	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT + 1), CSB_EUNREACH);
-	assert_int_equal(atomic_load(&handler_calls), before + 2);
+	assert_true(announce_ends("other", CSB_RPC_PEER_MAX_MSG_DEFAULT + 1, T_OK));
+	/* At the bound, and from a trusted caller over it, the connection stays. */
+	assert_false(announce_ends("other", CSB_RPC_PEER_MAX_MSG_DEFAULT, T_REFUSED));
+	assert_false(announce_ends("admin", 8u << 20, T_REFUSED));
 	assert_int_equal(call_with_body(admin, 8u << 20), CSB_OK);
-	/* The refused caller reconnects and is served again. */
 	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
 	assert_int_equal(atomic_load(&handler_calls), before + 4);
 	csb_rpc_client_close(other);
@@ -549,10 +573,10 @@ static void test_untrusted_connection_bound(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < CSB_RPC_PEER_CONNS_DEFAULT; i++) {
-		c[i] = client("other", "ca.crt", SERVER_NAME);
+		c[i] = client("third", "ca.crt", SERVER_NAME);
 		assert_int_equal(whoami(c[i], T_OK, who, sizeof(who)), CSB_OK);
 	}
-	c[CSB_RPC_PEER_CONNS_DEFAULT] = client("other", "ca.crt", SERVER_NAME);
+	c[CSB_RPC_PEER_CONNS_DEFAULT] = client("third", "ca.crt", SERVER_NAME);
 	assert_int_equal(whoami(c[CSB_RPC_PEER_CONNS_DEFAULT], T_REFUSED, who, sizeof(who)),
 	                 CSB_ETIMEDOUT);
 	admin = client("admin", "ca.crt", SERVER_NAME);

@@ -56,6 +56,32 @@ int tt_open(tt_conn *t, int port, const char *ca, const char *cert, const char *
 	return rv;
 }
 
+int tt_sp_announce(tt_conn *t, uint64_t len)
+{
+	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+	uint8_t be[8];
+	int rv;
+
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(len >> (56 - 8 * i));
+	if ((rv = mbedtls_ssl_write(&t->ssl, hello, sizeof(hello))) < 0)
+		return rv;
+	return mbedtls_ssl_write(&t->ssl, be, sizeof(be));
+}
+
+bool tt_ended(tt_conn *t, uint32_t ms)
+{
+	uint8_t b[64];
+	int rv;
+
+	mbedtls_ssl_conf_read_timeout(&t->conf, ms);
+	mbedtls_ssl_set_bio(&t->ssl, &t->net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
+	/* The listener's SP hello comes first; then the end, or nothing. */
+	while ((rv = mbedtls_ssl_read(&t->ssl, b, sizeof(b))) > 0)
+		;
+	return rv != MBEDTLS_ERR_SSL_TIMEOUT;
+}
+
 void tt_close(tt_conn *t)
 {
 	mbedtls_ssl_close_notify(&t->ssl);

@@ -1,8 +1,12 @@
 /* Test helper: a TLS 1.2 client connection made with mbedTLS directly, for tests that speak
  * to a listener as csb_rpc_client never does (one cipher suite only; SP frames written by
- * hand). Failures of the set-up itself fail the calling cmocka test. */
+ * hand, a connection the listener drops: nng 1.5.2 may then fail to redial or to close a
+ * client, nanomsg/nng#1543). Failures of the set-up itself fail the calling cmocka test. */
 #ifndef CSB_COMMON_TEST_TLS_H
 #define CSB_COMMON_TEST_TLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
@@ -24,5 +28,13 @@ int tt_open(tt_conn *t, int port, const char *ca, const char *cert, const char *
             const char *server_name, int suite);
 
 void tt_close(tt_conn *t);
+
+/* Speaks nng's SP framing as a REQ peer: the hello, then the 8-byte length of a message
+ * of len bytes, and nothing of its body. Returns the last mbedtls_ssl_write() result. */
+int tt_sp_announce(tt_conn *t, uint64_t len);
+
+/* Whether the peer ends the connection (close, reset or end of file) within ms; false when
+ * it is still open then. */
+bool tt_ended(tt_conn *t, uint32_t ms);
 
 #endif

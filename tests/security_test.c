@@ -198,18 +198,13 @@ static unsigned long rss_kb(pid_t pid)
 static void probe_open(struct probe *p, struct h_env *e, unsigned i, const char *cert,
                        const char *key)
 {
-	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
 	static uint8_t chunk[1u << 20];
-	uint8_t len[8];
 	int rv;
 
 	assert_int_equal(tt_open(&p->t, e->agents[i].port, e->ca_cert, cert, key,
 	                         e->agents[i].pool, 0),
 	                 0);
-	for (int k = 0; k < 8; k++)
-		len[k] = (uint8_t)(PROBE_DECLARED >> (56 - 8 * k));
-	assert_int_equal(mbedtls_ssl_write(&p->t.ssl, hello, sizeof(hello)), (int)sizeof(hello));
-	assert_int_equal(mbedtls_ssl_write(&p->t.ssl, len, sizeof(len)), (int)sizeof(len));
+	assert_int_equal(tt_sp_announce(&p->t, PROBE_DECLARED), 8);
 	memset(chunk, 'x', sizeof(chunk));
 	for (p->sent = 0; p->sent < PROBE_SENT; p->sent += (size_t)rv)
 		if ((rv = mbedtls_ssl_write(&p->t.ssl, chunk, sizeof(chunk))) <= 0)
@@ -225,6 +220,7 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	char cert[H_PATH], key[H_PATH];
 	struct probe pr[PROBE_CONNS];
 	unsigned long before, during;
+	tt_conn t;
 	csb_rpc_client *admin, *mallory;
 	size_t sent = 0;
 	uint8_t *big;
@@ -254,8 +250,17 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	/* An administrator still writes what the others may not even send. */
 	assert_non_null(big = calloc(1, BIG));
 	assert_int_equal(h_put(admin, PRESENCE, "big", 3, big, BIG), CSB_OK);
+	/* The other principal's large message ends its connection as its length arrives (on a
+	 * hand-made connection: an nng client reset while it sends may never redial, nng 1.5.2);
+	 * its small write is refused for its role. */
+	assert_int_equal(tt_open(&t, e->agents[a].port, e->ca_cert, cert, key, e->agents[a].pool,
+	                         0),
+	                 0);
+	assert_int_equal(tt_sp_announce(&t, BIG), 8);
+	assert_true(tt_ended(&t, 5000));
+	tt_close(&t);
 	mallory = h_client(e, a, cert, key);
-	assert_int_equal(h_put(mallory, PRESENCE, "big2", 4, big, BIG), CSB_EUNREACH);
+	assert_int_equal(h_put(mallory, PRESENCE, "x", 1, "y", 1), CSB_EDENIED);
 	assert_int_equal(high_seq(admin), 3);
 	csb_rpc_client_close(mallory);
 	free(big);
