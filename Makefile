@@ -15,9 +15,10 @@ test: deps
 	@bazel/test.sh
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (.bazelrc --config=asan);
-# ends with its own "N passed, N failed" line.
+# LeakSanitizer ignores only what nng allocates (bazel/lsan.supp). Ends with its own
+# "N passed, N failed" line.
 test-asan: deps
-	@bazel/test.sh --config=asan
+	@bazel/test.sh --config=asan --test_env=LSAN_OPTIONS=suppressions=$(CURDIR)/bazel/lsan.supp
 
 # A two-pool cluster under ./demo-cluster with sample data, synced and verified; it keeps
 # running until `make demo-down`.

