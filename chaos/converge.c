@@ -2,7 +2,8 @@
  * Invoke-CsBackupServiceSync and Test-CsBackupData on every pool, every written module
  * steady (Get-CsBackupServiceStatus), then every key read back at its pool and from the
  * backup copy its partner holds, and the checker run on each writer's history. Each step
- * is retried for a bounded time; one that never succeeds is "stuck" and fails the run. */
+ * is retried, all of it within CONVERGE_MS; what never succeeds is "stuck" and fails the
+ * run. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,28 @@
 
 #define STEP_TRIES 60
 #define STEP_PAUSE_MS 1000
-#define CSB_TIMEOUT_MS 180000
+#define CSB_TIMEOUT_MS 120000
+#define CONVERGE_MS (10 * 60 * 1000) /* all of it: past this, whatever is left is stuck */
 #define LIST_LIMIT 10000
 #define OUT_MAX (64u << 10)
 
 static const char *const written_modules[] = {"UserServices.PresenceFocus",
                                               "ConfServices.DataConf"};
+
+static uint64_t converge_until;
+
+/* What a command may take: its bound, or what is left of the convergence's. */
+static uint32_t budget(void)
+{
+	uint64_t now = csb_mono_ms(), left = now < converge_until ? converge_until - now : 0;
+
+	return left < CSB_TIMEOUT_MS ? (uint32_t)left : CSB_TIMEOUT_MS;
+}
+
+static bool time_left(void)
+{
+	return budget() > 0;
+}
 
 static unsigned partner_of(unsigned k)
 {
@@ -34,19 +51,19 @@ static unsigned partner_of(unsigned k)
 static unsigned until_ok(struct chaos_run *r, const char *cmdlet, unsigned k, bool json,
                          char *out)
 {
-	for (unsigned t = 1; t <= STEP_TRIES; t++) {
-		int code = json ? chaos_csb(r, out, OUT_MAX, CSB_TIMEOUT_MS, cmdlet, "-PoolFqdn",
-		                            chaos_pool(k), "--json", NULL)
-		                : chaos_csb(r, out, OUT_MAX, CSB_TIMEOUT_MS, cmdlet, "-PoolFqdn",
-		                            chaos_pool(k), NULL);
+	int code = -1;
 
+	for (unsigned t = 1; t <= STEP_TRIES && time_left(); t++) {
+		code = json ? chaos_csb(r, out, OUT_MAX, budget(), cmdlet, "-PoolFqdn", chaos_pool(k),
+		                        "--json", NULL)
+		            : chaos_csb(r, out, OUT_MAX, budget(), cmdlet, "-PoolFqdn", chaos_pool(k),
+		                        NULL);
 		if (code == 0)
 			return t;
-		if (t == STEP_TRIES)
-			fprintf(stderr, "chaos: %s -PoolFqdn %s still fails after %u tries (exit %d):\n%s",
-			        cmdlet, chaos_pool(k), t, code, out);
 		csb_sleep_ms(STEP_PAUSE_MS);
 	}
+	fprintf(stderr, "chaos: %s -PoolFqdn %s still fails (exit %d):\n%s", cmdlet, chaos_pool(k),
+	        code, out);
 	return 0;
 }
 
@@ -67,7 +84,7 @@ static bool probe_writes(struct chaos_run *r)
 		wr.module = (char *)written_modules[0];
 		wr.items = &itp;
 		wr.n_items = 1;
-		for (unsigned t = 0; c != NULL && t < STEP_TRIES && rv != CSB_OK; t++) {
+		for (unsigned t = 0; c != NULL && t < STEP_TRIES && rv != CSB_OK && time_left(); t++) {
 			ProtobufCMessage *out = NULL;
 
 			if ((rv = csb_rpc_call_msg(c, "csb.Data/Write", &wr.base,
@@ -100,7 +117,7 @@ static bool steady(struct chaos_run *r, unsigned k, char *out, bool last)
 	bool ok = true;
 	size_t i;
 
-	if (chaos_csb(r, out, OUT_MAX, CSB_TIMEOUT_MS, "Get-CsBackupServiceStatus", "-PoolFqdn",
+	if (chaos_csb(r, out, OUT_MAX, budget(), "Get-CsBackupServiceStatus", "-PoolFqdn",
 	              chaos_pool(k), "--json", NULL) != 0 ||
 	    (doc = json_loads(out, 0, NULL)) == NULL)
 		return false;
@@ -241,7 +258,8 @@ bool chaos_converge_and_check(struct chaos_run *r, struct chaos_verdict *v)
 	bool ok = out != NULL;
 	int code;
 
-	if (ok && (code = chaos_csb(r, out, OUT_MAX, CSB_TIMEOUT_MS, "cluster", "up", "--dir", r->dir,
+	converge_until = csb_mono_ms() + CONVERGE_MS;
+	if (ok && (code = chaos_csb(r, out, OUT_MAX, budget(), "cluster", "up", "--dir", r->dir,
 	                            NULL)) != 0) {
 		fprintf(stderr, "chaos: cluster up after the faults failed (exit %d):\n%s", code, out);
 		ok = false;
@@ -259,7 +277,9 @@ bool chaos_converge_and_check(struct chaos_run *r, struct chaos_verdict *v)
 		bool st = false;
 		unsigned t;
 
-		for (t = 1; t <= STEP_TRIES && !(st = steady(r, k, out, t == STEP_TRIES)); t++)
+		for (t = 1; t <= STEP_TRIES && time_left() &&
+		            !(st = steady(r, k, out, t == STEP_TRIES || budget() < 2 * STEP_PAUSE_MS));
+		     t++)
 			csb_sleep_ms(STEP_PAUSE_MS);
 		tries[2] += t;
 		ok = st;
@@ -268,7 +288,7 @@ bool chaos_converge_and_check(struct chaos_run *r, struct chaos_verdict *v)
 		printf("convergence: sync %u, verify %u and steady %u tries for %d pools\n", tries[0],
 		       tries[1], tries[2], CHAOS_POOLS);
 	else
-		printf("convergence: STUCK (see above)\n");
+		printf("convergence: STUCK (see above; bounded by %d s)\n", CONVERGE_MS / 1000);
 	ok = ok && read_and_check(r, v);
 	ok = ok && v->lost == 0 && v->resurrected == 0 && v->phantom == 0 && v->unequal == 0;
 	ok = ok && atomic_load(&r->start_givenup) == 0 && chaos_proc_unexpected_exits() == 0;

@@ -12,6 +12,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* A new folder under $TMPDIR named after name, removed at exit (tmp.c). One per process;
+ * aborts when it cannot be made. */
+const char *fuzz_tmpdir(const char *name);
+
 #define FUZZ_CHECK(cond)                                                                    \
 	do {                                                                                    \
 		if (!(cond)) {                                                                      \

@@ -5,7 +5,6 @@
  * an assertion from this input cannot chain to a CA made after the corpus was. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/certs.h"
 #include "common/internal/rpc_internal.h"
@@ -19,20 +18,16 @@ static csb__rpc_verifier *verifier;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/csb-fuzz-envelope.XXXXXX", crt[64], key[64];
+	const char *dir = fuzz_tmpdir("envelope");
+	char crt[600], key[600];
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL)
-		abort();
 	snprintf(crt, sizeof(crt), "%s/ca.crt", dir);
 	snprintf(key, sizeof(key), "%s/ca.key", dir);
 	if (csb_certs_make_ca(crt, key, "fuzz CA") != CSB_OK ||
 	    csb__rpc_verifier_open(crt, "pool01.csb.test", &verifier) != CSB_OK)
 		abort();
-	unlink(crt);
-	unlink(key);
-	rmdir(dir);
 	return 0;
 }
 

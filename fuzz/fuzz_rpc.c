@@ -29,19 +29,19 @@ static csb_rpc_client *clients[CALLERS]; /* admin, partner, stranger */
 
 static void issue(const char *dir, const char *cn, char *crt, char *key)
 {
-	char ca[256], cakey[256];
+	char ca[600], cakey[600];
 
 	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
 	snprintf(cakey, sizeof(cakey), "%s/ca.key", dir);
-	snprintf(crt, 256, "%s/%s.crt", dir, cn);
-	snprintf(key, 256, "%s/%s.key", dir, cn);
+	snprintf(crt, 600, "%s/%s.crt", dir, cn);
+	snprintf(key, 600, "%s/%s.key", dir, cn);
 	if (csb_certs_issue(ca, cakey, cn, crt, key) != CSB_OK)
 		abort();
 }
 
 static csb_rpc_client *client(const char *dir, const char *cn, const char *url)
 {
-	static char crt[CALLERS][256], key[CALLERS][256], ca[256];
+	static char crt[CALLERS][600], key[CALLERS][600], ca[600];
 	static int next;
 	csb_rpc_client_opts o = {.url = url, .server_name = POOL, .max_msg = 112u << 20};
 	csb_rpc_client *c;
@@ -57,15 +57,13 @@ static csb_rpc_client *client(const char *dir, const char *cn, const char *url)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char dir[] = "/tmp/csb-fuzz-rpc.XXXXXX", state[128], url[64], partner[128];
-	static char crt[256], key[256], ca[256], cakey[256];
+	static char state[600], url[64], partner[128], crt[600], key[600], ca[600], cakey[600];
+	const char *dir = fuzz_tmpdir("rpc");
 	csb_pool_opts po = {.node = {.role = CSB_NODE_POOL, .cfg = CSB_NODE_CONFIG_DEFAULT}};
 
 	(void)argc;
 	(void)argv;
 	csb_log_set_level(CSB_LOG_ERROR);
-	if (mkdtemp(dir) == NULL)
-		abort();
 	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
 	snprintf(cakey, sizeof(cakey), "%s/ca.key", dir);
 	if (csb_certs_make_ca(ca, cakey, "fuzz CA") != CSB_OK)

@@ -34,12 +34,11 @@ static csb_store *store;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char dir[] = "/tmp/csb-fuzz-store.XXXXXX";
 	csb_store_opts o = {.no_sync = true};
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL || csb_store_open(dir, &o, &store) != CSB_OK)
+	if (csb_store_open(fuzz_tmpdir("store"), &o, &store) != CSB_OK)
 		abort();
 	return 0;
 }
