@@ -143,11 +143,20 @@ static csb_err apply_fn(csb__txn *t, void *ctx)
 {
 	apply_ctx *c = ctx;
 	char name[CSB__NAME_MAX];
+	char served[CSB_MODULE_MAX + 1];
 	csb_cursor cur = {0};
 	bool found, done;
+	csb_guard g;
 	MDB_dbi copy;
 	csb_err rv;
 
+	/* A copy promoted to served data is frozen until it is folded back (serve.c). */
+	if (csb_store_served_name(c->source, c->module, served) == CSB_OK) {
+		if ((rv = csb__guard_get(t, served, &g)) != CSB_OK)
+			return rv;
+		if (g.set)
+			return CSB_EREADONLY;
+	}
 	rv = csb__cursor_get(t, c->source, c->module, &cur);
 	if (rv != CSB_OK && rv != CSB_ENOTFOUND)
 		return rv;

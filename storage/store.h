@@ -282,4 +282,69 @@ csb_err csb_store_modules(csb_store *s, const char *source, char ***names, size_
 /* Every backup copy held, as "<source>:<module>" strings, sorted; allocated as above. */
 csb_err csb_store_copies(csb_store *s, char ***names, size_t *n);
 
+/* ---- Failover (DESIGN.md §4): guards, promotion, follow, fold, quarantine ---------------- */
+
+/* A module's write guard: who may write it and at which epoch. No guard: writable, epoch 0.
+ * Every write's transaction reads it, so a fence that commits orders every later write
+ * after it (CSB_EREADONLY). */
+typedef struct csb_guard {
+	bool set;
+	bool writable;
+	uint64_t epoch;
+} csb_guard;
+
+/* Sets module's guard (writable or fenced) at epoch, in one transaction that also reads the
+ * module's final position (final, may be NULL). CSB_ESEQ when the guard already has a higher
+ * epoch (epochs never go down). Idempotent. */
+csb_err csb_store_guard_set(csb_store *s, const char *module, bool writable, uint64_t epoch,
+                            csb_module_info *final);
+csb_err csb_store_guard_get(csb_store *s, const char *module, csb_guard *out);
+
+/* The own-module name under which this store serves source's module after a failover
+ * ("<module>@<source>"; a hash stands for a source too long), CSB_MODULE_MAX + 1 bytes. */
+csb_err csb_store_served_name(const char *source, const char *module, char *out);
+
+/* Promotes the copy of (source, module) into own data under its served name, writable at
+ * epoch, in one transaction: the records keep their seqs (each gets its log entry, so a
+ * follower starting from nothing gets them all), the module's seq continues after the
+ * copy's applied seq (the fork), and the copy is frozen (csb_store_apply() refuses it)
+ * until csb_store_fold(). expect_seq (UINT64_MAX: any) and expect_digest (NULL: any) must
+ * match the cursor: CSB_ESEQ, CSB_ECORRUPT. Done before at this epoch: CSB_OK with the
+ * served module's info; at a higher epoch: CSB_ESEQ. CSB_ENOTFOUND: no copy. */
+csb_err csb_store_promote(csb_store *s, const char *source, const char *module, uint64_t epoch,
+                          uint64_t expect_seq, const csb_digest *expect_digest,
+                          csb_module_info *out);
+
+/* Failback on the serving side: the served changes after the fork go back into the copy of
+ * (source, module), whose cursor becomes {lineage, served high seq}; the served module and
+ * its guard are dropped, the copy unfrozen. One transaction; *moved (may be NULL) counts the
+ * records moved. Nothing served (folded before): CSB_OK, moved 0. */
+csb_err csb_store_fold(csb_store *s, const char *source, const char *module,
+                       const csb_lineage *lineage, uint64_t *moved, csb_cursor *out);
+
+/* The failed pool follows the serving copy: applies a batch of it to own module, keeping
+ * the records' seqs and mtimes (the serving side's seqs continue ours from the fork), with
+ * the follow cursor, in one transaction. The module must be fenced (CSB_EBUSY when
+ * writable). hdr->after_seq must equal the module's high seq (CSB_ESEQ: own data moved past
+ * the fork, see csb_store_rewind()); a batch applied before is CSB_OK and changes nothing. */
+csb_err csb_store_follow(csb_store *s, const char *module, const csb_batch_hdr *hdr,
+                         const csb_record *records, size_t n, csb_cursor *out);
+csb_err csb_store_follow_cursor(csb_store *s, const char *module, csb_cursor *out);
+
+/* Moves own records of module written after fork_seq into the quarantine of epoch
+ * (orphan:<module>:<epoch>, kept as written), drops them and their log entries and sets the
+ * high seq back to fork_seq. *orphans (may be NULL) counts them. */
+csb_err csb_store_rewind(csb_store *s, const char *module, uint64_t fork_seq, uint64_t epoch,
+                         uint64_t *orphans);
+
+/* After a rewind: puts back the serving side's versions (seq at or below the high seq) of
+ * keys that have no record now. */
+csb_err csb_store_restore_keys(csb_store *s, const char *module, const csb_record *records,
+                               size_t n, size_t *restored);
+
+/* Walks the quarantine of module from epoch (fn may be NULL; limit 0: all); *count (may be
+ * NULL) gets its size. */
+csb_err csb_store_orphans(csb_store *s, const char *module, uint64_t epoch, size_t limit,
+                          csb_record_fn fn, void *ctx, uint64_t *count);
+
 #endif

@@ -121,9 +121,15 @@ static csb_err write_fn(csb__txn *t, void *ctx)
 	char dname[CSB__NAME_MAX], lname[CSB__NAME_MAX];
 	uint64_t now = csb_now_ms(), start;
 	csb__module_state st;
+	csb_guard g;
 	MDB_dbi data, log;
 	csb_err rv;
 
+	/* The fence is read inside this transaction: a write can never commit after it. */
+	if ((rv = csb__guard_get(t, c->module, &g)) != CSB_OK)
+		return rv;
+	if (!g.writable)
+		return CSB_EREADONLY;
 	csb__data_name(dname, NULL, c->module);
 	csb__log_name(lname, c->module);
 	if ((rv = csb__write_dbi(t, dname, true, &data)) != CSB_OK ||

@@ -148,6 +148,11 @@ csb_err csb__cursor_get(csb__txn *t, const char *source, const char *module, csb
 csb_err csb__cursor_put(csb__txn *t, const char *source, const char *module,
                         const csb_cursor *cur);
 
+/* ---- serve.c -------------------------------------------------------------------------- */
+
+/* module's guard in t (not set: writable, epoch 0). */
+csb_err csb__guard_get(csb__txn *t, const char *module, csb_guard *out);
+
 /* ---- digest.c ------------------------------------------------------------------------- */
 
 /* XXH3-128 over (u32 LE key_len, key, value): one record's share of a set digest. */
