@@ -1,9 +1,11 @@
 /* The Data service: the pool's own services (and `csb data …`) write and read records of
  * this pool's modules here, or read the backup copy of the partner's. Writes are
  * acknowledged once durable, committed in groups (writer.c). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/internal/pool.h"
 #include "node/convert.h"
@@ -13,12 +15,46 @@
 #define LIST_LIMIT_MAX 10000
 #define LIST_LIMIT_DEFAULT 1000
 
-static csb_err check_module(struct pool *p, const char *module, csb_rpc_reply *rep)
+/* The module a request addresses: this pool's own (out = module), or, for a failed-over pool
+ * whose users this pool serves now, its served data (out = the served module name). */
+static csb_err check_module(struct pool *p, const char *module, const char *pool, char *out,
+                            csb_rpc_reply *rep)
 {
-	if (csb_node_exports(p->node, module))
+	csb_guard g;
+
+	if (!csb_node_exports(p->node, module)) {
+		snprintf(rep->error, sizeof(rep->error), "unknown module %.200s", module);
+		return CSB_ENOTFOUND;
+	}
+	if (pool[0] == '\0' || strcasecmp(pool, p->name) == 0) {
+		snprintf(out, CSB_MODULE_MAX + 1, "%s", module);
 		return CSB_OK;
-	snprintf(rep->error, sizeof(rep->error), "unknown module %.200s", module);
-	return CSB_ENOTFOUND;
+	}
+	if (csb_store_served_name(pool, module, out) != CSB_OK ||
+	    csb_store_guard_get(csb_node_store(p->node), out, &g) != CSB_OK || !g.set) {
+		snprintf(rep->error, sizeof(rep->error), "%.100s does not serve %.100s's users",
+		         p->name, pool);
+		return CSB_ENOTFOUND;
+	}
+	return CSB_OK;
+}
+
+/* Why a write was refused as read-only, naming this pool (and where its users are). */
+static void refusal(struct pool *p, const char *module, const char *pool, csb_rpc_reply *rep)
+{
+	csb_guard g = {0};
+
+	if (pool[0] != '\0' && strcasecmp(pool, p->name) != 0) {
+		csb_store_guard_get(csb_node_store(p->node), module, &g);
+		snprintf(rep->error, sizeof(rep->error), "%.80s no longer takes writes for %.80s's "
+		         "users (fenced at epoch %" PRIu64 ": failing back)", p->name, pool, g.epoch);
+		return;
+	}
+	if (csb_node_read_only(p->node, rep->error))
+		return;
+	csb_store_guard_get(csb_node_store(p->node), module, &g);
+	snprintf(rep->error, sizeof(rep->error), "%.100s is fenced at epoch %" PRIu64
+	         ": a failover or failback is under way", p->name, g.epoch);
 }
 
 static csb_err data_write(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
@@ -28,16 +64,20 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, const ProtobufC
 	const Csb__WriteRequest *wr = (const Csb__WriteRequest *)msg;
 	Csb__WriteReply out = CSB__WRITE_REPLY__INIT;
 	csb_write *items = NULL;
+	char module[CSB_MODULE_MAX + 1];
+	bool own = wr->pool[0] == '\0' || strcasecmp(wr->pool, p->name) == 0;
 	csb_err rv;
 
-	if ((rv = check_module(p, wr->module, rep)) != CSB_OK)
+	if ((rv = check_module(p, wr->module, wr->pool, module, rep)) != CSB_OK)
 		goto out;
 	if (wr->n_items == 0) {
 		snprintf(rep->error, sizeof(rep->error), "no records to write");
 		rv = CSB_EINVAL;
 		goto out;
 	}
-	if (csb_node_read_only(p->node, rep->error)) {
+	/* A restarted agent waits a little for its role before it refuses. */
+	if (own && (!pool__role_confirmed(p, 3000) || csb_node_read_only(p->node, NULL))) {
+		refusal(p, module, wr->pool, rep);
 		rv = CSB_EREADONLY;
 		goto out;
 	}
@@ -60,8 +100,10 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, const ProtobufC
 		else
 			out.written++;
 	}
-	if ((rv = csb_node_write(p->node, wr->module, items, wr->n_items, &out.last_seq)) != CSB_OK) {
-		if (rv != CSB_EREADONLY || !csb_node_read_only(p->node, rep->error))
+	if ((rv = csb_node_write(p->node, module, items, wr->n_items, &out.last_seq)) != CSB_OK) {
+		if (rv == CSB_EREADONLY)
+			refusal(p, module, wr->pool, rep);
+		else
 			snprintf(rep->error, sizeof(rep->error), "write to %.100s failed: %s", wr->module,
 			         csb_strerror(rv));
 		goto out_free_items;
@@ -93,13 +135,13 @@ static csb_err data_get(void *ctx, const csb_rpc_request *req, const ProtobufCMe
 	Csb__GetReply out = CSB__GET_REPLY__INIT;
 	Csb__Record pb;
 	csb_record r = {0};
-	char pbuf[CSB_NODE_NAME_MAX];
+	char pbuf[CSB_NODE_NAME_MAX], module[CSB_MODULE_MAX + 1];
 	csb_err rv;
 
-	if ((rv = check_module(p, gr->module, rep)) != CSB_OK)
+	if ((rv = check_module(p, gr->module, gr->from_backup ? "" : gr->pool, module, rep)) != CSB_OK)
 		goto out;
-	rv = csb_store_get(csb_node_store(p->node), read_source(p, gr->from_backup, gr->source, pbuf), gr->module,
-	                   gr->key.data, gr->key.len, &r);
+	rv = csb_store_get(csb_node_store(p->node), read_source(p, gr->from_backup, gr->source, pbuf),
+	                   module, gr->key.data, gr->key.len, &r);
 	if (rv == CSB_ENOTFOUND)
 		snprintf(rep->error, sizeof(rep->error), "no such key in %.200s", gr->module);
 	if (rv != CSB_OK)
@@ -146,10 +188,10 @@ static csb_err data_list(void *ctx, const csb_rpc_request *req, const ProtobufCM
 	const Csb__ListRequest *lr = (const Csb__ListRequest *)msg;
 	Csb__ListReply out = CSB__LIST_REPLY__INIT;
 	struct list_ctx lc = {.out = &out, .max_bytes = csb_node_cfg(p->node).max_bytes};
-	char pbuf[CSB_NODE_NAME_MAX];
+	char pbuf[CSB_NODE_NAME_MAX], module[CSB_MODULE_MAX + 1];
 	csb_err rv;
 
-	if ((rv = check_module(p, lr->module, rep)) != CSB_OK)
+	if ((rv = check_module(p, lr->module, lr->from_backup ? "" : lr->pool, module, rep)) != CSB_OK)
 		goto out;
 	lc.limit = lr->limit == 0 ? LIST_LIMIT_DEFAULT : lr->limit;
 	if (lc.limit > LIST_LIMIT_MAX)
@@ -162,7 +204,7 @@ static csb_err data_list(void *ctx, const csb_rpc_request *req, const ProtobufCM
 		goto out_free;
 	}
 	out.records = lc.ptrs;
-	rv = csb_store_list(csb_node_store(p->node), read_source(p, lr->from_backup, lr->source, pbuf), lr->module,
+	rv = csb_store_list(csb_node_store(p->node), read_source(p, lr->from_backup, lr->source, pbuf), module,
 	                    lr->prefix.data, lr->prefix.len, lr->after.len ? lr->after.data : NULL,
 	                    lr->after.len, lc.limit + 1, list_one, &lc);
 	if (rv == CSB_OK)
@@ -177,13 +219,29 @@ out:
 	return rv;
 }
 
+/* An administrator, the pool's own services, or the services of the failed-over pool whose
+ * users this pool serves (the request's pool). */
+static bool data_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                      char err[CSB_RPC_ERROR_MAX])
+{
+	const char *pool = msg->descriptor == &csb__write_request__descriptor
+	                           ? ((const Csb__WriteRequest *)msg)->pool
+	                   : msg->descriptor == &csb__get_request__descriptor
+	                           ? ((const Csb__GetRequest *)msg)->pool
+	                           : ((const Csb__ListRequest *)msg)->pool;
+
+	if (pool[0] != '\0' && strcasecmp(req->principal, pool) == 0)
+		return true;
+	return pool__admin_or_self(ctx, req, msg, err);
+}
+
 size_t pool__data_methods(struct pool *p, csb_rpc_method *out)
 {
 	out[0] = (csb_rpc_method){"csb.Data/Write", NULL, p, &csb__write_request__descriptor,
-	                          data_write, pool__admin_or_self};
+	                          data_write, data_rule};
 	out[1] = (csb_rpc_method){"csb.Data/Get", NULL, p, &csb__get_request__descriptor, data_get,
-	                          pool__admin_or_self};
+	                          data_rule};
 	out[2] = (csb_rpc_method){"csb.Data/List", NULL, p, &csb__list_request__descriptor,
-	                          data_list, pool__admin_or_self};
+	                          data_list, data_rule};
 	return 3;
 }

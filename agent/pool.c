@@ -140,30 +140,58 @@ static void load_topology(struct pool *p, const csb_cms_view *v)
 		csb_node_set_partner(p->node, backup, url);
 }
 
-/* A pool that needs a restore refuses writes until it is failed over and back. */
+static const char *state_phrase(csb_pool_state s)
+{
+	switch (s) {
+	case CSB_POOL_FAILING_OVER: return "failing over";
+	case CSB_POOL_FAILED_OVER: return "failed over";
+	case CSB_POOL_FAILING_BACK: return "failing back";
+	default: return csb_pool_state_name(s);
+	}
+}
+
+/* A pool that needs a restore, or whose users are served elsewhere, refuses writes; a
+ * failed-over pool's own modules are fenced at its epoch, durably, so that they stay
+ * fenced across a restart (a returning old primary never takes a write). */
+void pool__apply_pool_entry(struct pool *p, const csb_pool_entry *e)
+{
+	char why[CSB_RPC_ERROR_MAX];
+	csb_guard g;
+
+	switch (e->state) {
+	case CSB_POOL_NEEDS_RESTORE:
+		snprintf(why, sizeof(why), "%.100s needs a restore (its backup pool %.100s keeps its data)",
+		         p->name, e->reported_by[0] ? e->reported_by : "");
+		csb_node_set_read_only(p->node, why);
+		break;
+	case CSB_POOL_NORMAL:
+		csb_node_set_read_only(p->node, p->confirmed ? NULL :
+		                       "the pool has not confirmed its role with the coordinator or its "
+		                       "backup pool since it started");
+		break;
+	default:
+		snprintf(why, sizeof(why), "%.100s is %s; its users are served by %.100s (epoch %" PRIu64 ")",
+		         p->name, state_phrase(e->state), e->served_by, e->epoch);
+		csb_node_set_read_only(p->node, why);
+		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+			if (csb_modules[i].category != CSB_CAT_CMS &&
+			    csb_store_guard_get(csb_node_store(p->node), csb_modules[i].name, &g) == CSB_OK &&
+			    g.epoch < e->epoch)
+				csb_store_guard_set(csb_node_store(p->node), csb_modules[i].name, false, e->epoch,
+				                    NULL);
+	}
+}
+
 static void load_pool_state(struct pool *p, const csb_cms_view *v)
 {
 	csb_pool_entry e;
-	char err[CSB_RPC_ERROR_MAX], why[CSB_RPC_ERROR_MAX];
+	char err[CSB_RPC_ERROR_MAX];
 
 	if (csb_cms_pool_entry(v, p->name, &e, err) != CSB_OK) {
 		csb_warn("agent", "replica pool state refused pool=%s err=\"%s\"", p->name, err);
 		return;
 	}
-	switch (e.state) {
-	case CSB_POOL_NEEDS_RESTORE:
-		snprintf(why, sizeof(why), "%.100s needs a restore (its backup pool %.100s keeps its data)",
-		         p->name, e.reported_by[0] ? e.reported_by : "");
-		csb_node_set_read_only(p->node, why);
-		break;
-	case CSB_POOL_NORMAL:
-		csb_node_set_read_only(p->node, NULL);
-		break;
-	default:
-		snprintf(why, sizeof(why), "%.100s is %s; its users are served by %.100s (epoch %" PRIu64 ")",
-		         p->name, csb_pool_state_name(e.state), e.served_by, e.epoch);
-		csb_node_set_read_only(p->node, why);
-	}
+	pool__apply_pool_entry(p, &e);
 }
 
 void pool__replica_changed(void *ctx)
@@ -180,6 +208,8 @@ void pool__replica_changed(void *ctx)
 	}
 	load_config(p, &v);
 	load_topology(p, &v);
+	if (csb_node_replica_current(p->node))
+		pool__confirm(p, "coordinator");
 	load_pool_state(p, &v);
 }
 
@@ -230,8 +260,10 @@ static csb_err parse_partner(struct pool *p, const char *spec)
 
 static void pool_free(struct pool *p)
 {
+	pool__confirm_stop(p);
 	csb_rpc_client_close(p->coord);
 	csb_topology_free(p->topo);
+	pthread_cond_destroy(&p->confirm_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
@@ -258,6 +290,7 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	if (p == NULL)
 		return CSB_ENOMEM;
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->confirm_cv, NULL);
 	snprintf(p->name, sizeof(p->name), "%s", o->node.name);
 	snprintf(p->coord_name, sizeof(p->coord_name), "%s",
 	         o->node.coordinator_name ? o->node.coordinator_name : CSB_COORDINATOR_NAME);
@@ -276,6 +309,9 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	p->n_methods += pool__control_methods(p, p->methods + p->n_methods);
 	p->n_methods += pool__replica_methods(p, p->methods + p->n_methods);
 	p->n_methods += pool__purge_methods(p, p->methods + p->n_methods);
+	p->n_methods += pool__failover_methods(p, p->methods + p->n_methods);
+	/* Without a coordinator nobody else can tell the role: it is what the replica says. */
+	p->confirmed = p->coord == NULL;
 	no.role = CSB_NODE_POOL;
 	no.hooks = (csb_node_hooks){.is_admin = hook_is_admin,
 	                            .replica_changed = pool__replica_changed,
@@ -300,6 +336,10 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	pool__replica_changed(p);
 	if (p->partner_fixed)
 		csb_node_set_partner(p->node, p->fixed_partner, p->fixed_url);
+	if ((rv = pool__confirm_start(p)) != CSB_OK) {
+		csb_node_stop(p->node);
+		goto out_free;
+	}
 	*out = p;
 	return CSB_OK;
 out_free:
@@ -309,6 +349,7 @@ out_free:
 
 void csb_pool_exit(struct pool *p)
 {
+	pool__confirm_stop(p);
 	csb_rpc_client_shutdown(p->coord);
 	csb_node_exit(p->node);
 	csb_info("agent", "stopped pool=%s", p->name);

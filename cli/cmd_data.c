@@ -4,6 +4,7 @@
  * and the choice of new keys, updates and deletes from a PRNG seeded with -Seed; updates and
  * deletes pick among every record the module holds. */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,36 +43,97 @@ static void say(char *err, const char *fmt, ...)
 
 /* ---- Writes and their routing ------------------------------------------------------ */
 
-/* Writes items (all or nothing) to the pool's agent. A pool that is failed over is
- * read-only at its own agent: its state then says which pool serves its users. */
+/* Where the pool's users' data is served: its own agent, or while it is failed over the
+ * agent of the pool serving its users (*whose = the pool, for the request's pool field).
+ * -Direct, or a coordinator that cannot be asked, goes to the pool's own agent. Asked once
+ * per command. */
+static pthread_mutex_t route_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool route_asked;
+static char route_served_by[CLI_FQDN_BUF];
+static bool route_moving; /* failing over or back: a fence of milliseconds */
+
+/* Asks the coordinator where the pool's users are served (route_mu held). */
+static void route_ask(struct cli *c)
+{
+	const char *pool = c->a->pool_fqdn;
+	char err[CSB_RPC_ERROR_MAX];
+	csb_pool_entry e;
+
+	route_asked = true;
+	route_served_by[0] = '\0';
+	route_moving = false;
+	if (cli_pool_entry(c, pool, false, &e, err) != CSB_OK)
+		return;
+	route_moving = e.state == CSB_POOL_FAILING_OVER || e.state == CSB_POOL_FAILING_BACK;
+	if ((e.state == CSB_POOL_FAILED_OVER || e.state == CSB_POOL_FAILING_BACK) &&
+	    strcasecmp(e.served_by, pool) != 0)
+		snprintf(route_served_by, sizeof(route_served_by), "%s", e.served_by);
+}
+
+static void route(struct cli *c, char *agent, const char **whose)
+{
+	const char *pool = c->a->pool_fqdn;
+
+	pthread_mutex_lock(&route_mu);
+	if (!route_asked && !c->a->direct)
+		route_ask(c);
+	if (route_served_by[0] != '\0' && !c->a->direct) {
+		snprintf(agent, CLI_FQDN_BUF, "%s", route_served_by);
+		*whose = pool;
+	} else {
+		snprintf(agent, CLI_FQDN_BUF, "%s", pool);
+		*whose = "";
+	}
+	pthread_mutex_unlock(&route_mu);
+}
+
+/* A write was refused as read-only where it went: the pool may have failed over or back
+ * since the route was asked. Asks again: true to try again (the route changed, or a
+ * failover or failback is under way: after a short wait). */
+static bool reroute(struct cli *c, const char *agent_was)
+{
+	char agent[CLI_FQDN_BUF];
+	const char *whose;
+	bool moving;
+
+	if (c->a->direct)
+		return false;
+	pthread_mutex_lock(&route_mu);
+	route_ask(c);
+	moving = route_moving;
+	pthread_mutex_unlock(&route_mu);
+	route(c, agent, &whose);
+	if (strcasecmp(agent, agent_was) != 0)
+		return true;
+	if (moving)
+		csb_sleep_ms(100);
+	return moving;
+}
+
+/* Writes items (all or nothing) where the pool's users' data is served (route()). A pool
+ * that is failed over is read-only at its own agent, which says where its users are. */
 static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **items, size_t n,
                            Csb__WriteReply **out, char *err)
 {
 	Csb__WriteRequest wr = CSB__WRITE_REQUEST__INIT;
-	char why[CSB_RPC_ERROR_MAX];
-	csb_pool_entry e;
-	const char *pool = c->a->pool_fqdn;
+	char agent[CLI_FQDN_BUF];
+	const char *whose;
+
 	csb_err rv;
 
 	wr.module = (char *)module;
 	wr.n_items = n;
 	wr.items = items;
-	rv = cli_agent_call(c, pool, "csb.Data/Write", &wr.base, &csb__write_reply__descriptor,
-	                    DATA_TIMEOUT_MS, (ProtobufCMessage **)out, err);
-	if (rv != CSB_EREADONLY)
-		return rv;
-	if (cli_pool_entry(c, pool, false, &e, why) != CSB_OK)
-		return rv; /* the agent's own "read-only" says enough */
-	/* The Data service cannot yet be told whose data a write is for (WriteRequest has no
-	 * source pool), so writing a failed-over pool's users through the pool serving them
-	 * would land in that pool's own data: refuse, and say where they are served. */
-	if (strcasecmp(e.served_by, pool) != 0)
-		say(err,
-		    "%s is %s and read-only; its users are served by %s, and this version "
-		    "cannot write their data there",
-		    pool, csb_pool_state_name(e.state), e.served_by);
-	/* Otherwise the agent's own line says why (e.g. it needs a restore). */
-	return rv;
+	/* A failover or failback under way: its fence lasts milliseconds; ask again a few
+	 * times before giving up. */
+	for (int tries = 0;; tries++) {
+		route(c, agent, &whose);
+		wr.pool = (char *)whose;
+		rv = cli_agent_call(c, agent, "csb.Data/Write", &wr.base, &csb__write_reply__descriptor,
+		                    DATA_TIMEOUT_MS, (ProtobufCMessage **)out, err);
+		if (rv != CSB_EREADONLY || tries == 50 || !reroute(c, agent))
+			return rv;
+	}
 }
 
 static int write_one(struct cli *c, Csb__WriteOp op, const void *value, size_t len)
@@ -122,13 +184,14 @@ static int put_cmd(struct cli *c)
 
 /* Where a read goes: the pool's agent, or with -FromBackup its backup pool's agent, which
  * holds the pool's backup copy (source = the pool). */
-static csb_err read_target(struct cli *c, char *agent_pool, char *err)
+static csb_err read_target(struct cli *c, char *agent_pool, const char **whose, char *err)
 {
 	bool hosts;
 	csb_err rv;
 
+	*whose = "";
 	if (!c->a->from_backup) {
-		snprintf(agent_pool, CLI_FQDN_BUF, "%s", c->a->pool_fqdn);
+		route(c, agent_pool, whose);
 		return CSB_OK;
 	}
 	if ((rv = cli_pool_topology(c, c->a->pool_fqdn, false, agent_pool, &hosts, err)) != CSB_OK)
@@ -182,10 +245,12 @@ static int get_cmd(struct cli *c)
 	Csb__GetReply *out = NULL;
 	char agent[CLI_FQDN_BUF], err[CSB_RPC_ERROR_MAX];
 	const Csb__Record *r;
+	const char *whose;
 	csb_err rv;
 
-	if ((rv = read_target(c, agent, err)) != CSB_OK)
+	if ((rv = read_target(c, agent, &whose, err)) != CSB_OK)
 		return cli_fail(c, rv, "%s", err);
+	gr.pool = (char *)whose;
 	gr.module = (char *)a->module->name;
 	gr.key.data = (uint8_t *)a->key;
 	gr.key.len = strlen(a->key);
@@ -247,13 +312,15 @@ static int list_cmd(struct cli *c)
 	uint64_t listed = 0;
 	json_t *arr = json_array();
 	bool more = true;
+	const char *whose;
 	csb_err rv = CSB_OK;
 	int rc = CLI_OK;
 
-	if ((rv = read_target(c, agent, err)) != CSB_OK) {
+	if ((rv = read_target(c, agent, &whose, err)) != CSB_OK) {
 		json_decref(arr);
 		return cli_fail(c, rv, "%s", err);
 	}
+	lr.pool = (char *)whose;
 	lr.module = (char *)a->module->name;
 	lr.prefix.data = (uint8_t *)(a->prefix ? a->prefix : "");
 	lr.prefix.len = a->prefix ? strlen(a->prefix) : 0;
@@ -393,15 +460,19 @@ static csb_err scan_existing(struct load *l, char *err)
 	const csb_args *a = l->c->a;
 	Csb__ListRequest lr = CSB__LIST_REQUEST__INIT;
 	uint8_t after[LOAD_KEY_BYTES];
+	char agent[CLI_FQDN_BUF];
+	const char *whose;
 	bool more = true;
 	csb_err rv;
 
+	route(l->c, agent, &whose);
+	lr.pool = (char *)whose;
 	lr.module = (char *)a->module->name;
 	lr.limit = SCAN_PAGE;
 	while (more) {
 		Csb__ListReply *out = NULL;
 
-		rv = cli_agent_call(l->c, a->pool_fqdn, "csb.Data/List", &lr.base,
+		rv = cli_agent_call(l->c, agent, "csb.Data/List", &lr.base,
 		                    &csb__list_reply__descriptor, DATA_TIMEOUT_MS,
 		                    (ProtobufCMessage **)&out, err);
 		if (rv != CSB_OK)

@@ -3,6 +3,7 @@
  * service; the helpers of cli/internal/pool.h that they share with cmd_backup.c and
  * cmd_data.c; and the failover cmdlets, which this version does not have yet. */
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,12 @@
 #include "cli/internal/cli.h"
 #include "cli/internal/pool.h"
 #include "cli/internal/report.h"
+#include "common/clock.h"
 #include "common/modules.h"
 #include "common/parse.h"
 #include "common/retry.h"
 #include "proto/admin.pb-c.h"
+#include "proto/failover.pb-c.h"
 #include "proto/status.pb-c.h"
 
 #define STDIN_POOLS_MAX 4096
@@ -194,6 +197,12 @@ csb_err cli_pool_entry(struct cli *c, const char *pool, bool local, csb_pool_ent
 	if (rv != CSB_OK)
 		return rv;
 	csb_pool_entry_default(pool, out);
+	if (rep->entry_json[0] != '\0' &&
+	    csb_pool_entry_parse(rep->entry_json, strlen(rep->entry_json), out, err,
+	                         CSB_RPC_ERROR_MAX) != CSB_OK) {
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+		return CSB_EPROTO;
+	}
 	if (!csb_pool_state_parse(rep->state, &out->state)) {
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator answered an unknown state %.100s",
 		         rep->state);
@@ -677,7 +686,14 @@ static int pool_state_cmd(struct cli *c)
 	if (a->json) {
 		json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "PoolFqdn", a->pool_fqdn, "State", state,
 		                        "ServedBy", e.served_by, "Epoch", (json_int_t)e.epoch);
+		json_t *mods = json_array();
 
+		for (size_t i = 0; i < e.n_modules; i++)
+			json_array_append_new(mods, json_pack("{s:s, s:s, s:I, s:I}", "Identity",
+			                      e.modules[i].identity, "Lineage", e.modules[i].lineage,
+			                      "ForkSeq", (json_int_t)e.modules[i].fork_seq, "Orphans",
+			                      (json_int_t)e.modules[i].orphans));
+		json_object_set_new(doc, "Modules", mods);
 		if (e.reason[0] != '\0')
 			json_object_set_new(doc, "Reason", json_string(e.reason));
 		cli_print_json(doc, false);
@@ -687,7 +703,98 @@ static int pool_state_cmd(struct cli *c)
 		       (unsigned long long)e.epoch);
 		if (e.reason[0] != '\0')
 			printf("  %s\n", e.reason);
+		for (size_t i = 0; i < e.n_modules; i++)
+			printf("  %-32s lineage %.8s… fork seq %llu, %llu writes past the fork set aside\n",
+			       e.modules[i].identity, e.modules[i].lineage,
+			       (unsigned long long)e.modules[i].fork_seq,
+			       (unsigned long long)e.modules[i].orphans);
 	}
+	return CLI_OK;
+}
+
+/* ---- Invoke-CsPoolFailover, Invoke-CsPoolFailback ------------------------------------- */
+
+static json_t *failover_json(const Csb__FailoverReply *r)
+{
+	json_t *mods = json_array();
+
+	for (size_t i = 0; i < r->n_modules; i++) {
+		const Csb__FailoverModule *m = r->modules[i];
+		json_t *o = json_pack("{s:s, s:I, s:I, s:b}", "Identity", m->identity, "FinalSeq",
+		                      (json_int_t)m->seq, "RecordsMoved", (json_int_t)m->records_moved,
+		                      "Verified", m->verified);
+
+		if (r->disaster && m->since_ms != 0)
+			json_object_set_new(o, "PossibleLoss",
+			                    json_pack("{s:I, s:I, s:I}", "KnownChanges",
+			                              (json_int_t)m->known_changes, "Since",
+			                              (json_int_t)m->since_ms, "UnknownWindowMs",
+			                              (json_int_t)(csb_now_ms() > m->since_ms
+			                                                   ? csb_now_ms() - m->since_ms : 0)));
+		else if (r->disaster)
+			json_object_set_new(o, "PossibleLoss",
+			                    json_pack("{s:I, s:I, s:I}", "KnownChanges",
+			                              (json_int_t)m->known_changes, "Since", (json_int_t)0,
+			                              "UnknownWindowMs", (json_int_t)0));
+		if (m->orphans != 0)
+			json_object_set_new(o, "Orphans", json_integer((json_int_t)m->orphans));
+		json_array_append_new(mods, o);
+	}
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:o}", "PoolFqdn", r->pool_fqdn,
+	                 "BackupPoolFqdn", r->backup_pool_fqdn, "State", r->state, "Epoch",
+	                 (json_int_t)r->epoch, "ServedBy", r->served_by, "Millis",
+	                 (json_int_t)r->millis, "Modules", mods);
+}
+
+static int failover_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	bool back = a->cmd == CSB_CMD_FAILBACK;
+	Csb__FailoverRequest rq = CSB__FAILOVER_REQUEST__INIT;
+	Csb__FailoverReply *out = NULL;
+	char err[CSB_RPC_ERROR_MAX];
+	uint32_t wait = (uint32_t)a->wait_time_ms;
+	csb_err rv;
+
+	if (a->confirm && !a->what_if &&
+	    !cli_confirm(c, back ? "Fail %s back to its own servers?" :
+	                        "Fail %s over to its backup pool?", a->pool_fqdn))
+		return CLI_OK;
+	rq.pool_fqdn = (char *)a->pool_fqdn;
+	rq.disaster = a->disaster_mode;
+	rq.wait_ms = wait;
+	rq.skip_verify = a->skip_data_verification;
+	rq.force = a->force;
+	rq.what_if = a->what_if;
+	rq.failback = back;
+	/* A promotion copies the backup copy once; the drain is bounded by -WaitTime. */
+	rv = cli_admin(c, "csb.Admin/Failover", &rq.base, &csb__failover_reply__descriptor,
+	               wait + 330000, false, (ProtobufCMessage **)&out, err);
+	if (rv != CSB_OK)
+		return cli_fail(c, rv, "%s", err);
+	if (a->json) {
+		json_t *doc = failover_json(out);
+
+		cli_print_json(doc, false);
+		json_decref(doc);
+	} else if (out->noop) {
+		printf("%s\n", out->note);
+	} else {
+		printf("%s: %s (users served by %s, epoch %" PRIu64 ") in %" PRIu64 " ms\n",
+		       out->pool_fqdn, out->state, out->served_by, out->epoch, out->millis);
+		for (size_t i = 0; i < out->n_modules; i++) {
+			const Csb__FailoverModule *m = out->modules[i];
+
+			printf("  %-32s seq %" PRIu64 ", %" PRIu64 " records moved%s", m->identity, m->seq,
+			       m->records_moved, m->verified ? ", verified by range digests" : "");
+			if (out->disaster && !back)
+				printf(", possible loss: %" PRIu64 " known changes not received", m->known_changes);
+			if (m->orphans != 0)
+				printf(", %" PRIu64 " writes past the fork set aside (Get-CsPoolState)", m->orphans);
+			printf("\n");
+		}
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
 	return CLI_OK;
 }
 
@@ -752,6 +859,7 @@ int cli_pool_cmd(struct cli *c)
 	case CSB_CMD_REMOVE_BACKUP_DATA: return remove_backup_data_cmd(c);
 	case CSB_CMD_FAILOVER:
 	case CSB_CMD_FAILBACK:
+		return failover_cmd(c);
 	case CSB_CMD_CMS_FAILOVER:
 		return cli_fail(c, CSB_EINTERNAL, "not available in this version");
 	default: return cli_fail(c, CSB_EINTERNAL, "not a pool command");

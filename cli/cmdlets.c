@@ -116,6 +116,9 @@ const csb__param_def csb__params[CSB_P_COUNT] = {
 	                           "A file whose bytes are the value (at most 100 MiB)."),
 	[CSB_P_FROM_BACKUP] = SWITCH("FromBackup", "from-backup", from_backup,
 	                             "Read the pool's backup copy, held by its backup pool."),
+	[CSB_P_DIRECT] = SWITCH("Direct", "direct", direct,
+	                        "Talk to the pool's own agent, as its own services do, even while "
+	                        "its users are served by its backup pool (failed over)."),
 	[CSB_P_PREFIX] = {"Prefix", "prefix", "-Prefix", "<text>", CSB__T_TEXT, true, F(prefix),
 	                  0, 0, NULL, "Only keys that start with it."},
 	[CSB_P_LIMIT] = RANGE("Limit", "limit", "<n>", CSB__T_COUNT, limit, 1, 1000000,
@@ -374,7 +377,8 @@ static const char *check_up(const csb_args *a)
 
 /* Parameters shared by several cmdlets. */
 #define POOL(help) {CSB_P_POOL_FQDN, REQ, 0, help}
-#define DATA_POOL_MODULE {CSB_P_POOL_FQDN, REQ, 0, NULL}, {CSB_P_MODULE, REQ, 0, NULL}
+#define DATA_POOL_MODULE \
+	{CSB_P_POOL_FQDN, REQ, 0, NULL}, {CSB_P_MODULE, REQ, 0, NULL}, {CSB_P_DIRECT, 0, 0, NULL}
 #define CLUSTER_DIR {CSB_P_DIR, REQ, 0, NULL}
 #define WHAT_IF_CONFIRM {CSB_P_WHAT_IF, 0, 0, NULL}, {CSB_P_CONFIRM, 0, 0, NULL}
 #define FAILOVER_TIMEOUT \

@@ -247,7 +247,7 @@ static csb_err import_config(void *ctx, const csb_rpc_request *req, const Protob
 }
 
 /* The coordinator's own CMS as a snapshot for model/cms.h. */
-static csb_err cms_get(void *ctx, const char *key, char **out, char *err)
+csb_err coord__cms_get(void *ctx, const char *key, char **out, char *err)
 {
 	struct coord *c = ctx;
 	csb_err rv = csb_store_get_string(csb_node_store(atomic_load(&c->node)), NULL,
@@ -259,7 +259,7 @@ static csb_err cms_get(void *ctx, const char *key, char **out, char *err)
 }
 
 /* The pool's FQDN as the topology spells it (254 bytes), or CSB_ENOTFOUND with the reason. */
-static csb_err topology_pool(struct coord *c, const char *fqdn, char *pool, char *backup,
+csb_err coord__topology_pool(struct coord *c, const char *fqdn, char *pool, char *backup,
                              char *err)
 {
 	const csb_topo_pool *p;
@@ -283,21 +283,24 @@ static csb_err get_pool_state(void *ctx, const csb_rpc_request *req, const Proto
 	struct coord *c = ctx;
 	const Csb__PoolRequest *pr = (const Csb__PoolRequest *)msg;
 	Csb__PoolStateReply out = CSB__POOL_STATE_REPLY__INIT;
-	csb_cms_view v = {cms_get, c, "published"};
+	csb_cms_view v = {coord__cms_get, c, "published"};
 	char pool[254], backup[254];
 	csb_pool_entry e;
 	csb_err rv;
 
 	if (coord__node(c, rep) == NULL)
 		return CSB_EBUSY;
-	if ((rv = topology_pool(c, pr->pool_fqdn, pool, backup, rep->error)) == CSB_OK &&
+	if ((rv = coord__topology_pool(c, pr->pool_fqdn, pool, backup, rep->error)) == CSB_OK &&
 	    (rv = csb_cms_pool_entry(&v, pool, &e, rep->error)) == CSB_OK) {
 		out.pool_fqdn = pool;
 		out.state = (char *)csb_pool_state_name(e.state);
 		out.served_by = e.served_by;
 		out.epoch = e.epoch;
 		out.reason = e.reason;
+		if ((out.entry_json = csb_pool_entry_to_json(&e)) == NULL)
+			return CSB_ENOMEM;
 		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+		free(out.entry_json);
 	}
 	return rv;
 }
@@ -312,7 +315,7 @@ static bool backup_pool_rule(void *ctx, const csb_rpc_request *req, const Protob
 	const Csb__LostStoreReport *r = (const Csb__LostStoreReport *)msg;
 	char pool[254], backup[254];
 
-	if (topology_pool(ctx, r->pool_fqdn, pool, backup, err) != CSB_OK)
+	if (coord__topology_pool(ctx, r->pool_fqdn, pool, backup, err) != CSB_OK)
 		return false;
 	if (strcasecmp(req->principal, backup) == 0)
 		return true;
@@ -326,7 +329,7 @@ static csb_err report_lost_store(void *ctx, const csb_rpc_request *req,
 {
 	struct coord *c = ctx;
 	const Csb__LostStoreReport *r = (const Csb__LostStoreReport *)msg;
-	csb_cms_view v = {cms_get, c, "published"};
+	csb_cms_view v = {coord__cms_get, c, "published"};
 	char pool[254], backup[254], key[300], *json = NULL;
 	const char *keys[1], *vals[1];
 	csb_pool_entry e;
@@ -334,7 +337,7 @@ static csb_err report_lost_store(void *ctx, const csb_rpc_request *req,
 
 	if (coord__node(c, rep) == NULL)
 		return CSB_EBUSY;
-	if ((rv = topology_pool(c, r->pool_fqdn, pool, backup, rep->error)) != CSB_OK)
+	if ((rv = coord__topology_pool(c, r->pool_fqdn, pool, backup, rep->error)) != CSB_OK)
 		return rv;
 	if ((rv = csb_cms_pool_entry(&v, pool, &e, rep->error)) != CSB_OK ||
 	    e.state != CSB_POOL_NORMAL)

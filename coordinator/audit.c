@@ -10,6 +10,7 @@
 #include "common/wire.h"
 #include "coordinator/internal/audit.h"
 #include "proto/admin.pb-c.h"
+#include "proto/failover.pb-c.h"
 
 struct audited {
 	csb_rpc_method inner;
@@ -30,6 +31,7 @@ static const struct {
 	{"csb.Admin/Verify", &csb__pool_request__descriptor, NULL},
 	{"csb.Admin/GetPoolState", &csb__pool_request__descriptor, NULL},
 	{"csb.Admin/ReportLostStore", &csb__lost_store_report__descriptor, NULL},
+	{"csb.Admin/Failover", &csb__failover_request__descriptor, NULL},
 	{"csb.Admin/PublishTopology", NULL, "topology"},
 	{"csb.Admin/GetTopology", NULL, "topology"},
 	{"csb.Admin/GetConfig", NULL, "Global"},

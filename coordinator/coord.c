@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/modules.h"
+#include "coordinator/internal/audit.h"
 #include "coordinator/internal/coord.h"
 #include "model/rbac.h"
 
@@ -272,6 +273,8 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 	csb_config_defaults(&c->cfg);
 	c->n_methods = coord__admin_methods(c, c->methods);
 	c->n_methods += coord__forward_methods(c, c->methods + c->n_methods);
+	c->n_methods += coord__audit_wrap(c->methods + c->n_methods,
+	                                  coord__failover_methods(c, c->methods + c->n_methods));
 	o.extra = c->methods;
 	o.n_extra = c->n_methods;
 	if ((rv = csb_node_start(&o, &node)) != CSB_OK)

@@ -19,7 +19,7 @@
 #define FORWARD_TIMEOUT_MS 10000
 
 /* Calls the pool's agent; a timeout means it could not be reached. */
-static csb_err call_agent(struct coord *c, const char *pool, const char *method,
+csb_err coord__call_agent(struct coord *c, const char *pool, const char *method,
                           const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc,
                           uint32_t timeout_ms, ProtobufCMessage **out, char *backup, char *err)
 {
@@ -92,7 +92,7 @@ static csb_err get_pool_status(void *ctx, const csb_rpc_request *req, const Prot
 	if (coord__node(c, rep) == NULL)
 		return CSB_EBUSY;
 	sr.category = pr->category;
-	rv = call_agent(c, pr->pool_fqdn, "csb.Control/Status", &sr.base,
+	rv = coord__call_agent(c, pr->pool_fqdn, "csb.Control/Status", &sr.base,
 	                &csb__pool_status__descriptor, FORWARD_TIMEOUT_MS, (ProtobufCMessage **)&ps,
 	                NULL, rep->error);
 	if (rv == CSB_OK) {
@@ -107,7 +107,7 @@ csb_err coord__pool_status(struct coord *c, const char *pool, uint32_t timeout_m
                            Csb__PoolStatus **out, char *err)
 {
 	Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
-	csb_err rv = call_agent(c, pool, "csb.Control/Status", &sr.base,
+	csb_err rv = coord__call_agent(c, pool, "csb.Control/Status", &sr.base,
 	                        &csb__pool_status__descriptor, timeout_ms,
 	                        (ProtobufCMessage **)out, NULL, err);
 
@@ -190,7 +190,7 @@ static csb_err agent_part(struct coord *c, const Csb__PoolRequest *pr, const cha
 			coord__agent_rele(ac);
 		return rv;
 	}
-	return call_agent(c, pr->pool_fqdn, method, msg, desc, timeout_ms, out, backup, err);
+	return coord__call_agent(c, pr->pool_fqdn, method, msg, desc, timeout_ms, out, backup, err);
 }
 
 static csb_err sync_pool(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
@@ -343,7 +343,7 @@ static void replicate_one(struct coord *c, const char *pool, const csb_module_in
 	rq.digest_hi = mi->digest.hi;
 	rq.count = mi->count;
 	rq.timeout_ms = 20000;
-	rv = call_agent(c, pool, "csb.Control/CheckReplica", &rq.base,
+	rv = coord__call_agent(c, pool, "csb.Control/CheckReplica", &rq.base,
 	                &csb__check_replica_reply__descriptor, 25000, (ProtobufCMessage **)&rp, NULL,
 	                err);
 	out->status = (int32_t)rv;

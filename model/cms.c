@@ -66,6 +66,57 @@ static bool get_opt_u64(json_t *doc, const char *key, uint64_t *dst)
 	return true;
 }
 
+csb_pool_module *csb_pool_entry_module(csb_pool_entry *e, const char *identity)
+{
+	for (size_t i = 0; i < e->n_modules; i++)
+		if (strcasecmp(e->modules[i].identity, identity) == 0)
+			return &e->modules[i];
+	if (e->n_modules == CSB_POOL_MODULES_MAX || strlen(identity) >= sizeof(e->modules[0].identity))
+		return NULL;
+	memset(&e->modules[e->n_modules], 0, sizeof(e->modules[0]));
+	snprintf(e->modules[e->n_modules].identity, sizeof(e->modules[0].identity), "%s", identity);
+	return &e->modules[e->n_modules++];
+}
+
+static const char *parse_modules(json_t *doc, csb_pool_entry *out)
+{
+	json_t *mods = json_object_get(doc, "modules"), *m, *v;
+	size_t i;
+
+	v = json_object_get(doc, "disaster");
+	if (v != NULL && !json_is_boolean(v))
+		return "\"disaster\" is not true or false";
+	out->disaster = json_is_true(v);
+	v = json_object_get(doc, "restore");
+	if (v != NULL && !json_is_boolean(v))
+		return "\"restore\" is not true or false";
+	out->restore = json_is_true(v);
+	if (!copy_opt_string(doc, "step", out->step, sizeof(out->step)))
+		return "\"step\" is not a step name";
+	if (mods == NULL)
+		return NULL;
+	if (!json_is_array(mods) || json_array_size(mods) > CSB_POOL_MODULES_MAX)
+		return "\"modules\" is not a list of at most 8 modules";
+	json_array_foreach(mods, i, m) {
+		csb_pool_module *pm = &out->modules[i];
+		json_t *id = json_object_get(m, "identity");
+
+		if (!json_is_object(m) || !json_is_string(id) ||
+		    strlen(json_string_value(id)) >= sizeof(pm->identity))
+			return "a module has no \"identity\"";
+		snprintf(pm->identity, sizeof(pm->identity), "%s", json_string_value(id));
+		if (!get_opt_u64(m, "forkSeq", &pm->fork_seq) ||
+		    !get_opt_u64(m, "knownChanges", &pm->known_changes) ||
+		    !get_opt_u64(m, "since", &pm->since_ms) ||
+		    !get_opt_u64(m, "recordsMoved", &pm->records_moved) ||
+		    !get_opt_u64(m, "orphans", &pm->orphans) ||
+		    !copy_opt_string(m, "lineage", pm->lineage, sizeof(pm->lineage)))
+			return "a module's numbers or lineage are not valid";
+		out->n_modules = i + 1;
+	}
+	return NULL;
+}
+
 csb_err csb_pool_entry_parse(const char *json, size_t len, csb_pool_entry *out, char *err,
                              size_t errlen)
 {
@@ -87,6 +138,8 @@ csb_err csb_pool_entry_parse(const char *json, size_t len, csb_pool_entry *out, 
 	         !copy_opt_string(doc, "reportedBy", out->reported_by, sizeof(out->reported_by)))
 		bad = "\"reason\" or \"reportedBy\" is not a string that fits";
 	if (bad == NULL)
+		bad = parse_modules(doc, out);
+	if (bad == NULL)
 		snprintf(out->served_by, sizeof(out->served_by), "%s", json_string_value(sb));
 	else if (err != NULL)
 		snprintf(err, errlen, "%s", bad);
@@ -107,6 +160,27 @@ char *csb_pool_entry_to_json(const csb_pool_entry *e)
 		json_object_set_new(doc, "reason", json_string(e->reason));
 	if (e->reported_by[0] != '\0')
 		json_object_set_new(doc, "reportedBy", json_string(e->reported_by));
+	if (e->step[0] != '\0')
+		json_object_set_new(doc, "step", json_string(e->step));
+	if (e->disaster)
+		json_object_set_new(doc, "disaster", json_true());
+	if (e->restore)
+		json_object_set_new(doc, "restore", json_true());
+	if (e->n_modules > 0) {
+		json_t *mods = json_array();
+
+		for (size_t i = 0; i < e->n_modules && i < CSB_POOL_MODULES_MAX; i++) {
+			const csb_pool_module *m = &e->modules[i];
+
+			json_array_append_new(mods, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}",
+			                      "identity", m->identity, "forkSeq", (json_int_t)m->fork_seq,
+			                      "knownChanges", (json_int_t)m->known_changes, "since",
+			                      (json_int_t)m->since_ms, "recordsMoved",
+			                      (json_int_t)m->records_moved, "orphans",
+			                      (json_int_t)m->orphans, "lineage", m->lineage));
+		}
+		json_object_set_new(doc, "modules", mods);
+	}
 	s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	return s;

@@ -41,6 +41,19 @@ const char *csb_pool_state_name(csb_pool_state s);
 /* Parses a name above (any case). False when it is none of them. */
 bool csb_pool_state_parse(const char *name, csb_pool_state *out);
 
+/* What a failover recorded for one module (Get-CsPoolState Modules). */
+typedef struct csb_pool_module {
+	char identity[64];
+	uint64_t fork_seq;      /* the position the serving side continued from */
+	uint64_t known_changes; /* -DisasterMode: changes the lost side had logged, not applied */
+	uint64_t since_ms;      /* wall time of the last batch received from the lost side */
+	uint64_t records_moved; /* by the last failover or failback */
+	uint64_t orphans;       /* writes past the fork set aside when the pool came back */
+	char lineage[33];       /* hex lineage of the store serving the module */
+} csb_pool_module;
+
+#define CSB_POOL_MODULES_MAX 8
+
 /* A pool's entry under poolstate/<fqdn>. A pool without one is Normal, served by itself,
  * epoch 0. */
 typedef struct csb_pool_entry {
@@ -50,13 +63,23 @@ typedef struct csb_pool_entry {
 	uint64_t since_ms;                /* wall time of the last transition; 0 unknown */
 	char reason[256];                 /* why (NeedsRestore: what the backup pool saw) */
 	char reported_by[CSB_FQDN_MAX + 1]; /* who reported it (NeedsRestore: the backup pool) */
+	char step[8];                     /* the last step done of a failover ("F1".."F6") or
+	                                   * failback ("B1".."B6"): a rerun resumes after it */
+	bool disaster;                    /* the last failover or failback was -DisasterMode */
+	bool restore;                     /* failing over a NeedsRestore pool: failback re-seeds */
+	csb_pool_module modules[CSB_POOL_MODULES_MAX];
+	size_t n_modules;
 } csb_pool_entry;
+
+/* The entry's module record of identity (added when absent and there is room; NULL else). */
+csb_pool_module *csb_pool_entry_module(csb_pool_entry *e, const char *identity);
 
 /* The entry of a pool that never changed state. */
 void csb_pool_entry_default(const char *pool, csb_pool_entry *out);
 
-/* Parses the JSON value {"state","servedBy","epoch","since","reason","reportedBy"}
- * ("epoch", "since", "reason", "reportedBy" optional). CSB_OK, or CSB_EINVAL with the
+/* Parses the JSON value {"state","servedBy","epoch","since","reason","reportedBy",
+ * "disaster","restore","modules":[{"identity","forkSeq","knownChanges","since",
+ * "recordsMoved","orphans","lineage"}]} (all but "state" and "servedBy" optional). CSB_OK, or CSB_EINVAL with the
  * reason in err (errlen bytes). */
 csb_err csb_pool_entry_parse(const char *json, size_t len, csb_pool_entry *out, char *err,
                              size_t errlen);

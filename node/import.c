@@ -169,10 +169,14 @@ static void note_applied(struct importer *im, const Csb__Batch *b, size_t record
 	im->records_applied += records;
 	im->bytes_applied += bytes;
 	pthread_mutex_unlock(&im->mu);
-	if (strcmp(im->module, CSB_MODULE_CMS) == 0 && records > 0) {
+	if (strcmp(im->module, CSB_MODULE_CMS) == 0 &&
+	    (records > 0 || (b->last_seq == b->high_seq && !atomic_load(&n->cms_current)))) {
 		pthread_mutex_lock(&n->imu);
 		n->replica_dirty = true; /* the tick tells the role what the replica says now */
 		pthread_mutex_unlock(&n->imu);
+		/* Caught up with the coordinator since this start: the replica is current. */
+		if (b->last_seq == b->high_seq)
+			atomic_store(&n->cms_current, true);
 		node__kick(n);
 	}
 }

@@ -441,6 +441,7 @@ static csb_err start_server(struct csb_node *n)
 	};
 
 	k += node__sync_methods(n, methods + k);
+	k += node__serve_methods(n, methods + k);
 	for (size_t i = 0; i < n->n_extra && k < 48; i++)
 		methods[k++] = n->extra[i];
 	return csb_rpc_server_start(&so, methods, k, &n->srv);

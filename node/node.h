@@ -222,4 +222,32 @@ bool csb_node_export_row(csb_node *n, const char *module, const char *principal,
 csb_err csb_node_status_pack(csb_node *n, const char *category, bool cms_standby,
                              uint8_t **buf, size_t *len);
 
+/* ---- Failover (node/serve.c) ------------------------------------------------------- */
+
+typedef struct csb_node_follow_result {
+	uint64_t seq;     /* own high seq reached */
+	uint64_t count;
+	csb_digest digest;
+	uint64_t moved;   /* records that came from the serving side */
+	uint64_t orphans; /* own writes past the fork, now in the quarantine of epoch */
+} csb_node_follow_result;
+
+/* The failed pool catches up with the data its partner serves for it (module): first its
+ * own writes past fork_seq go to the quarantine of epoch (and the partner's versions of
+ * those keys come back), then it follows until its high seq reaches until_seq (UINT64_MAX:
+ * whatever the partner holds now), or the monotonic deadline (CSB_ETIMEDOUT). The module
+ * must be fenced. Errors name the node and why. */
+csb_err csb_node_follow(csb_node *n, const char *module, uint64_t fork_seq, uint64_t epoch,
+                        uint64_t until_seq, uint64_t deadline, csb_node_follow_result *res,
+                        char err[CSB_RPC_ERROR_MAX]);
+
+/* Whether the CMS replica has caught up with the coordinator since this start (a pool's
+ * role is then known, DESIGN.md §4). */
+bool csb_node_replica_current(csb_node *n);
+
+/* What the importer of the partner's module last heard: the source's high seq and when
+ * (wall ms). False when there is no such importer. */
+bool csb_node_import_facts(csb_node *n, const char *module, uint64_t *source_high,
+                           uint64_t *last_import_ms);
+
 #endif

@@ -146,7 +146,7 @@ static void test_pool_state(void **state)
 	ch_result_free(&r);
 	ch_ok(cl, 0, &r, "pool-state", "-PoolFqdn", P1, "--json", NULL);
 	assert_string_equal(r.out, "{\"PoolFqdn\":\"" P1 "\",\"State\":\"Normal\",\"ServedBy\":\""
-	                           P1 "\",\"Epoch\":0}\n");
+	                           P1 "\",\"Epoch\":0,\"Modules\":[]}\n");
 	ch_result_free(&r);
 }
 

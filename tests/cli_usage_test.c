@@ -146,10 +146,6 @@ static void test_not_available(void **state)
 {
 	struct ch_cluster *cl = *state;
 
-	EXPECT(1, "csb: Invoke-CsPoolFailover: not available in this version\n",
-	       "Invoke-CsPoolFailover", "-PoolFqdn", P);
-	EXPECT(1, "csb: Invoke-CsPoolFailback: not available in this version\n", "failback",
-	       "-PoolFqdn", P, "-DisasterMode");
 	EXPECT(1, "csb: Invoke-CsManagementServerFailover: not available in this version\n",
 	       "cms-failover");
 }

@@ -7,6 +7,7 @@
 #define CSB_AGENT_INTERNAL_POOL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "common/rpc.h"
@@ -32,12 +33,17 @@ struct pool {
 	bool partner_fixed;          /* from --partner: the topology does not move it */
 	char fixed_partner[CSB_NODE_NAME_MAX], fixed_url[CSB_NODE_URL_MAX];
 	csb_rpc_client *coord;       /* for reports to the coordinator; NULL without one */
-	csb_rpc_method methods[16];  /* Data, Control and replica methods */
+	csb_rpc_method methods[24];  /* Data, Control, Failover and replica methods */
 	size_t n_methods;
 
 	pthread_mutex_t mu;          /* what the replica says: */
 	csb_topology *topo;          /* NULL until the replica holds one */
 	char builtin_admin[CSB_NODE_NAME_MAX];
+	bool confirmed;              /* the pool's role is known since this start (failover.c) */
+	pthread_cond_t confirm_cv;
+	pthread_t confirmer;
+	bool confirmer_started;
+	atomic_bool stopping;
 };
 
 /* pool.c */
@@ -65,5 +71,18 @@ size_t pool__data_methods(struct pool *p, csb_rpc_method *out);    /* data.c */
 size_t pool__control_methods(struct pool *p, csb_rpc_method *out); /* control.c */
 size_t pool__replica_methods(struct pool *p, csb_rpc_method *out); /* replica.c */
 size_t pool__purge_methods(struct pool *p, csb_rpc_method *out);   /* purge.c */
+size_t pool__failover_methods(struct pool *p, csb_rpc_method *out); /* failover.c */
+
+/* pool.c: applies the pool's state entry (from the replica, or the partner's): writes are
+ * refused unless Normal, and a failed-over pool's modules are fenced at its epoch. */
+void pool__apply_pool_entry(struct pool *p, const csb_pool_entry *e);
+
+/* failover.c: whether the pool's role is confirmed, waiting up to wait_ms for it. A restarted
+ * agent refuses writes until its CMS replica caught up with the coordinator, or its partner
+ * (whose replica did) told it where it stands. */
+bool pool__role_confirmed(struct pool *p, uint32_t wait_ms);
+void pool__confirm(struct pool *p, const char *by);
+csb_err pool__confirm_start(struct pool *p);
+void pool__confirm_stop(struct pool *p);
 
 #endif

@@ -78,6 +78,22 @@ csb_err coord__agent(struct coord *c, const char *fqdn, struct agent_client **ou
                      char *backup, char *err);
 void coord__agent_rele(struct agent_client *ac);
 
+/* forward.c: one call to pool's agent. A timeout or no connection is CSB_EUNREACH with err
+ * naming the agent; otherwise the agent's own words. backup (254 bytes, may be NULL) gets
+ * the pool's backup pool. */
+csb_err coord__call_agent(struct coord *c, const char *pool, const char *method,
+                          const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *desc,
+                          uint32_t timeout_ms, ProtobufCMessage **out, char *backup, char *err);
+
+/* admin.c: the CMS as a snapshot (ctx = c), and a pool as the topology spells it with its
+ * backup pool (254 bytes each); CSB_ENOTFOUND with the reason when it is none. */
+csb_err coord__cms_get(void *ctx, const char *key, char **out, char *err);
+csb_err coord__topology_pool(struct coord *c, const char *fqdn, char *pool, char *backup,
+                             char *err);
+
+/* failover.c: Invoke-CsPoolFailover and Invoke-CsPoolFailback; out has room for 2 methods. */
+size_t coord__failover_methods(struct coord *c, csb_rpc_method *out);
+
 /* admin.c and forward.c: the Admin service; out has room for 16 methods. */
 size_t coord__admin_methods(struct coord *c, csb_rpc_method *out);
 size_t coord__forward_methods(struct coord *c, csb_rpc_method *out);

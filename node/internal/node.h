@@ -161,6 +161,7 @@ struct csb_node {
 	struct importer *retiring[NODE_RETIRING_MAX]; /* told to stop, not yet reaped */
 	unsigned n_retiring;
 	bool replica_dirty;               /* the CMS replica applied records */
+	atomic_bool cms_current;          /* the CMS replica caught up since start */
 
 	/* group commit */
 	pthread_mutex_t wmu;
@@ -220,6 +221,9 @@ size_t node__sync_methods(struct csb_node *n, csb_rpc_method *out);
 void node__export_note_commit(struct csb_node *n, const char *module, uint64_t seq);
 /* The partner moved: its acknowledgements are the new partner's to give. */
 void node__export_reset(struct csb_node *n, const char *partner);
+
+/* serve.c: PullServed and ServedKeys, for the pool whose data this node serves */
+size_t node__serve_methods(struct csb_node *n, csb_rpc_method *out);
 
 /* importer.c: the objects; import.c: what their thread does */
 csb_err node__importer_start(struct csb_node *n, struct peer *peer, const char *source,
