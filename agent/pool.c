@@ -194,6 +194,34 @@ static void load_pool_state(struct pool *p, const csb_cms_view *v)
 	pool__apply_pool_entry(p, &e);
 }
 
+/* Data served here for the partner whose users are back home without it (a failback in
+ * -DisasterMode while this pool was away, or a failover aborted after this pool promoted):
+ * its changes go to the quarantine and the copy follows the partner again. */
+static void retire_stale_served(struct pool *p, const csb_cms_view *v)
+{
+	char partner[CSB_NODE_NAME_MAX], served[CSB_MODULE_MAX + 1], err[CSB_RPC_ERROR_MAX];
+	csb_store *s = csb_node_store(p->node);
+	csb_pool_entry e;
+	csb_guard g;
+	uint64_t orphans;
+
+	csb_node_partner(p->node, partner);
+	if (partner[0] == '\0' || csb_cms_pool_entry(v, partner, &e, err) != CSB_OK ||
+	    (e.state != CSB_POOL_NORMAL && e.state != CSB_POOL_NEEDS_RESTORE))
+		return;
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
+		if (csb_modules[i].category == CSB_CAT_CMS ||
+		    csb_store_served_name(partner, csb_modules[i].name, served) != CSB_OK ||
+		    csb_store_guard_get(s, served, &g) != CSB_OK || !g.set || g.epoch >= e.epoch)
+			continue;
+		if (csb_store_discard_served(s, partner, csb_modules[i].name, e.epoch, &orphans) ==
+		    CSB_OK)
+			csb_warn("failover", "stale served data given up pool=%s data_of=%s module=%s "
+			         "served_epoch=%" PRIu64 " epoch=%" PRIu64 " orphans=%" PRIu64, p->name,
+			         partner, csb_modules[i].name, g.epoch, e.epoch, orphans);
+	}
+}
+
 void pool__replica_changed(void *ctx)
 {
 	struct pool *p = ctx;
@@ -208,8 +236,10 @@ void pool__replica_changed(void *ctx)
 	}
 	load_config(p, &v);
 	load_topology(p, &v);
-	if (csb_node_replica_current(p->node))
+	if (csb_node_replica_current(p->node)) {
 		pool__confirm(p, "coordinator");
+		retire_stale_served(p, &v);
+	}
 	load_pool_state(p, &v);
 }
 

@@ -324,6 +324,8 @@ typedef struct fold_ctx {
 	const char *module;
 	char served[CSB_MODULE_MAX + 1];
 	csb_lineage lineage;
+	bool discard;   /* the primary never got the served changes: quarantine them instead */
+	uint64_t epoch; /* with discard: the quarantine's epoch */
 	uint64_t moved; /* out */
 	csb_cursor cursor; /* out */
 	bool gone;      /* out: nothing served (folded before) */
@@ -361,6 +363,13 @@ static csb_err fold_fn(csb__txn *t, void *ctx)
 	    (rv = csb__write_dbi(t, dname, true, &data)) != CSB_OK ||
 	    (rv = csb__write_dbi(t, lname, true, &log)) != CSB_OK)
 		return rv;
+	if (c->discard) { /* the changes go to the quarantine, the copy stays at the fork */
+		char oname[CSB__NAME_MAX];
+
+		snprintf(oname, sizeof(oname), "orphan:%s:%" PRIu64, c->served, c->epoch);
+		if ((rv = csb__write_dbi(t, oname, true, &copy)) != CSB_OK)
+			return rv;
+	}
 	if ((rc = mdb_cursor_open(t->txn, log, &lc)) != 0)
 		return csb__mdb_err(rc);
 	csb__be64_put(lk, cur.applied_seq + 1);
@@ -373,7 +382,7 @@ static csb_err fold_fn(csb__txn *t, void *ctx)
 			break;
 		if ((rv = csb__rec_decode(&dv, &r)) != CSB_OK)
 			break;
-		if (r.tombstone) {
+		if (r.tombstone && !c->discard) {
 			rc = mdb_del(t->txn, copy, &key, NULL);
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
@@ -389,11 +398,13 @@ static csb_err fold_fn(csb__txn *t, void *ctx)
 		return rv;
 	if (rc != MDB_NOTFOUND)
 		return rc == 0 ? CSB_OK : csb__mdb_err(rc);
-	cur.lineage = c->lineage;
-	cur.applied_seq = st.high_seq;
-	cur.count = st.count;
-	cur.digest = st.digest;
-	cur.applied_records += c->moved;
+	if (!c->discard) {
+		cur.lineage = c->lineage;
+		cur.applied_seq = st.high_seq;
+		cur.count = st.count;
+		cur.digest = st.digest;
+		cur.applied_records += c->moved;
+	}
 	c->cursor = cur;
 	if ((rv = csb__cursor_put(t, c->source, c->module, &cur)) != CSB_OK ||
 	    (rv = drop_db(t, dname)) != CSB_OK || (rv = drop_db(t, lname)) != CSB_OK ||
@@ -421,6 +432,26 @@ csb_err csb_store_fold(csb_store *s, const char *source, const char *module,
 		*moved = c.moved;
 	if (out != NULL)
 		*out = c.cursor;
+	return CSB_OK;
+}
+
+csb_err csb_store_discard_served(csb_store *s, const char *source, const char *module,
+                                 uint64_t epoch, uint64_t *orphans)
+{
+	fold_ctx c = {.source = source, .module = module, .discard = true, .epoch = epoch};
+	csb_err rv;
+
+	if (s == NULL || !csb__name_ok(source) || !csb__name_ok(module) ||
+	    csb_store_served_name(source, module, c.served) != CSB_OK)
+		return CSB_EINVAL;
+	if ((rv = csb__write_run(s, true, fold_fn, &c)) != CSB_OK)
+		return rv;
+	if (!c.gone)
+		csb_warn("store", "served data given up source=%s module=%s quarantined=%" PRIu64
+		         " epoch=%" PRIu64 " copy_seq=%" PRIu64, source, module, c.moved, epoch,
+		         c.cursor.applied_seq);
+	if (orphans != NULL)
+		*orphans = c.moved;
 	return CSB_OK;
 }
 

@@ -247,12 +247,44 @@ static void test_writes_past_fork_quarantined(void **state)
 	assert_int_equal(tu_get(p->p1.s, NULL, M, "new0000", v, sizeof(v)), CSB_ENOTFOUND);
 }
 
+static void test_served_changes_given_up(void **state)
+{
+	pair *p = *state;
+	char served[CSB_MODULE_MAX + 1];
+	csb_module_info mi;
+	csb_cursor cur;
+	uint64_t orphans, count;
+
+	assert_int_equal(csb_store_served_name(P1, M, served), CSB_OK);
+	put_n(p->p1.s, M, "u", 0, 30, "a");
+	tu_replicate(p->p1.s, p->p2.s, P1, M, 100);
+	assert_int_equal(csb_store_promote(p->p2.s, P1, M, 1, UINT64_MAX, NULL, NULL), CSB_OK);
+	put_n(p->p2.s, served, "s", 0, 4, "b");
+	assert_int_equal(csb_store_delete(p->p2.s, served, "u0001", 5, NULL), CSB_OK);
+	/* P1 became the primary again without them (failback in disaster mode) and wrote on. */
+	put_n(p->p1.s, M, "p", 0, 3, "c");
+	assert_int_equal(csb_store_discard_served(p->p2.s, P1, M, 2, &orphans), CSB_OK);
+	assert_int_equal(orphans, 5);
+	assert_int_equal(csb_store_orphans(p->p2.s, served, 2, 0, NULL, NULL, &count), CSB_OK);
+	assert_int_equal(count, 5);
+	assert_int_equal(csb_store_module_info(p->p2.s, NULL, served, &mi), CSB_OK);
+	assert_int_equal(mi.count, 0);
+	assert_int_equal(csb_store_cursor_get(p->p2.s, P1, M, &cur), CSB_OK);
+	assert_int_equal(cur.applied_seq, 30);
+	/* The copy follows the primary from the fork by delta. */
+	assert_int_equal(tu_replicate(p->p1.s, p->p2.s, P1, M, 100), 1);
+	assert_same(p->p1.s, M, p->p2.s, P1, M);
+	assert_int_equal(csb_store_discard_served(p->p2.s, P1, M, 2, &orphans), CSB_OK);
+	assert_int_equal(orphans, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_guard_fences_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_follow_failback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_past_fork_quarantined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_served_changes_given_up, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -322,6 +322,14 @@ csb_err csb_store_promote(csb_store *s, const char *source, const char *module, 
 csb_err csb_store_fold(csb_store *s, const char *source, const char *module,
                        const csb_lineage *lineage, uint64_t *moved, csb_cursor *out);
 
+/* The pool whose data was served here became the primary without receiving the served
+ * changes (a failback in -DisasterMode, or a failover aborted after the promotion): the
+ * served changes after the fork go to the quarantine orphan:<served name>:<epoch>, the
+ * served module is dropped and the copy, still at the fork, follows the primary again.
+ * *orphans (may be NULL) counts them. Nothing served: CSB_OK, 0. */
+csb_err csb_store_discard_served(csb_store *s, const char *source, const char *module,
+                                 uint64_t epoch, uint64_t *orphans);
+
 /* The failed pool follows the serving copy: applies a batch of it to own module, keeping
  * the records' seqs and mtimes (the serving side's seqs continue ours from the fork), with
  * the follow cursor, in one transaction. The module must be fenced (CSB_EBUSY when
