@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "agent/internal/pool.h"
+#include "common/clock.h"
 #include "node/convert.h"
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
@@ -39,6 +40,18 @@ static csb_err check_module(struct pool *p, const char *module, const char *pool
 	return CSB_OK;
 }
 
+static bool lease_wait(struct pool *p, uint64_t ms)
+{
+	uint64_t until = csb_mono_ms() + ms;
+
+	while (csb_node_lease_age(p->node) > CSB_LEASE_MS) {
+		if (csb_mono_ms() >= until)
+			return false;
+		csb_sleep_ms(50);
+	}
+	return true;
+}
+
 /* Why a write was refused as read-only, naming this pool (and where its users are). */
 static void refusal(struct pool *p, const char *module, const char *pool, csb_rpc_reply *rep)
 {
@@ -52,6 +65,12 @@ static void refusal(struct pool *p, const char *module, const char *pool, csb_rp
 	}
 	if (csb_node_read_only(p->node, rep->error))
 		return;
+	if (csb_node_lease_age(p->node) > CSB_LEASE_MS) {
+		snprintf(rep->error, sizeof(rep->error), "%.100s has not heard from the coordinator "
+		         "or its backup pool for over %d s: it takes no writes until its role is "
+		         "confirmed", p->name, CSB_LEASE_MS / 1000);
+		return;
+	}
 	csb_store_guard_get(csb_node_store(p->node), module, &g);
 	snprintf(rep->error, sizeof(rep->error), "%.100s is fenced at epoch %" PRIu64
 	         ": a failover or failback is under way", p->name, g.epoch);
@@ -75,8 +94,10 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, const ProtobufC
 		rv = CSB_EINVAL;
 		goto out;
 	}
-	/* A restarted agent waits a little for its role before it refuses. */
-	if (own && (!pool__role_confirmed(p, 3000) || csb_node_read_only(p->node, NULL))) {
+	/* A restarted agent waits a little for its role, and any agent for its lease to be
+	 * renewed (the coordinator just restarted), before it refuses. */
+	if (own && (!pool__role_confirmed(p, 3000) || !lease_wait(p, 3000) ||
+	            csb_node_read_only(p->node, NULL))) {
 		refusal(p, module, wr->pool, rep);
 		rv = CSB_EREADONLY;
 		goto out;

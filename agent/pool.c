@@ -243,6 +243,31 @@ void pool__replica_changed(void *ctx)
 	load_pool_state(p, &v);
 }
 
+/* Whether pool serves its own users as this agent knows it, and its epoch: its entry in the
+ * replica, and for another pool also whether this pool serves its users now. */
+static bool hook_role_view(void *ctx, const char *pool, uint64_t *epoch)
+{
+	struct pool *p = ctx;
+	csb_cms_view v = pool__replica_view(p);
+	char err[CSB_RPC_ERROR_MAX], served[CSB_MODULE_MAX + 1];
+	csb_pool_entry e;
+	csb_guard g;
+
+	if (csb_cms_pool_entry(&v, pool, &e, err) != CSB_OK)
+		return false;
+	*epoch = e.epoch;
+	if (e.state != CSB_POOL_NORMAL)
+		return false;
+	if (strcasecmp(pool, p->name) == 0)
+		return true;
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		if (csb_modules[i].category != CSB_CAT_CMS &&
+		    csb_store_served_name(pool, csb_modules[i].name, served) == CSB_OK &&
+		    csb_store_guard_get(csb_node_store(p->node), served, &g) == CSB_OK && g.set)
+			return false;
+	return true;
+}
+
 /* ---- Reports to the coordinator ----------------------------------------------------- */
 
 static bool hook_source_lost(void *ctx, const csb_node_lost_source *ls)
@@ -344,6 +369,7 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	p->confirmed = p->coord == NULL;
 	no.role = CSB_NODE_POOL;
 	no.hooks = (csb_node_hooks){.is_admin = hook_is_admin,
+	                            .role_view = hook_role_view,
 	                            .replica_changed = pool__replica_changed,
 	                            .source_lost = hook_source_lost,
 	                            .ctx = p};
@@ -351,6 +377,9 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	no.n_extra = p->n_methods;
 	if ((rv = csb_node_start(&no, &p->node)) != CSB_OK)
 		goto out_free;
+	/* With a coordinator, writes need a lease it (or the partner) renews. */
+	if (p->coord != NULL)
+		csb_node_set_lease(p->node, CSB_LEASE_MS);
 	/* Until the replica says otherwise, the defaults of Set-CsBackupServiceConfiguration. */
 	{
 		csb_backup_config def;

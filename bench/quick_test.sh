@@ -3,7 +3,9 @@
 # end (exit status 0). Its timings are printed, never checked.
 set -euo pipefail
 root="${TEST_SRCDIR}/${TEST_WORKSPACE}"
-exec "${root}/bench/csb_bench" --quick \
+out="${TEST_UNDECLARED_OUTPUTS_DIR:-${TEST_TMPDIR}}/bench-quick.md"
+"${root}/bench/csb_bench" --quick \
 	--agent-bin "${root}/agent/csb-agent" \
 	--tmpdir "${TEST_TMPDIR}" \
-	--out "${TEST_UNDECLARED_OUTPUTS_DIR:-${TEST_TMPDIR}}/bench-quick.md"
+	--out "$out"
+TMPDIR="${TEST_TMPDIR}" "${root}/bench/failover.sh" "${root}" 20000 "$out"

@@ -6,14 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BAZEL="${BAZEL:-bazel}"
-"$BAZEL" build //bench:csb_bench //agent:csb-agent
+"$BAZEL" build //bench:csb_bench //agent:csb-agent //cli:csb //coordinator:csb-coordinator
 # Run copies: another build in this workspace must not swap the binaries under a running
 # benchmark (it spawns agents from this path during the run).
 bin="$(mktemp -d "${TMPDIR:-/tmp}/csb-bench-bin.XXXXXX")"
 trap 'rm -rf "$bin"' EXIT
-mkdir -p "$bin/bench" "$bin/agent"
+mkdir -p "$bin/bench" "$bin/agent" "$bin/cli" "$bin/coordinator"
 cp bazel-bin/bench/csb_bench "$bin/bench/"
 cp bazel-bin/agent/csb-agent "$bin/agent/"
+cp bazel-bin/cli/csb "$bin/cli/"
+cp bazel-bin/coordinator/csb-coordinator "$bin/coordinator/"
 quick=false
 for a in "$@"; do
 	[ "$a" = "--quick" ] && quick=true
@@ -25,4 +27,5 @@ else
 	out="bench/results/latest.md"
 fi
 "$bin/bench/csb_bench" --agent-bin "$bin/agent/csb-agent" --out "$out" "$@"
+bench/failover.sh "$bin" "$($quick && echo 20000 || echo 1000000)" "$out"
 echo "bench: results in $out"

@@ -50,7 +50,7 @@ static void say(char *err, const char *fmt, ...)
 static pthread_mutex_t route_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool route_asked;
 static char route_served_by[CLI_FQDN_BUF];
-static bool route_moving; /* failing over or back: a fence of milliseconds */
+static bool route_final; /* the pool refuses writes for good (it needs a restore) */
 
 /* Asks the coordinator where the pool's users are served (route_mu held). */
 static void route_ask(struct cli *c)
@@ -61,10 +61,12 @@ static void route_ask(struct cli *c)
 
 	route_asked = true;
 	route_served_by[0] = '\0';
-	route_moving = false;
-	if (cli_pool_entry(c, pool, false, &e, err) != CSB_OK)
+	route_final = false;
+	if (cli_pool_entry(c, pool, false, &e, err) != CSB_OK) {
+		cli_verbose(c, "no route for %s's users: %s", pool, err);
 		return;
-	route_moving = e.state == CSB_POOL_FAILING_OVER || e.state == CSB_POOL_FAILING_BACK;
+	}
+	route_final = e.state == CSB_POOL_NEEDS_RESTORE;
 	if ((e.state == CSB_POOL_FAILED_OVER || e.state == CSB_POOL_FAILING_BACK) &&
 	    strcasecmp(e.served_by, pool) != 0)
 		snprintf(route_served_by, sizeof(route_served_by), "%s", e.served_by);
@@ -88,26 +90,27 @@ static void route(struct cli *c, char *agent, const char **whose)
 }
 
 /* A write was refused as read-only where it went: the pool may have failed over or back
- * since the route was asked. Asks again: true to try again (the route changed, or a
- * failover or failback is under way: after a short wait). */
+ * since the route was asked, be fenced for the milliseconds of a failover or failback, or
+ * not have heard yet what the coordinator says. Asks again: true to try again (at once when
+ * the route changed, else after a short wait); false when the refusal is final. */
 static bool reroute(struct cli *c, const char *agent_was)
 {
 	char agent[CLI_FQDN_BUF];
 	const char *whose;
-	bool moving;
+	bool final;
 
 	if (c->a->direct)
 		return false;
 	pthread_mutex_lock(&route_mu);
 	route_ask(c);
-	moving = route_moving;
+	final = route_final;
 	pthread_mutex_unlock(&route_mu);
 	route(c, agent, &whose);
 	if (strcasecmp(agent, agent_was) != 0)
 		return true;
-	if (moving)
+	if (!final)
 		csb_sleep_ms(100);
-	return moving;
+	return !final;
 }
 
 /* Writes items (all or nothing) where the pool's users' data is served (route()). A pool
@@ -131,7 +134,7 @@ static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **i
 		wr.pool = (char *)whose;
 		rv = cli_agent_call(c, agent, "csb.Data/Write", &wr.base, &csb__write_reply__descriptor,
 		                    DATA_TIMEOUT_MS, (ProtobufCMessage **)out, err);
-		if (rv != CSB_EREADONLY || tries == 50 || !reroute(c, agent))
+		if (rv != CSB_EREADONLY || tries == 150 || !reroute(c, agent))
 			return rv;
 	}
 }

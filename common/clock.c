@@ -12,6 +12,11 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t csb_boot_ms(void)
+{
+	return clock_us(CLOCK_BOOTTIME) / 1000u;
+}
+
 uint64_t csb_now_ms(void)
 {
 	return clock_us(CLOCK_REALTIME) / 1000u;

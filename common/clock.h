@@ -7,6 +7,10 @@
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 uint64_t csb_now_ms(void);
 
+/* Milliseconds of CLOCK_BOOTTIME: monotonic and counting through a suspend or a pause of
+ * the machine, for leases. */
+uint64_t csb_boot_ms(void);
+
 /* Monotonic milliseconds (CLOCK_MONOTONIC), for deadlines and durations. */
 uint64_t csb_mono_ms(void);
 

@@ -21,6 +21,8 @@
 #define RECONNECT_MAX_MS 2000
 #define CONNECT_WAIT_MS 3000  /* how long a call waits for a first connection */
 #define PROBE_WAIT_MS 2000    /* how long finding out why there is none may take */
+#define PIPES_TRACKED 8
+#define TIMEOUTS_RESET 1      /* calls timed out in a row before the connections are reset */
 
 /* One call's nng context, listed while it is open so that close can end it. */
 struct call {
@@ -48,9 +50,15 @@ struct csb_rpc_client {
 	/* What a probe needs to find out why no connection comes up. */
 	char *server_name, *cert, *key, *ca;
 	bool tls;
+	uint64_t redial_ms;        /* when redial() last added a dialer (mono ms) */
+	unsigned redials;
+	nng_pipe pipe_ids[PIPES_TRACKED]; /* the connections up, to reset them */
+	unsigned n_pipe_ids;
+	unsigned timeouts;         /* calls timed out in a row on a connection that is up */
 };
 
 static bool not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
+static void redial(csb_rpc_client *c);
 
 /* ---- One exchange ------------------------------------------------------------------- */
 
@@ -108,15 +116,53 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	csb_rpc_client *c = arg;
 
-	(void)p;
 	pthread_mutex_lock(&c->mtx);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		c->pipes++;
+		if (c->n_pipe_ids < PIPES_TRACKED)
+			c->pipe_ids[c->n_pipe_ids++] = p;
 		pthread_cond_broadcast(&c->piped);
-	} else if (ev == NNG_PIPE_EV_REM_POST && c->pipes > 0) {
-		c->pipes--;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		if (c->pipes > 0)
+			c->pipes--;
+		for (unsigned i = 0; i < c->n_pipe_ids; i++)
+			if (nng_pipe_id(c->pipe_ids[i]) == nng_pipe_id(p)) {
+				c->pipe_ids[i] = c->pipe_ids[--c->n_pipe_ids];
+				break;
+			}
 	}
 	pthread_mutex_unlock(&c->mtx);
+}
+
+/* Calls that time out in a row on a connection that is up: nng 1.5.2 can keep a pipe to a
+ * server that restarted, on which no reply ever comes (seen after kill -9 of the server in
+ * the middle of calls). The connections are closed, so that the dialers (and a fresh one)
+ * connect again; calls in flight on them fail and their callers retry. */
+static void note_outcome(csb_rpc_client *c, int nrv, const char *method, uint32_t timeout_ms)
+{
+	nng_pipe ids[PIPES_TRACKED];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&c->mtx);
+	if (nrv != NNG_ETIMEDOUT || c->closing) {
+		if (nrv == 0)
+			c->timeouts = 0;
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	if (++c->timeouts >= TIMEOUTS_RESET) {
+		c->timeouts = 0;
+		n = c->n_pipe_ids;
+		memcpy(ids, c->pipe_ids, n * sizeof(ids[0]));
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (n == 0)
+		return;
+	csb_info("rpc", "connection reset url=%s method=%s timeout_ms=%u pipes=%u reason=\"calls "
+	         "timed out in a row on a connection that is up\"", c->url, method, timeout_ms, n);
+	for (unsigned i = 0; i < n; i++)
+		nng_pipe_close(ids[i]);
+	redial(c);
 }
 
 static nng_duration duration_of(uint64_t ms)
@@ -223,6 +269,7 @@ csb_err csb__rpc_client_exchange(csb_rpc_client *c, Csb__Envelope *req, uint32_t
 	}
 	nrv = transact(c, msg, timeout_ms, &in);
 	call_leave(c);
+	note_outcome(c, nrv, req->method, timeout_ms);
 	if (nrv != 0)
 		return closing(c) ? CSB_ECLOSED : csb__rpc_nng_err(nrv);
 	rv = csb_wire_unpack(&csb__envelope__descriptor, nng_msg_body(in), nng_msg_len(in), &m,
@@ -303,9 +350,12 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 		req.auth = &auth.msg;
 	}
 	rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
-	/* No connection yet, but one dial went through: the peer is up, try once more. */
-	if (rv == CSB_ENOTCONN && not_connected(c, err != NULL ? err : scratch))
+	/* No connection yet, but one dial went through: the peer is up, try once more, with a
+	 * fresh dialer in case the background one gave up (redial()). */
+	if (rv == CSB_ENOTCONN && not_connected(c, err != NULL ? err : scratch)) {
+		redial(c);
 		rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
+	}
 	csb__rpc_auth_free(&auth);
 	if (rv != CSB_OK)
 		goto out_leave;
@@ -485,13 +535,77 @@ out_format:
 
 /* ---- Lifetime ----------------------------------------------------------------------- */
 
+static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opts *o, bool tls,
+                      csb_err *rv);
+
+/* nng 1.5.2's background dialer can stop for good when its peer went away in the middle of
+ * a TLS handshake (it takes NNG_ECLOSED for its own end): the peer is back, a probe
+ * connects, yet the socket never gets a pipe again. A second dialer on the same socket
+ * does connect; the stuck one stays idle. At most one a second, and a bounded number. */
+#define REDIAL_MAX 32
+
+static void redial(csb_rpc_client *c)
+{
+	csb_rpc_client_opts o = {.url = c->url, .server_name = c->server_name,
+	                         .tls = {c->cert, c->key, c->ca}};
+	bool go;
+	csb_err rv = CSB_OK;
+
+	pthread_mutex_lock(&c->mtx);
+	go = c->pipes == 0 && !c->closing && c->redials < REDIAL_MAX &&
+	     csb_mono_ms() >= c->redial_ms + 1000;
+	if (go) {
+		c->redial_ms = csb_mono_ms();
+		c->redials++;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (!go)
+		return;
+	if (dialer_add(c->sock, c->url, &o, c->tls, &rv) != 0)
+		csb_warn("rpc", "redial failed url=%s err=%s", c->url, csb_strerror(rv));
+	else
+		csb_debug("rpc", "redial url=%s dialers=%u", c->url, c->redials + 1);
+}
+
+/* Creates and starts (in the background) one more dialer of sock to url. */
+static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opts *o, bool tls,
+                      csb_err *rv)
+{
+	nng_tls_config *cfg;
+	nng_dialer d;
+	int nrv;
+
+	if ((nrv = nng_dialer_create(&d, sock, url)) != 0) {
+		*rv = csb__rpc_nng_err(nrv);
+		return nrv;
+	}
+	if (tls) {
+		if ((*rv = csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &o->tls, o->server_name, NULL,
+		                               &cfg)) != CSB_OK) {
+			nng_dialer_close(d);
+			return -1;
+		}
+		nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+		nng_tls_config_free(cfg); /* the dialer holds its own reference */
+		if (nrv != 0) {
+			*rv = csb__rpc_nng_err(nrv);
+			nng_dialer_close(d);
+			return nrv;
+		}
+	}
+	nng_dialer_set_bool(d, NNG_OPT_TCP_NODELAY, true); /* not for ipc:// */
+	if ((nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
+		*rv = csb__rpc_nng_err(nrv);
+		nng_dialer_close(d);
+	}
+	return nrv;
+}
+
 /* The REQ socket: no silent re-sends (a request may not be idempotent; retrying is the
  * caller's policy, and nng then fails a call whose connection drops: NNG_ECONNRESET),
  * bounded replies, a dialer that keeps reconnecting in the background. */
 static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool tls)
 {
-	nng_tls_config *cfg;
-	nng_dialer d;
 	csb_err rv;
 	int nrv;
 
@@ -506,27 +620,12 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 	    (nrv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS)) != 0 ||
 	    (nrv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS)) != 0 ||
 	    (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event, c)) != 0 ||
-	    (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c)) != 0 ||
-	    (nrv = nng_dialer_create(&d, c->sock, o->url)) != 0) {
+	    (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c)) != 0) {
 		rv = csb__rpc_nng_err(nrv);
 		goto out_close_sock;
 	}
-	if (tls) {
-		rv = csb__rpc_tls_config(NNG_TLS_MODE_CLIENT, &o->tls, o->server_name, NULL, &cfg);
-		if (rv != CSB_OK)
-			goto out_close_sock;
-		nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
-		nng_tls_config_free(cfg); /* the dialer holds its own reference */
-		if (nrv != 0) {
-			rv = csb__rpc_nng_err(nrv);
-			goto out_close_sock;
-		}
-	}
-	nng_dialer_set_bool(d, NNG_OPT_TCP_NODELAY, true); /* not for ipc:// */
-	if ((nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
-		rv = csb__rpc_nng_err(nrv);
+	if (dialer_add(c->sock, o->url, o, tls, &rv) != 0)
 		goto out_close_sock;
-	}
 	return CSB_OK;
 out_close_sock:
 	nng_close(c->sock);

@@ -267,6 +267,7 @@ static csb_err do_failover(struct run *r)
 	Csb__FailoverStepReply *fin = NULL, *pro = NULL;
 	struct step_mods sm;
 	char err[CSB_RPC_ERROR_MAX] = "";
+	uint64_t t_intent = csb_mono_ms();
 	csb_err rv;
 
 	if (r->e.state == CSB_POOL_NORMAL || r->e.state == CSB_POOL_NEEDS_RESTORE) {
@@ -292,8 +293,18 @@ static csb_err do_failover(struct run *r)
 		                "%.120s; %.60s stays where it was (use -DisasterMode if it is lost)",
 		                err, r->pool);
 	}
-	if (rv != CSB_OK)
-		csb_warn("failover", "disaster mode: not fenced pool=%s err=\"%s\"", r->pool, err);
+	if (rv != CSB_OK) {
+		/* Not fenced: wait until its write lease has run out (it hears neither the
+		 * coordinator, which says FailingOver now, nor its partner agreeing it is home), so
+		 * that it cannot acknowledge a write once the backup pool serves its users. */
+		uint64_t until = t_intent + CSB_LEASE_MS + CSB_LEASE_DRIFT_MS;
+
+		csb_warn("failover", "disaster mode: not fenced pool=%s err=\"%s\"; waiting out its "
+		         "lease ms=%" PRIu64, r->pool, err,
+		         until > csb_mono_ms() ? until - csb_mono_ms() : 0);
+		while (csb_mono_ms() < until)
+			csb_sleep_ms(until - csb_mono_ms() < 100 ? until - csb_mono_ms() : 100);
+	}
 	if ((rv = entry_put(r, "F2")) != CSB_OK)
 		goto out;
 	crash_point("failover", "F2");
@@ -404,9 +415,13 @@ static csb_err do_failback(struct run *r)
 			goto out;
 		}
 		if (rv != CSB_OK) {
+			/* The lost backup pool's lease on the users it served must run out first. */
+			uint64_t until = csb_mono_ms() + CSB_LEASE_MS + CSB_LEASE_DRIFT_MS;
+
 			csb_warn("failover", "disaster mode: backup pool unreachable pool=%s backup=%s "
-			         "err=\"%s\"", r->pool, r->backup, err);
-			protobuf_c_message_free_unpacked(&fin->base, NULL);
+			         "err=\"%s\"; waiting out its lease", r->pool, r->backup, err);
+			while (csb_mono_ms() < until)
+				csb_sleep_ms(100);
 			fin = NULL;
 		}
 		if ((rv = entry_put(r, "B2")) != CSB_OK)

@@ -209,6 +209,21 @@ static void pools(struct ops_text *t, const struct ops_metrics_in *in)
 		if (in->pools[i].entry_ok)
 			ops_add(t, "csb_pool_epoch{pool=\"%s\"} %llu\n", in->pools[i].fqdn,
 			        (unsigned long long)in->pools[i].entry.epoch);
+	head(t, "csb_failover_lost_changes", "gauge",
+	     "Changes the lost pool had logged that its backup pool had not applied, as counted "
+	     "by the pool's last -DisasterMode failover (0 after a controlled one).");
+	for (size_t i = 0; i < in->n; i++)
+		for (size_t j = 0; in->pools[i].entry_ok && j < in->pools[i].entry.n_modules; j++)
+			ops_add(t, "csb_failover_lost_changes{pool=\"%s\",module=\"%s\"} %llu\n",
+			        in->pools[i].fqdn, in->pools[i].entry.modules[j].identity,
+			        (unsigned long long)in->pools[i].entry.modules[j].known_changes);
+	head(t, "csb_orphan_records", "gauge",
+	     "Writes the pool made past the fork of its last failover, set aside when it came back.");
+	for (size_t i = 0; i < in->n; i++)
+		for (size_t j = 0; in->pools[i].entry_ok && j < in->pools[i].entry.n_modules; j++)
+			ops_add(t, "csb_orphan_records{pool=\"%s\",module=\"%s\"} %llu\n",
+			        in->pools[i].fqdn, in->pools[i].entry.modules[j].identity,
+			        (unsigned long long)in->pools[i].entry.modules[j].orphans);
 	for (int s = 0; s < S_COUNT; s++) {
 		head(t, series[s].name, series[s].type, series[s].help);
 		for (size_t i = 0; i < in->n; i++) {

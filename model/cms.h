@@ -23,6 +23,12 @@
 #define CSB_CMS_KEY_ADMIN "rbac/builtin-admin" /* the deployment's admin principal */
 #define CSB_CMS_KEY_POOLSTATE "poolstate/"    /* + pool FQDN */
 
+/* A pool's write lease (DESIGN.md §4): an agent that has not heard from the coordinator (or
+ * from its partner agreeing it is home) for this long refuses writes, and a -DisasterMode
+ * failover waits this long (plus CSB_LEASE_DRIFT_MS) before the backup pool takes over. */
+#define CSB_LEASE_MS 4000
+#define CSB_LEASE_DRIFT_MS 500
+
 /* Where a pool stands (DESIGN.md §4, §4a). */
 typedef enum csb_pool_state {
 	CSB_POOL_NORMAL,        /* serves its own users */

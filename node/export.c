@@ -352,6 +352,10 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, const ProtobufCM
 	if ((rv = batch_summary(a, pr->module, pr->resume_key.len ? NULL : &ch, &batch, &dg,
 	                               &own)) != CSB_OK)
 		goto out_clear;
+	if (a->role == CSB_NODE_POOL && a->hooks.role_view != NULL &&
+	    node__is_partner(a, req->principal))
+		batch.importer_home = a->hooks.role_view(a->hooks.ctx, req->principal,
+		                                         &batch.importer_epoch);
 	nrec = batch.n_records;
 	if ((pr->accept & 1) && (rv = node__batch_deflate(&batch, &zbuf)) != CSB_OK)
 		goto out_clear;

@@ -81,8 +81,12 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
 		pr.resume_offset = ck->have;
 	}
 	pr.accept = 1; /* zstd */
+	/* The CMS is small: a reply later than the long poll and two seconds is a connection
+	 * that went bad (the client resets it), found out sooner. */
 	rv = csb_rpc_call_msg(im->peer->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
-	                      im->n->cfg.long_poll_ms + 5000, (ProtobufCMessage **)out, err);
+	                      im->n->cfg.long_poll_ms +
+	                              (strcmp(im->module, CSB_MODULE_CMS) == 0 ? 2000 : 5000),
+	                      (ProtobufCMessage **)out, err);
 	if (rv == CSB_OK && (rv = node__batch_inflate(*out, PULL_INFLATE_MAX, err)) != CSB_OK) {
 		protobuf_c_message_free_unpacked(&(*out)->base, NULL);
 		*out = NULL;
@@ -163,6 +167,14 @@ static void note_applied(struct importer *im, const Csb__Batch *b, size_t record
 {
 	struct csb_node *n = im->n;
 
+	/* The partner renews the lease when it agrees this pool is home at the same epoch. */
+	if (strcmp(im->module, CSB_MODULE_CMS) != 0 && b->importer_home &&
+	    n->hooks.role_view != NULL) {
+		uint64_t mine = 0;
+
+		if (n->hooks.role_view(n->hooks.ctx, n->name, &mine) && mine == b->importer_epoch)
+			atomic_store(&n->partner_contact_ms, csb_boot_ms());
+	}
 	pthread_mutex_lock(&im->mu);
 	im->last_import_ms = csb_now_ms();
 	im->source_high_seq = b->high_seq;
@@ -179,6 +191,10 @@ static void note_applied(struct importer *im, const Csb__Batch *b, size_t record
 			atomic_store(&n->cms_current, true);
 		node__kick(n);
 	}
+	/* The coordinator's contact renews the lease: after the replica is marked, so that a
+	 * tick that sees this contact also reads what the batch brought (a fence) first. */
+	if (strcmp(im->module, CSB_MODULE_CMS) == 0)
+		atomic_store(&n->cms_contact_ms, csb_boot_ms());
 }
 
 /* Applies a complete batch (or the completed chunked record) with its cursor. */
@@ -459,6 +475,14 @@ void *node__import_main(void *arg)
 			         im->source, im->module, csb_err_name(rv));
 			err[0] = '\0';
 			rv = node__reseed(im, err);
+			if (rv == CSB_OK && strcmp(im->module, CSB_MODULE_CMS) == 0) {
+				/* The replica changed wholesale: the role must read it again. */
+				pthread_mutex_lock(&n->imu);
+				n->replica_dirty = true;
+				pthread_mutex_unlock(&n->imu);
+				atomic_store(&n->cms_contact_ms, csb_boot_ms());
+				node__kick(n);
+			}
 		}
 		if (stopped(im))
 			break;

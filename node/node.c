@@ -395,7 +395,7 @@ static void replica_advance(struct csb_node *n)
 static void *ticker_main(void *arg)
 {
 	struct csb_node *n = arg;
-	uint64_t next = 0;
+	uint64_t next = 0, contact;
 
 	while (!atomic_load(&n->stopping)) {
 		pthread_mutex_lock(&n->tmu);
@@ -405,7 +405,14 @@ static void *ticker_main(void *arg)
 		pthread_mutex_unlock(&n->tmu);
 		if (atomic_load(&n->stopping))
 			break;
+		/* The contacts so far renew the lease only after what the replica says is applied:
+		 * a pool failed over is fenced before a renewal could keep it writable. */
+		contact = atomic_load(&n->cms_contact_ms);
+		if (atomic_load(&n->partner_contact_ms) > contact)
+			contact = atomic_load(&n->partner_contact_ms);
 		replica_advance(n);
+		if (contact > atomic_load(&n->lease_from_ms))
+			atomic_store(&n->lease_from_ms, contact);
 		partner_advance(n);
 		if (csb_mono_ms() >= next) {
 			node__tick(n);

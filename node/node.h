@@ -60,6 +60,10 @@ typedef struct csb_node_hooks {
 	/* Whether principal's pulls are an importer's acknowledgements. NULL hook: only the
 	 * partner's. An administrator's Pull never moves what counts as acknowledged. */
 	bool (*is_importer)(void *ctx, const char *principal);
+	/* Whether pool serves its own users as this node knows it (its CMS replica, and for the
+	 * partner whether this node serves its users), and at which epoch (*epoch). Pools: the
+	 * write lease is renewed by the partner only when its view and the pool's agree. */
+	bool (*role_view)(void *ctx, const char *pool, uint64_t *epoch);
 	/* The CMS replica applied new records (pools). Called on the tick thread. */
 	void (*replica_changed)(void *ctx);
 	/* A source came back with a lineage never seen; called on the importer's thread until
@@ -240,6 +244,16 @@ typedef struct csb_node_follow_result {
 csb_err csb_node_follow(csb_node *n, const char *module, uint64_t fork_seq, uint64_t epoch,
                         uint64_t until_seq, uint64_t deadline, csb_node_follow_result *res,
                         char err[CSB_RPC_ERROR_MAX]);
+
+/* A write lease for a pool (DESIGN.md §4): every commit of own data needs a renewal within
+ * the last ms (CLOCK_BOOTTIME). The coordinator's CMS feed renews it, and the partner when
+ * it agrees the pool is home at the same epoch; a renewal counts only once the tick has
+ * applied what the CMS replica says (so a pool fenced by a failover is fenced before it is
+ * renewed). A pool paused or cut off past it refuses writes. 0: no lease. Set at start. */
+void csb_node_set_lease(csb_node *n, uint64_t ms);
+
+/* Milliseconds since the lease was last renewed (UINT64_MAX: never); 0 without a lease. */
+uint64_t csb_node_lease_age(csb_node *n);
 
 /* Whether the CMS replica has caught up with the coordinator since this start (a pool's
  * role is then known, DESIGN.md §4). */

@@ -368,3 +368,25 @@ bool csb_node_replica_current(csb_node *n)
 {
 	return atomic_load(&n->cms_current);
 }
+
+static bool lease_ok(void *ctx)
+{
+	return csb_node_lease_age(ctx) <= ((struct csb_node *)ctx)->lease_ms;
+}
+
+void csb_node_set_lease(csb_node *n, uint64_t ms)
+{
+	n->lease_ms = ms;
+	csb_store_set_commit_check(n->store, ms ? lease_ok : NULL, n);
+}
+
+uint64_t csb_node_lease_age(csb_node *n)
+{
+	uint64_t from = atomic_load(&n->lease_from_ms), now = csb_boot_ms();
+
+	if (n->lease_ms == 0)
+		return 0;
+	if (from == 0)
+		return UINT64_MAX;
+	return now > from ? now - from : 0;
+}

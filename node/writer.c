@@ -44,7 +44,7 @@ static void commit_module(struct csb_node *a, struct write_req *list, const char
 	}
 	if (rv == CSB_OK)
 		node__export_note_commit(a, module, seq);
-	else
+	else if (rv != CSB_EREADONLY) /* a fence or an expired lease: the writers are told */
 		csb_error("writer", "commit failed pool=%s module=%s records=%zu err=%s", a->name,
 		          module, total, csb_err_name(rv));
 out_finish:

@@ -45,6 +45,12 @@ csb_err csb_store_served_name(const char *source, const char *module, char *out)
 
 /* ---- The guard ------------------------------------------------------------------------ */
 
+void csb_store_set_commit_check(csb_store *s, csb_store_commit_check_fn fn, void *ctx)
+{
+	s->check_ctx = ctx;
+	s->check = fn;
+}
+
 static void guard_key(char *buf, const char *module, MDB_val *k)
 {
 	size_t n = strlen(module);

@@ -185,6 +185,8 @@ static void test_failover_follow_failback(void **state)
 	assert_int_equal(mi.count, 0);
 	assert_int_equal(csb_store_fold(p->p2.s, P1, M, &l1, &moved, NULL), CSB_OK);
 	assert_int_equal(moved, 0);
+	/* A write that lost the race with the fold does not bring the served data back. */
+	assert_int_equal(tu_put(p->p2.s, served, "late", "z", NULL), CSB_EREADONLY);
 	/* Replication goes on by delta from the primary, on its lineage. */
 	assert_int_equal(tu_put(p->p1.s, M, "after", "c", &seq), CSB_OK);
 	assert_int_equal(seq, 124);

@@ -284,6 +284,13 @@ csb_err csb_store_copies(csb_store *s, char ***names, size_t *n);
 
 /* ---- Failover (DESIGN.md §4): guards, promotion, follow, fold, quarantine ---------------- */
 
+/* A check run inside every write transaction of own modules, just before it commits
+ * (after the guard): false refuses the write with CSB_EREADONLY. A lease: a pool that has
+ * not heard that it still holds its role for too long stops taking writes. fn NULL: none.
+ * Set before writes start. */
+typedef bool (*csb_store_commit_check_fn)(void *ctx);
+void csb_store_set_commit_check(csb_store *s, csb_store_commit_check_fn fn, void *ctx);
+
 /* A module's write guard: who may write it and at which epoch. No guard: writable, epoch 0.
  * Every write's transaction reads it, so a fence that commits orders every later write
  * after it (CSB_EREADONLY). */
@@ -301,7 +308,8 @@ csb_err csb_store_guard_set(csb_store *s, const char *module, bool writable, uin
 csb_err csb_store_guard_get(csb_store *s, const char *module, csb_guard *out);
 
 /* The own-module name under which this store serves source's module after a failover
- * ("<module>@<source>"; a hash stands for a source too long), CSB_MODULE_MAX + 1 bytes. */
+ * ("<module>@<source>"; a hash stands for a source too long), CSB_MODULE_MAX + 1 bytes.
+ * A module name with '@' is served data: it takes writes only while its guard exists. */
 csb_err csb_store_served_name(const char *source, const char *module, char *out);
 
 /* Promotes the copy of (source, module) into own data under its served name, writable at

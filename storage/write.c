@@ -128,7 +128,9 @@ static csb_err write_fn(csb__txn *t, void *ctx)
 	/* The fence is read inside this transaction: a write can never commit after it. */
 	if ((rv = csb__guard_get(t, c->module, &g)) != CSB_OK)
 		return rv;
-	if (!g.writable)
+	/* Served data (a failed-over pool's, "<module>@<pool>") exists only while its guard
+	 * does: a write that lost the race with the fold back must not recreate it. */
+	if (!g.writable || (!g.set && strchr(c->module, '@') != NULL))
 		return CSB_EREADONLY;
 	csb__data_name(dname, NULL, c->module);
 	csb__log_name(lname, c->module);
@@ -145,6 +147,8 @@ static csb_err write_fn(csb__txn *t, void *ctx)
 		t->no_commit = true; /* only deletes of absent keys: not even the DBs stay */
 		return CSB_OK;
 	}
+	if (t->s->check != NULL && !t->s->check(t->s->check_ctx))
+		return CSB_EREADONLY; /* the lease ran out: this commit would come too late */
 	return csb__module_state_put(t, c->module, &st);
 }
 

@@ -162,6 +162,10 @@ struct csb_node {
 	unsigned n_retiring;
 	bool replica_dirty;               /* the CMS replica applied records */
 	atomic_bool cms_current;          /* the CMS replica caught up since start */
+	uint64_t lease_ms;                /* csb_node_set_lease(); 0: none */
+	_Atomic uint64_t cms_contact_ms;  /* boot ms of the last CMS batch applied */
+	_Atomic uint64_t partner_contact_ms; /* boot ms of the last partner batch agreeing */
+	_Atomic uint64_t lease_from_ms;   /* renewed by the tick after the replica is applied */
 
 	/* group commit */
 	pthread_mutex_t wmu;

@@ -47,6 +47,8 @@ struct csb_store {
 	csb__dbi_entry *dbis;
 	size_t ndbis;
 	size_t dbis_cap;
+	csb_store_commit_check_fn check; /* csb_store_set_commit_check() */
+	void *check_ctx;
 };
 
 /* One transaction of the package, on the caller's stack. */
