@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "agent/internal/pool.h"
 #include "common/clock.h"
@@ -25,6 +26,18 @@
 #include "proto/failover.pb-c.h"
 
 #define CONFIRM_POLL_MS 1000
+
+/* CSB_CRASH_AT=agent:<step> (fence, promote, catchup, retire): the agent exits after the
+ * step's commit, before it answers, for the kill-point tests. */
+static void crash_point(const char *step)
+{
+	const char *at = getenv("CSB_CRASH_AT");
+
+	if (at != NULL && strncmp(at, "agent:", 6) == 0 && strcmp(at + 6, step) == 0) {
+		csb_warn("failover", "crash point reached at=agent:%s", step);
+		_exit(9);
+	}
+}
 #define WRITE_CONFIRM_WAIT_MS 3000
 
 /* The modules that fail over: every module of a pool but the CMS (which has its own). */
@@ -133,6 +146,7 @@ static csb_err fence(void *ctx, const csb_rpc_request *req, const ProtobufCMessa
 	}
 	csb_warn("failover", "%s pool=%s data_of=%s epoch=%" PRIu64, st->writable ? "opened" : "fenced",
 	         p->name, st->pool, st->epoch);
+	crash_point("fence");
 	return reply_pack(p, &r, rep);
 }
 
@@ -196,6 +210,7 @@ static csb_err promote(void *ctx, const csb_rpc_request *req, const ProtobufCMes
 	}
 	csb_warn("failover", "promoted pool=%s serves=%s epoch=%" PRIu64, p->name, st->pool,
 	         st->epoch);
+	crash_point("promote");
 	return reply_pack(p, &r, rep);
 }
 
@@ -257,6 +272,7 @@ static csb_err catchup(void *ctx, const csb_rpc_request *req, const ProtobufCMes
 		}
 	}
 	csb_warn("failover", "caught up pool=%s epoch=%" PRIu64, p->name, st->epoch);
+	crash_point("catchup");
 	return reply_pack(p, &r, rep);
 }
 
@@ -302,6 +318,7 @@ static csb_err retire(void *ctx, const csb_rpc_request *req, const ProtobufCMess
 	}
 	csb_warn("failover", "retired pool=%s served_for=%s epoch=%" PRIu64, p->name, st->pool,
 	         st->epoch);
+	crash_point("retire");
 	return reply_pack(p, &r, rep);
 }
 

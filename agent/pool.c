@@ -165,6 +165,14 @@ void pool__apply_pool_entry(struct pool *p, const csb_pool_entry *e)
 		csb_node_set_read_only(p->node, why);
 		break;
 	case CSB_POOL_NORMAL:
+		/* Home at a higher epoch than a fence it holds: a failover that fenced it was
+		 * aborted while it could not be told (it died after the fence). */
+		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+			if (csb_modules[i].category != CSB_CAT_CMS &&
+			    csb_store_guard_get(csb_node_store(p->node), csb_modules[i].name, &g) == CSB_OK &&
+			    g.set && !g.writable && g.epoch < e->epoch)
+				csb_store_guard_set(csb_node_store(p->node), csb_modules[i].name, true, e->epoch,
+				                    NULL);
 		csb_node_set_read_only(p->node, p->confirmed ? NULL :
 		                       "the pool has not confirmed its role with the coordinator or its "
 		                       "backup pool since it started");
@@ -206,8 +214,20 @@ static void retire_stale_served(struct pool *p, const csb_cms_view *v)
 	uint64_t orphans;
 
 	csb_node_partner(p->node, partner);
-	if (partner[0] == '\0' || csb_cms_pool_entry(v, partner, &e, err) != CSB_OK ||
-	    (e.state != CSB_POOL_NORMAL && e.state != CSB_POOL_NEEDS_RESTORE))
+	if (partner[0] == '\0' || csb_cms_pool_entry(v, partner, &e, err) != CSB_OK)
+		return;
+	/* Still failed over at a higher epoch than a fence of the served data: a failback that
+	 * fenced it was aborted while this agent could not be told. It serves again. */
+	if (e.state == CSB_POOL_FAILED_OVER && strcasecmp(e.served_by, p->name) == 0) {
+		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+			if (csb_modules[i].category != CSB_CAT_CMS &&
+			    csb_store_served_name(partner, csb_modules[i].name, served) == CSB_OK &&
+			    csb_store_guard_get(s, served, &g) == CSB_OK && g.set && !g.writable &&
+			    g.epoch < e.epoch)
+				csb_store_guard_set(s, served, true, e.epoch, NULL);
+		return;
+	}
+	if (e.state != CSB_POOL_NORMAL && e.state != CSB_POOL_NEEDS_RESTORE)
 		return;
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {
 		if (csb_modules[i].category == CSB_CAT_CMS ||

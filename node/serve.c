@@ -241,8 +241,13 @@ static csb_err set_aside(struct csb_node *n, const char *module, uint64_t fork_s
 {
 	struct key_list kl = {0};
 	uint64_t moved;
+	csb_cursor fc;
 	csb_err rv;
 
+	/* What it already followed from the serving side (a catch-up that ran before, cut
+	 * short) is not its own: only writes above that are. */
+	if (csb_store_follow_cursor(n->store, module, &fc) == CSB_OK && fc.applied_seq > fork_seq)
+		fork_seq = fc.applied_seq;
 	if ((rv = csb_store_rewind(n->store, module, fork_seq, epoch, &moved)) != CSB_OK) {
 		node__set_error(err, "%s cannot set aside its writes past the fork of %s: %s", n->name,
 		                module, csb_strerror(rv));

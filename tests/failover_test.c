@@ -504,6 +504,58 @@ static void test_coordinator_killed_at_every_step(void **state)
 	assert_int_equal(reseeds(f, 4), 0);
 }
 
+/* An agent exits right after a step's commit, before it answers (CSB_CRASH_AT=agent:…); it
+ * is started again and the cmdlet run again: the failover or failback completes, or was
+ * aborted cleanly first, and nothing acknowledged is lost. */
+static void agent_crash_and_rerun(struct ch_cluster *f, const char *node, const char *point,
+                                  const char *cmdlet, const char *want_state)
+{
+	struct ch_result r;
+	char line[CH_PATH * 2];
+	json_t *doc;
+
+	node_cmd(f, "kill", node);
+	snprintf(line, sizeof(line), "CSB_CRASH_AT=%s \"$CSB\" cluster start --dir \"%s\" --node "
+	         "%s >/dev/null", point, f->dir, node);
+	ch_shell(f, line, &r);
+	assert_int_equal(r.code, 0);
+	ch_result_free(&r);
+	ch_run(f, NULL, &r, cmdlet, "-PoolFqdn", P3, NULL);
+	assert_int_not_equal(r.code, 0); /* the agent died mid-way */
+	ch_result_free(&r);
+	node_cmd(f, "kill", node);
+	node_cmd(f, "start", node);
+	doc = cmd_json(f, 0, cmdlet, "-PoolFqdn", P3, NULL);
+	assert_string_equal(jstr(doc, "State"), want_state);
+	json_decref(doc);
+	wait_agent_knows(f, want_state);
+}
+
+static void test_agent_killed_at_every_step(void **state)
+{
+	struct ch_cluster *f = *state;
+	struct ch_result r;
+
+	load(f, P3, "1000");
+	agent_crash_and_rerun(f, P3, "agent:fence", "Invoke-CsPoolFailover", "FailedOver");
+	load(f, P3, "20");
+	agent_crash_and_rerun(f, P4, "agent:fence", "Invoke-CsPoolFailback", "Normal");
+	load(f, P3, "20");
+	agent_crash_and_rerun(f, P4, "agent:promote", "Invoke-CsPoolFailover", "FailedOver");
+	load(f, P3, "20");
+	agent_crash_and_rerun(f, P3, "agent:catchup", "Invoke-CsPoolFailback", "Normal");
+	load(f, P3, "20");
+	ch_ok(f, 0, &r, "Invoke-CsPoolFailover", "-PoolFqdn", P3, NULL);
+	ch_result_free(&r);
+	load(f, P3, "20");
+	agent_crash_and_rerun(f, P4, "agent:retire", "Invoke-CsPoolFailback", "Normal");
+	load(f, P3, "20");
+	ch_ok(f, 0, &r, "Invoke-CsBackupServiceSync", "-PoolFqdn", P3, NULL);
+	ch_result_free(&r);
+	verify_equal(f, P3);
+	assert_int_equal(reseeds(f, 4), 0);
+}
+
 static void test_cycles_without_reseed(void **state)
 {
 	struct ch_cluster *f = *state;
@@ -653,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_store_restored, up4, ch_teardown),
 		cmocka_unit_test_setup_teardown(test_ordering_and_idempotence, up4, ch_teardown),
 		cmocka_unit_test_setup_teardown(test_coordinator_killed_at_every_step, up4, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_agent_killed_at_every_step, up4, ch_teardown),
 		cmocka_unit_test_setup_teardown(test_cycles_without_reseed, up4, ch_teardown),
 		cmocka_unit_test_setup_teardown(test_paused_primary_refuses_its_write, up4,
 		                                ch_teardown),
