@@ -105,6 +105,7 @@ enum chaos_fault {
 	FAULT_PAIR_LONG,
 	FAULT_COORD_SHORT,
 	FAULT_COORD_LONG,
+	FAULT_FAILOVER,     /* a pool failed over to its backup pool and back, under the writers */
 	FAULT_KINDS
 };
 

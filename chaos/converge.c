@@ -264,6 +264,15 @@ bool chaos_converge_and_check(struct chaos_run *r, struct chaos_verdict *v)
 		fprintf(stderr, "chaos: cluster up after the faults failed (exit %d):\n%s", code, out);
 		ok = false;
 	}
+	/* Every pool home: a failover or failback that a fault cut short is finished. */
+	for (unsigned k = 1; ok && k <= CHAOS_POOLS; k++) {
+		if (chaos_csb(r, out, OUT_MAX, budget(), "Get-CsPoolState", "-PoolFqdn", chaos_pool(k),
+		              NULL) == 0 && strstr(out, ": Normal (") != NULL)
+			continue;
+		if (strstr(out, ": FailingOver (") != NULL)
+			ok = until_ok(r, "Invoke-CsPoolFailover", k, false, out) != 0;
+		ok = ok && until_ok(r, "Invoke-CsPoolFailback", k, false, out) != 0;
+	}
 	ok = ok && probe_writes(r);
 	for (unsigned k = 1; ok && k <= CHAOS_POOLS; k++) {
 		unsigned ts = until_ok(r, "Invoke-CsBackupServiceSync", k, false, out);

@@ -14,6 +14,7 @@
 #define START_TRIES 10
 #define START_RETRY_MS 500
 #define GAP_MAX_MS 300
+#define FAILOVER_TRIES 30
 
 struct killer {
 	struct chaos_run *r;
@@ -67,6 +68,8 @@ static enum chaos_fault pick(struct killer *k)
 
 	if (k->pair == 0)
 		return x < 70 ? FAULT_COORD_SHORT : FAULT_COORD_LONG;
+	if (x < 15)
+		return FAULT_FAILOVER;
 	if (x < 35)
 		return FAULT_AGENT_SHORT;
 	if (x < 50)
@@ -74,6 +77,47 @@ static enum chaos_fault pick(struct killer *k)
 	if (x < 85)
 		return FAULT_PAIR_SHORT;
 	return FAULT_PAIR_LONG;
+}
+
+/* Runs `csb <cmdlet> -PoolFqdn <pool>` until it succeeds (another killer may have the
+ * coordinator or an agent down meanwhile: a rerun resumes it), at most FAILOVER_TRIES. */
+static bool until_done(struct chaos_run *r, const char *cmdlet, const char *pool)
+{
+	char out[2048];
+
+	for (int i = 0; i < FAILOVER_TRIES; i++) {
+		int code = chaos_csb(r, out, sizeof(out), CSB_TIMEOUT_MS, cmdlet, "-PoolFqdn", pool,
+		                     NULL);
+		char *nl;
+
+		if (code == 0)
+			return true;
+		if ((nl = strchr(out, '\n')) != NULL)
+			*nl = '\0';
+		chaos_log(r, "nemesis %s-retry pool=%s exit=%d out=\"%.300s\"", cmdlet, pool, code, out);
+		csb_sleep_ms(START_RETRY_MS);
+	}
+	return false;
+}
+
+/* A controlled failover of one pool of the pair (pool01 hosts the CMS, so pair 1 fails
+ * pool02 over), its users unserved by it for the outage, then the failback. The writers
+ * write to the pool's own agent: refused meanwhile, never lost. */
+static void failover(struct killer *k, uint32_t outage)
+{
+	struct chaos_run *r = k->r;
+	const char *pool = chaos_pool(k->pair == 1 ? 2 : 3 + (unsigned)chaos_rand(&k->rng, 2));
+
+	chaos_log(r, "nemesis failover begin pool=%s outage_ms=%" PRIu32, pool, outage);
+	if (until_done(r, "Invoke-CsPoolFailover", pool)) {
+		csb_sleep_ms(outage);
+		if (!until_done(r, "Invoke-CsPoolFailback", pool))
+			atomic_fetch_add(&r->start_givenup, 1);
+	} else {
+		atomic_fetch_add(&r->start_givenup, 1);
+	}
+	atomic_fetch_add(&r->fault_counts[FAULT_FAILOVER], 1);
+	chaos_log(r, "nemesis failover end pool=%s", pool);
 }
 
 static void fault(struct killer *k, enum chaos_fault kind)
@@ -84,6 +128,10 @@ static void fault(struct killer *k, enum chaos_fault kind)
 	uint32_t outage;
 	bool is_long = kind == FAULT_AGENT_LONG || kind == FAULT_PAIR_LONG || kind == FAULT_COORD_LONG;
 
+	if (kind == FAULT_FAILOVER) {
+		failover(k, (uint32_t)chaos_rand(&k->rng, r->short_max_ms + 1));
+		return;
+	}
 	if (k->pair == 0) {
 		nodes[n++] = "coordinator";
 	} else {

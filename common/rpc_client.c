@@ -58,7 +58,7 @@ struct csb_rpc_client {
 };
 
 static bool not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
-static void redial(csb_rpc_client *c);
+static void redial(csb_rpc_client *c, bool force);
 
 /* ---- One exchange ------------------------------------------------------------------- */
 
@@ -141,7 +141,7 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 static void note_outcome(csb_rpc_client *c, int nrv, const char *method, uint32_t timeout_ms)
 {
 	nng_pipe ids[PIPES_TRACKED];
-	unsigned n = 0;
+	unsigned n = 0, counted = 0;
 
 	pthread_mutex_lock(&c->mtx);
 	if (nrv != NNG_ETIMEDOUT || c->closing) {
@@ -154,15 +154,29 @@ static void note_outcome(csb_rpc_client *c, int nrv, const char *method, uint32_
 		c->timeouts = 0;
 		n = c->n_pipe_ids;
 		memcpy(ids, c->pipe_ids, n * sizeof(ids[0]));
+		counted = c->pipes;
 	}
 	pthread_mutex_unlock(&c->mtx);
-	if (n == 0)
+	if (n == 0 && counted == 0)
 		return;
 	csb_info("rpc", "connection reset url=%s method=%s timeout_ms=%u pipes=%u reason=\"calls "
 	         "timed out in a row on a connection that is up\"", c->url, method, timeout_ms, n);
 	for (unsigned i = 0; i < n; i++)
 		nng_pipe_close(ids[i]);
-	redial(c);
+	/* The count of connections may be stale (nng 1.5.2 does not always say a pipe went
+	 * away): count the ones that still exist, and dial afresh anyway. */
+	pthread_mutex_lock(&c->mtx);
+	for (unsigned i = 0; i < c->n_pipe_ids;) {
+		nng_sockaddr sa;
+
+		if (nng_pipe_get_addr(c->pipe_ids[i], NNG_OPT_REMADDR, &sa) != 0)
+			c->pipe_ids[i] = c->pipe_ids[--c->n_pipe_ids];
+		else
+			i++;
+	}
+	c->pipes = c->n_pipe_ids;
+	pthread_mutex_unlock(&c->mtx);
+	redial(c, true);
 }
 
 static nng_duration duration_of(uint64_t ms)
@@ -353,7 +367,7 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 	/* No connection yet, but one dial went through: the peer is up, try once more, with a
 	 * fresh dialer in case the background one gave up (redial()). */
 	if (rv == CSB_ENOTCONN && not_connected(c, err != NULL ? err : scratch)) {
-		redial(c);
+		redial(c, false);
 		rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
 	}
 	csb__rpc_auth_free(&auth);
@@ -544,7 +558,7 @@ static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opt
  * does connect; the stuck one stays idle. At most one a second, and a bounded number. */
 #define REDIAL_MAX 32
 
-static void redial(csb_rpc_client *c)
+static void redial(csb_rpc_client *c, bool force)
 {
 	csb_rpc_client_opts o = {.url = c->url, .server_name = c->server_name,
 	                         .tls = {c->cert, c->key, c->ca}};
@@ -552,7 +566,7 @@ static void redial(csb_rpc_client *c)
 	csb_err rv = CSB_OK;
 
 	pthread_mutex_lock(&c->mtx);
-	go = c->pipes == 0 && !c->closing && c->redials < REDIAL_MAX &&
+	go = (force || c->pipes == 0) && !c->closing && c->redials < REDIAL_MAX &&
 	     csb_mono_ms() >= c->redial_ms + 1000;
 	if (go) {
 		c->redial_ms = csb_mono_ms();

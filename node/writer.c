@@ -18,7 +18,7 @@ static void commit_module(struct csb_node *a, struct write_req *list, const char
 	csb_err rv;
 
 	for (struct write_req *r = list; r; r = r->next)
-		if (!r->done && strcmp(r->module, module) == 0)
+		if (!r->handled && strcmp(r->module, module) == 0)
 			total += r->n;
 	all = malloc(total * sizeof(*all));
 	if (all == NULL) {
@@ -26,7 +26,7 @@ static void commit_module(struct csb_node *a, struct write_req *list, const char
 		goto out_finish;
 	}
 	for (struct write_req *r = list; r; r = r->next)
-		if (!r->done && strcmp(r->module, module) == 0) {
+		if (!r->handled && strcmp(r->module, module) == 0) {
 			memcpy(all + off, r->items, r->n * sizeof(*all));
 			off += r->n;
 		}
@@ -34,9 +34,9 @@ static void commit_module(struct csb_node *a, struct write_req *list, const char
 	free(all);
 	if (rv == CSB_EINVAL || rv == CSB_ETOOBIG) {
 		for (struct write_req *r = list; r; r = r->next)
-			if (!r->done && strcmp(r->module, module) == 0) {
+			if (!r->handled && strcmp(r->module, module) == 0) {
 				r->rv = csb_store_write(a->store, module, r->items, r->n, &r->last_seq);
-				r->done = true;
+				r->handled = true;
 				if (r->rv == CSB_OK)
 					node__export_note_commit(a, module, r->last_seq);
 			}
@@ -49,10 +49,10 @@ static void commit_module(struct csb_node *a, struct write_req *list, const char
 		          module, total, csb_err_name(rv));
 out_finish:
 	for (struct write_req *r = list; r; r = r->next)
-		if (!r->done && strcmp(r->module, module) == 0) {
+		if (!r->handled && strcmp(r->module, module) == 0) {
 			r->rv = rv;
 			r->last_seq = seq;
-			r->done = true;
+			r->handled = true;
 		}
 }
 
@@ -71,9 +71,15 @@ static void *writer_main(void *arg)
 		a->wqueue = NULL;
 		pthread_mutex_unlock(&a->wmu);
 		for (struct write_req *r = list; r; r = r->next)
-			if (!r->done)
+			if (!r->handled)
 				commit_module(a, list, r->module);
+		/* Done only now, under the lock: a writer whose request is done may return and its
+		 * request (on its stack) is gone, so nothing of the list is read after this. */
 		pthread_mutex_lock(&a->wmu);
+		for (struct write_req *r = list, *next; r; r = next) {
+			next = r->next;
+			r->done = true;
+		}
 		pthread_cond_broadcast(&a->wdone);
 	}
 	pthread_mutex_unlock(&a->wmu);

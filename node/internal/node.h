@@ -121,7 +121,9 @@ struct write_req {
 	size_t n;
 	csb_err rv;
 	uint64_t last_seq;
-	bool done;
+	bool handled;             /* committed (or failed) by the writer thread */
+	bool done;                /* handed back: set under wmu once the writer is done with
+	                           * the whole list */
 	struct write_req *next;
 };
 
