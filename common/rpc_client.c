@@ -50,8 +50,9 @@ struct csb_rpc_client {
 	/* What a probe needs to find out why no connection comes up. */
 	char *server_name, *cert, *key, *ca;
 	bool tls;
-	uint64_t redial_ms;        /* when redial() last added a dialer (mono ms) */
+	uint64_t redial_ms;        /* when redial() last replaced the dialer (mono ms) */
 	unsigned redials;
+	nng_dialer dialer;         /* the current one (redial() replaces it) */
 	nng_pipe pipe_ids[PIPES_TRACKED]; /* the connections up, to reset them */
 	unsigned n_pipe_ids;
 	unsigned timeouts;         /* calls timed out in a row on a connection that is up */
@@ -550,18 +551,32 @@ out_format:
 /* ---- Lifetime ----------------------------------------------------------------------- */
 
 static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opts *o, bool tls,
-                      csb_err *rv);
+                      nng_dialer *out, csb_err *rv);
 
 /* nng 1.5.2's background dialer can stop for good when its peer went away in the middle of
  * a TLS handshake (it takes NNG_ECLOSED for its own end): the peer is back, a probe
- * connects, yet the socket never gets a pipe again. A second dialer on the same socket
- * does connect; the stuck one stays idle. At most one a second, and a bounded number. */
-#define REDIAL_MAX 32
+ * connects, yet the socket never gets a pipe again. A new dialer on the same socket does
+ * connect; it replaces the old one, which is closed on a thread of its own (closing a stuck
+ * dialer may take its time), so that a client never holds more than one dialer's
+ * connections (servers bound connections per caller). At most once a second. */
+#define REDIAL_MAX 100000
+
+static void *dialer_close_main(void *arg)
+{
+	nng_dialer d;
+
+	memcpy(&d, &arg, sizeof(d) < sizeof(arg) ? sizeof(d) : sizeof(arg));
+	nng_dialer_close(d);
+	return NULL;
+}
 
 static void redial(csb_rpc_client *c, bool force)
 {
 	csb_rpc_client_opts o = {.url = c->url, .server_name = c->server_name,
 	                         .tls = {c->cert, c->key, c->ca}};
+	nng_dialer fresh, old;
+	void *arg = NULL;
+	pthread_t t;
 	bool go;
 	csb_err rv = CSB_OK;
 
@@ -575,15 +590,23 @@ static void redial(csb_rpc_client *c, bool force)
 	pthread_mutex_unlock(&c->mtx);
 	if (!go)
 		return;
-	if (dialer_add(c->sock, c->url, &o, c->tls, &rv) != 0)
+	if (dialer_add(c->sock, c->url, &o, c->tls, &fresh, &rv) != 0) {
 		csb_warn("rpc", "redial failed url=%s err=%s", c->url, csb_strerror(rv));
-	else
-		csb_debug("rpc", "redial url=%s dialers=%u", c->url, c->redials + 1);
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	old = c->dialer;
+	c->dialer = fresh;
+	pthread_mutex_unlock(&c->mtx);
+	memcpy(&arg, &old, sizeof(old) < sizeof(arg) ? sizeof(old) : sizeof(arg));
+	if (pthread_create(&t, NULL, dialer_close_main, arg) == 0)
+		pthread_detach(t);
+	csb_debug("rpc", "redial url=%s redials=%u", c->url, c->redials);
 }
 
-/* Creates and starts (in the background) one more dialer of sock to url. */
+/* Creates and starts (in the background) one more dialer of sock to url (*out). */
 static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opts *o, bool tls,
-                      csb_err *rv)
+                      nng_dialer *out, csb_err *rv)
 {
 	nng_tls_config *cfg;
 	nng_dialer d;
@@ -611,8 +634,10 @@ static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opt
 	if ((nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
 		*rv = csb__rpc_nng_err(nrv);
 		nng_dialer_close(d);
+		return nrv;
 	}
-	return nrv;
+	*out = d;
+	return 0;
 }
 
 /* The REQ socket: no silent re-sends (a request may not be idempotent; retrying is the
@@ -638,7 +663,7 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 		rv = csb__rpc_nng_err(nrv);
 		goto out_close_sock;
 	}
-	if (dialer_add(c->sock, o->url, o, tls, &rv) != 0)
+	if (dialer_add(c->sock, o->url, o, tls, &c->dialer, &rv) != 0)
 		goto out_close_sock;
 	return CSB_OK;
 out_close_sock:
