@@ -23,6 +23,9 @@
 #define PROBE_WAIT_MS 2000    /* how long finding out why there is none may take */
 #define PIPES_TRACKED 8
 #define TIMEOUTS_RESET 1      /* calls timed out in a row before the connections are reset */
+/* Only a call given this long says something about its connection; a caller polling with a
+ * short timeout (a launcher waiting for a node to start) must not churn connections. */
+#define RESET_MIN_TIMEOUT_MS 2000
 
 /* One call's nng context, listed while it is open so that close can end it. */
 struct call {
@@ -50,9 +53,9 @@ struct csb_rpc_client {
 	/* What a probe needs to find out why no connection comes up. */
 	char *server_name, *cert, *key, *ca;
 	bool tls;
-	uint64_t redial_ms;        /* when redial() last replaced the dialer (mono ms) */
+	uint64_t redial_ms;        /* when redial() last added a dialer (mono ms) */
 	unsigned redials;
-	nng_dialer dialer;         /* the current one (redial() replaces it) */
+	nng_dialer dialer;         /* the first one */
 	nng_pipe pipe_ids[PIPES_TRACKED]; /* the connections up, to reset them */
 	unsigned n_pipe_ids;
 	unsigned timeouts;         /* calls timed out in a row on a connection that is up */
@@ -145,7 +148,7 @@ static void note_outcome(csb_rpc_client *c, int nrv, const char *method, uint32_
 	unsigned n = 0, counted = 0;
 
 	pthread_mutex_lock(&c->mtx);
-	if (nrv != NNG_ETIMEDOUT || c->closing) {
+	if (nrv != NNG_ETIMEDOUT || c->closing || timeout_ms < RESET_MIN_TIMEOUT_MS) {
 		if (nrv == 0)
 			c->timeouts = 0;
 		pthread_mutex_unlock(&c->mtx);
@@ -177,7 +180,8 @@ static void note_outcome(csb_rpc_client *c, int nrv, const char *method, uint32_
 	}
 	c->pipes = c->n_pipe_ids;
 	pthread_mutex_unlock(&c->mtx);
-	redial(c, true);
+	/* With none left the next call finds no connection, and a probe decides whether the
+	 * dialer is stuck (redial()). */
 }
 
 static nng_duration duration_of(uint64_t ms)
@@ -555,28 +559,17 @@ static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opt
 
 /* nng 1.5.2's background dialer can stop for good when its peer went away in the middle of
  * a TLS handshake (it takes NNG_ECLOSED for its own end): the peer is back, a probe
- * connects, yet the socket never gets a pipe again. A new dialer on the same socket does
- * connect; it replaces the old one, which is closed on a thread of its own (closing a stuck
- * dialer may take its time), so that a client never holds more than one dialer's
- * connections (servers bound connections per caller). At most once a second. */
-#define REDIAL_MAX 100000
-
-static void *dialer_close_main(void *arg)
-{
-	nng_dialer d;
-
-	memcpy(&d, &arg, sizeof(d) < sizeof(arg) ? sizeof(d) : sizeof(arg));
-	nng_dialer_close(d);
-	return NULL;
-}
+ * connects, yet the socket never gets a pipe again. A second dialer on the same socket does
+ * connect; the stuck one stays idle. Every dialer keeps a connection of its own and servers
+ * bound connections per caller (closing a dialer is not safe in this nng), so a client adds
+ * at most REDIAL_MAX of them, at most one a second. */
+#define REDIAL_MAX 8
 
 static void redial(csb_rpc_client *c, bool force)
 {
 	csb_rpc_client_opts o = {.url = c->url, .server_name = c->server_name,
 	                         .tls = {c->cert, c->key, c->ca}};
-	nng_dialer fresh, old;
-	void *arg = NULL;
-	pthread_t t;
+	nng_dialer fresh;
 	bool go;
 	csb_err rv = CSB_OK;
 
@@ -590,18 +583,10 @@ static void redial(csb_rpc_client *c, bool force)
 	pthread_mutex_unlock(&c->mtx);
 	if (!go)
 		return;
-	if (dialer_add(c->sock, c->url, &o, c->tls, &fresh, &rv) != 0) {
+	if (dialer_add(c->sock, c->url, &o, c->tls, &fresh, &rv) != 0)
 		csb_warn("rpc", "redial failed url=%s err=%s", c->url, csb_strerror(rv));
-		return;
-	}
-	pthread_mutex_lock(&c->mtx);
-	old = c->dialer;
-	c->dialer = fresh;
-	pthread_mutex_unlock(&c->mtx);
-	memcpy(&arg, &old, sizeof(old) < sizeof(arg) ? sizeof(old) : sizeof(arg));
-	if (pthread_create(&t, NULL, dialer_close_main, arg) == 0)
-		pthread_detach(t);
-	csb_debug("rpc", "redial url=%s redials=%u", c->url, c->redials);
+	else
+		csb_debug("rpc", "redial url=%s dialers=%u", c->url, c->redials + 1);
 }
 
 /* Creates and starts (in the background) one more dialer of sock to url (*out). */
