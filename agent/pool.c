@@ -153,10 +153,24 @@ static const char *state_phrase(csb_pool_state s)
 /* A pool that needs a restore, or whose users are served elsewhere, refuses writes; a
  * failed-over pool's own modules are fenced at its epoch, durably, so that they stay
  * fenced across a restart (a returning old primary never takes a write). */
+/* Moves the guards of the pool's own failing-over modules that stand at a lower epoch to
+ * epoch: fenced (every one), or opened (only the fenced ones: a module never fenced stays
+ * without a guard). */
+static void own_guards_raise(struct pool *p, bool writable, uint64_t epoch)
+{
+	csb_store *s = csb_node_store(p->node);
+	csb_guard g;
+
+	for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
+		if (csb_modules[i].category != CSB_CAT_CMS &&
+		    csb_store_guard_get(s, csb_modules[i].name, &g) == CSB_OK && g.epoch < epoch &&
+		    (!writable || (g.set && !g.writable)))
+			csb_store_guard_set(s, csb_modules[i].name, writable, epoch, NULL);
+}
+
 void pool__apply_pool_entry(struct pool *p, const csb_pool_entry *e)
 {
 	char why[CSB_RPC_ERROR_MAX];
-	csb_guard g;
 
 	switch (e->state) {
 	case CSB_POOL_NEEDS_RESTORE:
@@ -167,12 +181,7 @@ void pool__apply_pool_entry(struct pool *p, const csb_pool_entry *e)
 	case CSB_POOL_NORMAL:
 		/* Home at a higher epoch than a fence it holds: a failover that fenced it was
 		 * aborted while it could not be told (it died after the fence). */
-		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-			if (csb_modules[i].category != CSB_CAT_CMS &&
-			    csb_store_guard_get(csb_node_store(p->node), csb_modules[i].name, &g) == CSB_OK &&
-			    g.set && !g.writable && g.epoch < e->epoch)
-				csb_store_guard_set(csb_node_store(p->node), csb_modules[i].name, true, e->epoch,
-				                    NULL);
+		own_guards_raise(p, true, e->epoch);
 		csb_node_set_read_only(p->node, p->confirmed ? NULL :
 		                       "the pool has not confirmed its role with the coordinator or its "
 		                       "backup pool since it started");
@@ -181,12 +190,7 @@ void pool__apply_pool_entry(struct pool *p, const csb_pool_entry *e)
 		snprintf(why, sizeof(why), "%.100s is %s; its users are served by %.100s (epoch %" PRIu64 ")",
 		         p->name, state_phrase(e->state), e->served_by, e->epoch);
 		csb_node_set_read_only(p->node, why);
-		for (size_t i = 0; i < CSB_MODULE_COUNT; i++)
-			if (csb_modules[i].category != CSB_CAT_CMS &&
-			    csb_store_guard_get(csb_node_store(p->node), csb_modules[i].name, &g) == CSB_OK &&
-			    g.epoch < e->epoch)
-				csb_store_guard_set(csb_node_store(p->node), csb_modules[i].name, false, e->epoch,
-				                    NULL);
+		own_guards_raise(p, false, e->epoch);
 	}
 }
 

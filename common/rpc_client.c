@@ -55,14 +55,13 @@ struct csb_rpc_client {
 	bool tls;
 	uint64_t redial_ms;        /* when redial() last added a dialer (mono ms) */
 	unsigned redials;
-	nng_dialer dialer;         /* the first one */
 	nng_pipe pipe_ids[PIPES_TRACKED]; /* the connections up, to reset them */
 	unsigned n_pipe_ids;
 	unsigned timeouts;         /* calls timed out in a row on a connection that is up */
 };
 
 static bool not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
-static void redial(csb_rpc_client *c, bool force);
+static void redial(csb_rpc_client *c);
 
 /* ---- One exchange ------------------------------------------------------------------- */
 
@@ -372,7 +371,7 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 	/* No connection yet, but one dial went through: the peer is up, try once more, with a
 	 * fresh dialer in case the background one gave up (redial()). */
 	if (rv == CSB_ENOTCONN && not_connected(c, err != NULL ? err : scratch)) {
-		redial(c, false);
+		redial(c);
 		rv = csb__rpc_client_exchange(c, &req, timeout_ms, &rep);
 	}
 	csb__rpc_auth_free(&auth);
@@ -555,7 +554,7 @@ out_format:
 /* ---- Lifetime ----------------------------------------------------------------------- */
 
 static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opts *o, bool tls,
-                      nng_dialer *out, csb_err *rv);
+                      csb_err *rv);
 
 /* nng 1.5.2's background dialer can stop for good when its peer went away in the middle of
  * a TLS handshake (it takes NNG_ECLOSED for its own end): the peer is back, a probe
@@ -565,16 +564,15 @@ static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opt
  * at most REDIAL_MAX of them, at most one a second. */
 #define REDIAL_MAX 8
 
-static void redial(csb_rpc_client *c, bool force)
+static void redial(csb_rpc_client *c)
 {
 	csb_rpc_client_opts o = {.url = c->url, .server_name = c->server_name,
 	                         .tls = {c->cert, c->key, c->ca}};
-	nng_dialer fresh;
 	bool go;
 	csb_err rv = CSB_OK;
 
 	pthread_mutex_lock(&c->mtx);
-	go = (force || c->pipes == 0) && !c->closing && c->redials < REDIAL_MAX &&
+	go = c->pipes == 0 && !c->closing && c->redials < REDIAL_MAX &&
 	     csb_mono_ms() >= c->redial_ms + 1000;
 	if (go) {
 		c->redial_ms = csb_mono_ms();
@@ -583,15 +581,15 @@ static void redial(csb_rpc_client *c, bool force)
 	pthread_mutex_unlock(&c->mtx);
 	if (!go)
 		return;
-	if (dialer_add(c->sock, c->url, &o, c->tls, &fresh, &rv) != 0)
+	if (dialer_add(c->sock, c->url, &o, c->tls, &rv) != 0)
 		csb_warn("rpc", "redial failed url=%s err=%s", c->url, csb_strerror(rv));
 	else
 		csb_debug("rpc", "redial url=%s dialers=%u", c->url, c->redials + 1);
 }
 
-/* Creates and starts (in the background) one more dialer of sock to url (*out). */
+/* Creates and starts (in the background) one more dialer of sock to url. */
 static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opts *o, bool tls,
-                      nng_dialer *out, csb_err *rv)
+                      csb_err *rv)
 {
 	nng_tls_config *cfg;
 	nng_dialer d;
@@ -621,7 +619,6 @@ static int dialer_add(nng_socket sock, const char *url, const csb_rpc_client_opt
 		nng_dialer_close(d);
 		return nrv;
 	}
-	*out = d;
 	return 0;
 }
 
@@ -648,7 +645,7 @@ static csb_err socket_open(csb_rpc_client *c, const csb_rpc_client_opts *o, bool
 		rv = csb__rpc_nng_err(nrv);
 		goto out_close_sock;
 	}
-	if (dialer_add(c->sock, o->url, o, tls, &c->dialer, &rv) != 0)
+	if (dialer_add(c->sock, o->url, o, tls, &rv) != 0)
 		goto out_close_sock;
 	return CSB_OK;
 out_close_sock:
