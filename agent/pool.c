@@ -260,6 +260,7 @@ void pool__replica_changed(void *ctx)
 	}
 	load_config(p, &v);
 	load_topology(p, &v);
+	pool__master_from_replica(p, &v);
 	if (csb_node_replica_current(p->node)) {
 		pool__confirm(p, "coordinator");
 		retire_stale_served(p, &v);
@@ -302,7 +303,7 @@ static bool hook_source_lost(void *ctx, const csb_node_lost_source *ls)
 	char err[CSB_RPC_ERROR_MAX];
 	csb_err rv;
 
-	if (p->coord == NULL)
+	if (!p->has_coord)
 		return true; /* nobody to tell: the import's ErrorState says it */
 	r.pool_fqdn = (char *)ls->source;
 	r.module = (char *)ls->module;
@@ -311,8 +312,8 @@ static bool hook_source_lost(void *ctx, const csb_node_lost_source *ls)
 	r.records_kept = ls->records_kept;
 	r.source_records = ls->source_records;
 	r.reason = (char *)ls->reason;
-	rv = csb_rpc_call_msg(p->coord, "csb.Admin/ReportLostStore", &r.base, &csb__empty__descriptor,
-	                      REPORT_TIMEOUT_MS, &out, err);
+	rv = csb_node_coordinator_call(p->node, "csb.Admin/ReportLostStore", &r.base,
+	                               &csb__empty__descriptor, REPORT_TIMEOUT_MS, &out, err);
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
 	if (rv != CSB_OK)
@@ -340,24 +341,11 @@ static csb_err parse_partner(struct pool *p, const char *spec)
 static void pool_free(struct pool *p)
 {
 	pool__confirm_stop(p);
-	csb_rpc_client_close(p->coord);
 	csb_topology_free(p->topo);
+	pthread_mutex_destroy(&p->mmu);
 	pthread_cond_destroy(&p->confirm_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
-}
-
-static csb_err open_coord_client(struct pool *p, const csb_pool_opts *o)
-{
-	csb_rpc_client_opts co = {
-		.url = o->node.coordinator_url,
-		.server_name = p->coord_name,
-		.tls = o->node.tls,
-	};
-
-	if (o->node.coordinator_url == NULL || o->node.coordinator_url[0] == '\0')
-		return CSB_OK;
-	return csb_rpc_client_open(&co, &p->coord);
 }
 
 csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
@@ -369,6 +357,7 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	if (p == NULL)
 		return CSB_ENOMEM;
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->mmu, NULL);
 	pthread_cond_init(&p->confirm_cv, NULL);
 	snprintf(p->name, sizeof(p->name), "%s", o->node.name);
 	snprintf(p->coord_name, sizeof(p->coord_name), "%s",
@@ -379,8 +368,9 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 		csb_error("agent", "bad --partner value=\"%s\" (want FQDN=URL)", o->partner);
 		goto out_free;
 	}
-	if ((rv = open_coord_client(p, o)) != CSB_OK) {
-		csb_error("agent", "bad coordinator url=%s err=%s", o->node.coordinator_url,
+	p->has_coord = o->node.coordinator_url != NULL && o->node.coordinator_url[0] != '\0';
+	if ((rv = pool__master_load(p, &no)) != CSB_OK) {
+		csb_error("agent", "cannot read the store dir=%s err=%s", o->node.state_dir,
 		          csb_strerror(rv));
 		goto out_free;
 	}
@@ -389,20 +379,22 @@ csb_err csb_pool_start(const csb_pool_opts *o, struct pool **out)
 	p->n_methods += pool__replica_methods(p, p->methods + p->n_methods);
 	p->n_methods += pool__purge_methods(p, p->methods + p->n_methods);
 	p->n_methods += pool__failover_methods(p, p->methods + p->n_methods);
+	p->n_methods += pool__cms_methods(p, p->methods + p->n_methods);
 	/* Without a coordinator nobody else can tell the role: it is what the replica says. */
-	p->confirmed = p->coord == NULL;
+	p->confirmed = !p->has_coord;
 	no.role = CSB_NODE_POOL;
 	no.hooks = (csb_node_hooks){.is_admin = hook_is_admin,
 	                            .role_view = hook_role_view,
 	                            .replica_changed = pool__replica_changed,
 	                            .source_lost = hook_source_lost,
+	                            .gate = pool__gate,
 	                            .ctx = p};
 	no.extra = p->methods;
 	no.n_extra = p->n_methods;
 	if ((rv = csb_node_start(&no, &p->node)) != CSB_OK)
 		goto out_free;
 	/* With a coordinator, writes need a lease it (or the partner) renews. */
-	if (p->coord != NULL)
+	if (p->has_coord)
 		csb_node_set_lease(p->node, CSB_LEASE_MS);
 	/* Until the replica says otherwise, the defaults of Set-CsBackupServiceConfiguration. */
 	{
@@ -433,7 +425,6 @@ out_free:
 void csb_pool_exit(struct pool *p)
 {
 	pool__confirm_stop(p);
-	csb_rpc_client_shutdown(p->coord);
 	csb_node_exit(p->node);
 	csb_info("agent", "stopped pool=%s", p->name);
 }

@@ -231,13 +231,14 @@ static csb_err take_value(struct parse *st, const csb__param_def *d, unsigned fl
 			return fail(st, "%s: '%s' is not a valid FQDN (%s)", d->shown, v, why);
 		return CSB_OK;
 	case CSB__T_NODE:
-		if (strcasecmp(v, "coordinator") == 0) {
-			strcpy(FIELD(st->a, d, char), "coordinator");
+		if (strcasecmp(v, "coordinator") == 0 || strcasecmp(v, "coordinator2") == 0) {
+			strcpy(FIELD(st->a, d, char), strcasecmp(v, "coordinator") == 0 ? "coordinator"
+			                                                                 : "coordinator2");
 			return CSB_OK;
 		}
 		if (csb_fqdn_parse(v, FIELD(st->a, d, char), why, sizeof(why)) != CSB_OK)
-			return fail(st, "%s: '%s' is neither coordinator nor a pool FQDN (%s)",
-			            d->shown, v, why);
+			return fail(st, "%s: '%s' is neither coordinator, coordinator2 (the standby) nor "
+			            "a pool FQDN (%s)", d->shown, v, why);
 		return CSB_OK;
 	case CSB__T_TIME:
 		return take_time(st, d, v);

@@ -109,6 +109,7 @@ typedef enum csb_param {
 	CSB_P_DB_COMMAND_TIMEOUT,
 	CSB_P_BACKUP_SQL_SERVER,
 	CSB_P_RESTORE,
+	CSB_P_BACKUP_SQL_INSTANCE,
 	CSB_P_COUNT
 } csb_param;
 
@@ -188,6 +189,7 @@ typedef struct csb_args {
 	/* The Central Management store. */
 	char replica_fqdn[CSB_FQDN_MAX + 1];      /* -ReplicaFqdn, lowercased */
 	char backup_sql_server[CSB_FQDN_MAX + 1]; /* -BackupSqlServerFqdn: the standby's pool */
+	const char *backup_sql_instance;          /* -BackupSqlInstanceName: RTC */
 
 	/* Files. */
 	const char *file_name;              /* -FileName */

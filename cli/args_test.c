@@ -932,11 +932,15 @@ static void test_refusals(void **state)
 	    "(it prints what Publish-CsTopology reads)", "Get-CsTopology", "-AsXml");
 	BAD("csb: Get-CsTopology: -AsXml is not available: the topology is JSON here; use --json "
 	    "(it prints what Publish-CsTopology reads)", "topology", "--as-xml");
-	BAD("csb: Invoke-CsManagementServerFailover: -BackupSqlInstanceName names a SQL Server "
-	    "instance; csbackup keeps the Central Management store in the module "
+	BAD("csb: Invoke-CsManagementServerFailover: -BackupSqlInstanceName: the Central "
+	    "Management store here has one instance, RTC (its standby copy is the module "
+	    "CentralMgmt.CMSMaster at the backup pool)", "cms-failover", "-BackupSqlServerFqdn",
+	    "pool02.csb.test", "-BackupSqlInstanceName", "Other", "-Force");
+	BAD("csb: Invoke-CsManagementServerFailover: -BackupMirrorSqlServerFqdn names a SQL Server "
+	    "mirror; csbackup keeps the Central Management store in the module "
 	    "CentralMgmt.CMSMaster, with one standby copy at the backup pool of the pool hosting "
-	    "it (name that pool with -BackupSqlServerFqdn)", "cms-failover", "-BackupSqlServerFqdn",
-	    "pool02.csb.test", "-BackupSqlInstanceName", "RTC", "-Force");
+	    "it (name that pool with -BackupSqlServerFqdn)", "cms-failover",
+	    "-BackupMirrorSqlServerFqdn", "pool02.csb.test");
 	BAD("csb: Set-CsBackupServiceConfiguration: -AuthorizedLocalAccounts names Windows local "
 	    "accounts allowed to run the backup service; csbackup's services run as their pools' "
 	    "certificates and callers are authorized by certificate and by the groups the "
@@ -1053,6 +1057,9 @@ static void test_documented_parameters(void **state)
 	OK("Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", "POOL02.csb.test", "-Force",
 	   "-Report", "cms.html", "-WhatIf", "-Confirm");
 	assert_string_equal(a.backup_sql_server, "pool02.csb.test");
+	OK("Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", "pool02.csb.test",
+	   "-BackupSqlInstanceName", "RTC", "-Force"); /* the documented Example 2 */
+	assert_string_equal(a.backup_sql_instance, "RTC");
 	OK("cms-failover", "-Restore", "-Report", "r.html");
 	assert_true(a.restore);
 	BAD("csb: Invoke-CsManagementServerFailover: -BackupSqlServerFqdn (disaster recovery) "
@@ -1087,8 +1094,8 @@ static void test_cluster_flags(void **state)
 	assert_string_equal(a.node, "coordinator");
 	OK("cluster", "start", "--dir", "d", "--node", "Pool02.CSB.Test");
 	assert_string_equal(a.node, "pool02.csb.test");
-	BAD("csb: cluster kill: --node: 'pool02' is neither coordinator nor a pool FQDN (not fully "
-	    "qualified (no domain))", "cluster", "kill", "--dir", "d", "--node", "pool02");
+	BAD("csb: cluster kill: --node: 'pool02' is neither coordinator, coordinator2 (the standby) "
+	    "nor a pool FQDN (not fully qualified (no domain))", "cluster", "kill", "--dir", "d", "--node", "pool02");
 	BAD("csb: cluster start: --node is required", "cluster", "start", "--dir", "d");
 
 	OK("cluster", "issue-cert", "--dir", "d", "--principal", "helpdesk_1");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,9 +26,10 @@
 #include "proto/status.pb-c.h"
 
 #define NODE_COORDINATOR "coordinator"
+#define NODE_STANDBY "coordinator2" /* the standby coordinator (CMS failover) */
 #define STOP_GRACE_MS 10000
 #define ANSWER_WAIT_MS 30000
-#define NODES_MAX 65 /* the coordinator and up to 64 pools */
+#define NODES_MAX 66 /* the coordinators and up to 64 pools */
 
 /* The binaries beside csb: bazel-bin/cli/csb → bazel-bin/{agent,coordinator}/…, or
  * $CSB_BIN_DIR/{agent,coordinator}/…. */
@@ -117,7 +119,22 @@ static int create(struct cli *c, const char *dir, unsigned pools, unsigned base)
 	json_object_set_new(coord, "url", json_string(url));
 	snprintf(url, sizeof(url), "127.0.0.1:%u", hport);
 	json_object_set_new(coord, "http", json_string(url));
+	json_object_set_new(coord, "node", json_string(NODE_COORDINATOR));
+	json_object_set_new(coord, "pool", json_string("pool01.csb.test"));
 	json_object_set_new(cl, "coordinator", coord);
+	if (pools >= 2) { /* the standby runs beside pool02, pool01's backup pool */
+		json_t *sb = json_object();
+
+		snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%u",
+		         base ? base + 2 + pools : (unsigned)csb_port_pick());
+		json_object_set_new(sb, "url", json_string(url));
+		snprintf(url, sizeof(url), "127.0.0.1:%u",
+		         base ? base + 3 + pools : (unsigned)csb_port_pick());
+		json_object_set_new(sb, "http", json_string(url));
+		json_object_set_new(sb, "node", json_string(NODE_STANDBY));
+		json_object_set_new(sb, "pool", json_string("pool02.csb.test"));
+		json_object_set_new(cl, "standby", sb);
+	}
 	json_object_set_new(cl, "admin", json_string("admin"));
 	json_object_set_new(cl, "pools", cpools);
 	snprintf(path, sizeof(path), "%s/topology.json", dir);
@@ -210,13 +227,41 @@ static const char *pool_url(struct cli *c, const char *fqdn)
 	return NULL;
 }
 
+/* The coordinator of the folder that runs as node ("coordinator" for a master entry without
+ * a node name), and whether it is in the standby slot; NULL when node is no coordinator. */
+static json_t *coord_entry(struct cli *c, const char *node, bool *standby)
+{
+	static const char *const slots[] = {"coordinator", "standby"};
+
+	for (size_t i = 0; i < 2; i++) {
+		json_t *e = json_object_get(c->cluster, slots[i]), *nm = json_object_get(e, "node");
+		const char *name = json_is_string(nm) ? json_string_value(nm)
+		                                      : i == 0 ? NODE_COORDINATOR : NULL;
+
+		if (e != NULL && name != NULL && strcmp(name, node) == 0) {
+			if (standby != NULL)
+				*standby = i == 1;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static const char *entry_string(json_t *e, const char *key)
+{
+	json_t *v = json_object_get(e, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
 static pid_t start_node(struct cli *c, const char *node)
 {
 	char bin[CLI_PATH], state[CLI_PATH + 64], crt[CLI_PATH + 80], key[CLI_PATH + 80],
 		ca[CLI_PATH + 16], http[64];
 	const char *coord = c->coord_url;
-	json_t *h = json_object_get(json_object_get(c->cluster, "coordinator"), "http");
-	bool is_coord = strcmp(node, NODE_COORDINATOR) == 0;
+	bool standby = false;
+	json_t *ce = coord_entry(c, node, &standby);
+	bool is_coord = ce != NULL;
 	const char *name = is_coord ? CSB_COORDINATOR_NAME : node;
 
 	snprintf(state, sizeof(state), "%s/%s", c->dir, node);
@@ -225,11 +270,25 @@ static pid_t start_node(struct cli *c, const char *node)
 	snprintf(key, sizeof(key), "%s/pki/%s.key", c->dir, name);
 	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", c->dir);
 	if (is_coord) {
-		char *argv[] = {bin, "--state-dir", state, "--listen", (char *)coord, "--http", http,
-		                "--tls-cert", crt, "--tls-key", key, "--tls-ca", ca,
-		                "--admin-principal", "admin", NULL};
+		const char *pool = entry_string(ce, "pool"), *agent = pool ? pool_url(c, pool) : NULL;
+		char *argv[24] = {bin, "--state-dir", state, "--listen",
+		                  (char *)entry_string(ce, "url"), "--http", http,
+		                  "--tls-cert", crt, "--tls-key", key, "--tls-ca", ca,
+		                  "--admin-principal", "admin", NULL};
+		size_t k = 15;
 
-		snprintf(http, sizeof(http), "%s", json_is_string(h) ? json_string_value(h) : "");
+		if (argv[4] == NULL)
+			return -1;
+		if (agent != NULL) {
+			argv[k++] = "--pool-fqdn";
+			argv[k++] = (char *)pool;
+			argv[k++] = "--agent";
+			argv[k++] = (char *)agent;
+			if (standby)
+				argv[k++] = "--standby";
+		}
+		argv[k] = NULL;
+		snprintf(http, sizeof(http), "%s", entry_string(ce, "http") ? entry_string(ce, "http") : "");
 		bin_path("coordinator/csb-coordinator", bin, sizeof(bin));
 		return spawn(c, node, argv);
 	} else {
@@ -254,11 +313,12 @@ static bool answers(struct cli *c, const char *node, pid_t pid)
 	csb_err rv;
 
 	do {
-		if (strcmp(node, NODE_COORDINATOR) == 0) {
-			Csb__Empty e = CSB__EMPTY__INIT;
+		if (coord_entry(c, node, NULL) != NULL) {
+			Csb__Empty e = CSB__EMPTY__INIT; /* a standby's refusal is an answer too */
 
-			rv = cli_admin(c, "csb.Admin/GetConfig", &e.base, &csb__json_doc__descriptor, 300,
-			               false, &out, err);
+			rv = cli_coordinator_call(c, entry_string(coord_entry(c, node, NULL), "url"),
+			                          "csb.Admin/GetConfig", &e.base, &csb__json_doc__descriptor,
+			                          300, &out, err);
 		} else {
 			Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
 
@@ -376,6 +436,11 @@ static void print_summary(struct cli *c)
 	json_array_foreach(pools, i, p)
 		printf("%-20s %s\n", json_string_value(json_object_get(p, "fqdn")),
 		       json_string_value(json_object_get(p, "agent")));
+	if (entry_string(json_object_get(c->cluster, "standby"), "url") != NULL)
+		printf("%-20s %s (%s)\n", "standby coordinator",
+		       entry_string(json_object_get(c->cluster, "standby"), "url"),
+		       entry_string(json_object_get(c->cluster, "standby"), "pool")
+		           ? entry_string(json_object_get(c->cluster, "standby"), "pool") : "-");
 	printf("cluster %s is up: export CSB_CLUSTER=%s\n", c->dir, c->dir);
 }
 
@@ -400,7 +465,7 @@ static int load(struct cli *c, const char *dir)
  * again: a failed `up` leaves the folder as it found it. */
 static int cluster_up(struct cli *c)
 {
-	const char *dir = c->a->dir, *started[NODES_MAX];
+	const char *dir = c->a->dir, *started[NODES_MAX], *master, *standby;
 	char path[CLI_PATH + 32];
 	size_t n = 0;
 	struct stat st;
@@ -417,10 +482,13 @@ static int cluster_up(struct cli *c)
 		return rc;
 	if ((rc = load(c, dir)) != CLI_OK)
 		return rc;
-	if ((rc = start_and_wait(c, NODE_COORDINATOR, &now)) != CLI_OK)
+	master = entry_string(json_object_get(c->cluster, "coordinator"), "node");
+	if (master == NULL)
+		master = NODE_COORDINATOR;
+	if ((rc = start_and_wait(c, master, &now)) != CLI_OK)
 		return rc;
 	if (now)
-		started[n++] = NODE_COORDINATOR;
+		started[n++] = master;
 	if ((rc = publish_if_needed(c)) != CLI_OK)
 		goto out_stop_started;
 	json_array_foreach(json_object_get(c->cluster, "pools"), i, p) {
@@ -435,6 +503,12 @@ static int cluster_up(struct cli *c)
 		if (now)
 			started[n++] = fqdn;
 	}
+	if ((standby = entry_string(json_object_get(c->cluster, "standby"), "node")) != NULL) {
+		if ((rc = start_and_wait(c, standby, &now)) != CLI_OK)
+			goto out_stop_started;
+		if (now)
+			started[n++] = standby;
+	}
 	print_summary(c);
 	return CLI_OK;
 out_stop_started:
@@ -448,7 +522,11 @@ static size_t nodes(struct cli *c, const char *out[NODES_MAX])
 	json_t *p;
 	size_t i, n = 0;
 
-	out[n++] = NODE_COORDINATOR;
+	out[n++] = entry_string(json_object_get(c->cluster, "coordinator"), "node")
+	               ? entry_string(json_object_get(c->cluster, "coordinator"), "node")
+	               : NODE_COORDINATOR;
+	if (entry_string(json_object_get(c->cluster, "standby"), "node") != NULL)
+		out[n++] = entry_string(json_object_get(c->cluster, "standby"), "node");
 	json_array_foreach(json_object_get(c->cluster, "pools"), i, p)
 		if (n < NODES_MAX)
 			out[n++] = json_string_value(json_object_get(p, "fqdn"));
@@ -536,4 +614,38 @@ int cli_cluster(struct cli *c)
 	case CSB_CMD_CLUSTER_ISSUE_CERT: return cluster_issue_cert(c);
 	default: return cli_fail(c, CSB_EINTERNAL, "not a cluster command");
 	}
+}
+
+int cli_cluster_master_moved(struct cli *c, const char *pool)
+{
+	json_t *m = json_object_get(c->cluster, "coordinator"), *sb = json_object_get(c->cluster, "standby");
+	char path[CLI_PATH + 32], tmp[CLI_PATH + 48];
+
+	if (c->cluster == NULL || c->dir[0] == '\0' || sb == NULL ||
+	    entry_string(sb, "pool") == NULL || strcasecmp(entry_string(sb, "pool"), pool) != 0)
+		return CLI_OK; /* not a local cluster, or it does not know that coordinator */
+	json_incref(m);
+	json_incref(sb);
+	if (json_object_get(m, "node") == NULL)
+		json_object_set_new(m, "node", json_string(NODE_COORDINATOR));
+	json_object_set(c->cluster, "coordinator", sb);
+	json_object_set(c->cluster, "standby", m);
+	json_decref(m);
+	json_decref(sb);
+	snprintf(path, sizeof(path), "%s/cluster.json", c->dir);
+	snprintf(tmp, sizeof(tmp), "%s/.cluster.json.tmp", c->dir);
+	if (json_dump_file(c->cluster, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    rename(tmp, path) != 0)
+		return cli_fail(c, CSB_EIO, "cannot update %s: %s", path, strerror(errno));
+	snprintf(c->coord_url, sizeof(c->coord_url), "%s", entry_string(sb, "url"));
+	return CLI_OK;
+}
+
+const char *cli_cluster_standby(struct cli *c, const char **pool)
+{
+	json_t *sb = json_object_get(c->cluster, "standby");
+
+	if (pool != NULL)
+		*pool = entry_string(sb, "pool");
+	return entry_string(sb, "url");
 }

@@ -531,9 +531,19 @@ static json_t *cms_store_json(const Csb__CmsStatusReply *out)
 		if (now - r->last_heartbeat_ms < CMS_AGENT_ACTIVE_MS)
 			json_array_append_new(agents, json_string(r->replica_fqdn));
 	}
-	return json_pack("{s:s, s:o, s:o, s:o, s:I}", "ActiveMasterFqdn", out->active_master_fqdn,
-	                 "ActiveReplicas", replicas, "ActiveReplicationAgents", agents,
-	                 "LastHeartbeat", beats, "HighSeq", (json_int_t)out->high_seq);
+	json_t *sb = json_null();
+
+	if (out->standby_fqdn[0] != '\0') {
+		if (out->standby_heartbeat_ms != 0)
+			cli_time_rfc3339(out->standby_heartbeat_ms, when, sizeof(when));
+		sb = json_pack("{s:s, s:s, s:o}", "Fqdn", out->standby_fqdn, "Url", out->standby_url,
+		               "LastHeartbeat", out->standby_heartbeat_ms ? json_string(when)
+		                                                          : json_null());
+	}
+	return json_pack("{s:s, s:o, s:o, s:o, s:I, s:o}", "ActiveMasterFqdn",
+	                 out->active_master_fqdn, "ActiveReplicas", replicas,
+	                 "ActiveReplicationAgents", agents, "LastHeartbeat", beats, "HighSeq",
+	                 (json_int_t)out->high_seq, "Standby", sb);
 }
 
 static void print_cms_status(const json_t *doc, const json_t *store)
@@ -541,8 +551,9 @@ static void print_cms_status(const json_t *doc, const json_t *store)
 	json_t *r;
 	size_t i;
 
-	printf("ActiveMasterFqdn : %s\n",
-	       json_string_value(json_object_get(doc, "ActiveMasterFqdn")));
+	printf("ActiveMasterFqdn : %s\nCmsEpoch         : %lld\n",
+	       json_string_value(json_object_get(doc, "ActiveMasterFqdn")),
+	       (long long)json_integer_value(json_object_get(doc, "CmsEpoch")));
 	if (store != NULL) {
 		const char *k;
 
@@ -554,6 +565,15 @@ static void print_cms_status(const json_t *doc, const json_t *store)
 			printf("%s%s", i ? ", " : "", json_string_value(r));
 		printf("}\nHighSeq          : %lld\n",
 		       (long long)json_integer_value(json_object_get(store, "HighSeq")));
+		if (json_is_object(json_object_get(store, "Standby"))) {
+			json_t *sb = json_object_get(store, "Standby"), *hb = json_object_get(sb, "LastHeartbeat");
+
+			printf("Standby          : %s at %s, heartbeat %s\n",
+			       json_string_value(json_object_get(sb, "Fqdn")),
+			       json_string_value(json_object_get(sb, "Url"))[0]
+			           ? json_string_value(json_object_get(sb, "Url")) : "(never heard)",
+			       json_is_string(hb) ? json_string_value(hb) : "-");
+		}
 		json_object_foreach(json_object_get(store, "LastHeartbeat"), k, r)
 			printf("Heartbeat %-16s: %s\n", k, json_is_string(r) ? json_string_value(r) : "-");
 	}
@@ -592,8 +612,9 @@ static int cms_status(struct cli *c)
 		return cli_fail(c, CSB_ENOTFOUND, "%s holds no replica of the Central Management store",
 		                a->replica_fqdn);
 	}
-	doc = json_pack("{s:s, s:I, s:o}", "ActiveMasterFqdn", out->active_master_fqdn, "HighSeq",
-	                (json_int_t)out->high_seq, "Replicas", reps);
+	doc = json_pack("{s:s, s:I, s:I, s:o}", "ActiveMasterFqdn", out->active_master_fqdn,
+	                "CmsEpoch", (json_int_t)out->cms_epoch, "HighSeq", (json_int_t)out->high_seq,
+	                "Replicas", reps);
 	if (a->cms_status) {
 		store = cms_store_json(out);
 		json_object_set(doc, "CentralManagementStoreStatus", store);

@@ -861,7 +861,7 @@ int cli_pool_cmd(struct cli *c)
 	case CSB_CMD_FAILBACK:
 		return failover_cmd(c);
 	case CSB_CMD_CMS_FAILOVER:
-		return cli_fail(c, CSB_EINTERNAL, "not available in this version");
+		return cli_cms_failover(c);
 	default: return cli_fail(c, CSB_EINTERNAL, "not a pool command");
 	}
 }

@@ -153,7 +153,7 @@ const csb__param_def csb__params[CSB_P_COUNT] = {
 	                     false, F(base_port), 1, 65535, NULL,
 	                     "The first port to listen on. Default: free ports below 32768."},
 	[CSB_P_NODE] = {"Node", "node", "--node", "<node>", CSB__T_NODE, false, F(node), 0, 0,
-	                NULL, "coordinator or a pool FQDN."},
+	                NULL, "coordinator, coordinator2 (the standby coordinator) or a pool FQDN."},
 	[CSB_P_PRINCIPAL] = {"Principal", "principal", "--principal", "<name>",
 	                     CSB__T_PRINCIPAL, false, F(principal), 0, 0, NULL,
 	                     "The certificate's name (CN)."},
@@ -212,6 +212,10 @@ const csb__param_def csb__params[CSB_P_COUNT] = {
 	                                  "Disaster recovery: the pool whose standby copy of the "
 	                                  "Central Management store takes over (the backup pool "
 	                                  "of the pool hosting it). Needs -Force."),
+	[CSB_P_BACKUP_SQL_INSTANCE] = VALUE("BackupSqlInstanceName", "backup-sql-instance-name",
+	                                    "<name>", CSB__T_TEXT, backup_sql_instance,
+	                                    "The instance of the standby copy: RTC, the one "
+	                                    "instance of the Central Management store here."),
 	[CSB_P_RESTORE] = SWITCH("Restore", "restore", restore,
 	                         "Make the original Central Management store active again (the "
 	                         "reverse of the last failover). Not with -Force or "
@@ -333,6 +337,11 @@ static const char *check_cms_failover(const csb_args *a)
 		       "recovery)";
 	if (dr && !a->force)
 		return "-BackupSqlServerFqdn (disaster recovery) requires -Force";
+	if (a->backup_sql_instance != NULL && strcasecmp(a->backup_sql_instance, "RTC") != 0)
+		return "-BackupSqlInstanceName: the Central Management store here has one instance, "
+		       "RTC (its standby copy is the module CentralMgmt.CMSMaster at the backup pool)";
+	if (a->backup_sql_instance != NULL && !dr)
+		return "-BackupSqlInstanceName goes with -BackupSqlServerFqdn (disaster recovery)";
 	return NULL;
 }
 
@@ -650,19 +659,19 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		"Invoke-CsManagementServerFailover", "cms-failover", NULL, NULL,
 		"Move the Central Management Store master to its backup pool.",
 		check_cms_failover,
-		USES({CSB_P_BACKUP_SQL_SERVER, 0, 0, NULL},
+		USES({CSB_P_BACKUP_SQL_SERVER, 0, 0, NULL}, {CSB_P_BACKUP_SQL_INSTANCE, 0, 0, NULL},
 		     {CSB_P_FORCE, 0, 0,
 		      "The active master is gone: the standby takes over without draining it, "
 		      "and the changes that may be lost are reported."},
 		     {CSB_P_REPORT, 0, 0, "The HTML report of the failover (overwritten)."},
 		     {CSB_P_RESTORE, 0, 0, NULL}, WHAT_IF_CONFIRM),
-		REFUSES({"BackupSqlInstanceName", true, "names a SQL Server instance" CMS_STANDBY},
-		        {"BackupMirrorSqlServerFqdn", true, "names a SQL Server mirror" CMS_STANDBY},
+		REFUSES({"BackupMirrorSqlServerFqdn", true, "names a SQL Server mirror" CMS_STANDBY},
 		        {"BackupMirrorSqlInstanceName", true,
 		         "names a SQL Server mirror instance" CMS_STANDBY}),
 		EXAMPLES({"csb Invoke-CsManagementServerFailover",
 		          "Fails the Central Management store over to its standby copy."},
-		         {"csb Invoke-CsManagementServerFailover -BackupSqlServerFqdn " P2 " -Force",
+		         {"csb Invoke-CsManagementServerFailover -BackupSqlServerFqdn " P2
+		          " -BackupSqlInstanceName \"RTC\" -Force",
 		          "Disaster recovery: the standby copy at " P2 " takes over."})},
 	[CSB_CMD_CMS_STATUS] = {
 		"Get-CsManagementStoreReplicationStatus", "cms-status", NULL, NULL,

@@ -274,6 +274,36 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	return rv;
 }
 
+csb_err cli_coordinator_call(struct cli *c, const char *url, const char *method,
+                             const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+                             uint32_t timeout_ms, ProtobufCMessage **out, char *err)
+{
+	csb_rpc_client *cli;
+	char why[CSB_RPC_ERROR_MAX] = "";
+	csb_err rv;
+
+	err[0] = '\0';
+	if (url == NULL)
+		return CSB_EINVAL;
+	if ((rv = open_client(c, c->coord_name[0] ? c->coord_name : CSB_COORDINATOR_NAME, url,
+	                      &cli)) != CSB_OK) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "cannot use coordinator %.180s (%s)", url,
+		         csb_strerror(rv));
+		return rv;
+	}
+	rv = csb_rpc_call_msg(cli, method, req, desc, timeout_ms, out, why);
+	csb_rpc_client_close(cli);
+	if (rv == CSB_ENOTCONN)
+		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.120s: %.100s", url,
+		         strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
+	else if ((rv == CSB_ETIMEDOUT || rv == CSB_EUNREACH || rv == CSB_ECLOSED) && why[0] == '\0')
+		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s did not answer (%s)", url,
+		         csb_strerror(rv));
+	else if (rv != CSB_OK)
+		memcpy(err, why, CSB_RPC_ERROR_MAX);
+	return rv;
+}
+
 /* The agent endpoint of fqdn: cluster.json first, then the published topology. */
 static csb_err agent_url(struct cli *c, const char *fqdn, char *url, size_t len, char *err)
 {

@@ -28,6 +28,7 @@ static const struct {
 	[CSB_ETLS] = {"ETLS", "TLS failure"},
 	[CSB_EINTERNAL] = {"EINTERNAL", "internal error"},
 	[CSB_ENOTCONN] = {"ENOTCONN", "not connected"},
+	[CSB_ENOTMASTER] = {"ENOTMASTER", "not the active master"},
 };
 
 const char *csb_strerror(csb_err rv)

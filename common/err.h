@@ -27,6 +27,8 @@ typedef enum csb_err {
 	CSB_ETLS,        /* TLS configuration or handshake failure */
 	CSB_EINTERNAL,   /* a bug: a state that should not happen */
 	CSB_ENOTCONN,    /* no connection to the peer could be made: the request was not sent */
+	CSB_ENOTMASTER,  /* a coordinator that is not the active CMS master (or called at a CMS
+	                  * epoch older than the callee's): the line names the active one */
 	CSB_ERR_COUNT
 } csb_err;
 

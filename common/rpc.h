@@ -7,6 +7,7 @@
 #ifndef CSB_COMMON_RPC_H
 #define CSB_COMMON_RPC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,7 @@ typedef struct csb_rpc_request {
 	const uint8_t *body;
 	size_t body_len;
 	uint64_t deadline_mono_ms; /* csb_mono_ms() after which the caller no longer waits */
+	uint64_t cms_epoch;        /* the caller's CMS epoch (Envelope.cms_epoch); 0: unknown */
 } csb_rpc_request;
 
 /* What a handler fills. body must be malloc'ed (the server frees it); error is a one-line
@@ -104,6 +106,11 @@ typedef struct csb_rpc_server_opts {
 	 * message is dropped before a byte of it is kept, one over the count is refused. */
 	bool (*trusted)(void *trusted_ctx, const char *principal);
 	void *trusted_ctx;
+	/* Runs for every authenticated request before its method (may be NULL): a status other
+	 * than CSB_OK answers the request with it and err, and the method does not run. The
+	 * CMS epoch check of DESIGN.md §4 (a coordinator deposed, a caller at an old epoch).
+	 * Called with trusted_ctx; thread-safe and quick. */
+	csb_err (*gate)(void *trusted_ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
 	size_t peer_max_msg;
 	unsigned peer_conns;
 } csb_rpc_server_opts;
@@ -145,6 +152,8 @@ typedef struct csb_rpc_client_opts {
 	                            * when no reply came within this time (a request lost with a
 	                            * connection that died): only for clients whose calls are
 	                            * all idempotent, and longer than any call's normal time. */
+	const _Atomic uint64_t *cms_epoch; /* sent with every request (Envelope.cms_epoch); NULL:
+	                                    * 0. Must outlive the client. */
 } csb_rpc_client_opts;
 
 /* Opens a client (nng REQ socket, dialing in the background with reconnects). Thread-safe:

@@ -58,6 +58,7 @@ struct csb_rpc_client {
 	nng_pipe pipe_ids[PIPES_TRACKED]; /* the connections up, to reset them */
 	unsigned n_pipe_ids;
 	unsigned timeouts;         /* calls timed out in a row on a connection that is up */
+	const _Atomic uint64_t *cms_epoch; /* sent with every request; NULL: 0 */
 };
 
 static bool not_connected(csb_rpc_client *c, char err[CSB_RPC_ERROR_MAX]);
@@ -359,6 +360,7 @@ csb_err csb_rpc_call(csb_rpc_client *c, const char *method, const void *body, si
 	req.method = (char *)method;
 	req.body.data = (uint8_t *)body;
 	req.body.len = len;
+	req.cms_epoch = c->cms_epoch != NULL ? atomic_load(c->cms_epoch) : 0;
 	/* Entered here too, so that close does not free the signer under us. */
 	if (!call_enter(c))
 		return CSB_ECLOSED;
@@ -706,6 +708,7 @@ csb_err csb_rpc_client_open(const csb_rpc_client_opts *o, csb_rpc_client **out)
 	atomic_init(&c->next_id, first_request_id());
 	c->max_msg = o->max_msg != 0 ? o->max_msg : CSB_RPC_MAX_MSG_DEFAULT;
 	c->tls = tls;
+	c->cms_epoch = o->cms_epoch;
 	if ((c->url = strdup(o->url)) == NULL ||
 	    (c->server_name = strdup(o->server_name ? o->server_name : "")) == NULL ||
 	    (c->cert = strdup(o->tls.cert ? o->tls.cert : "")) == NULL ||

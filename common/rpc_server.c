@@ -44,6 +44,8 @@ struct csb_rpc_server {
 	unsigned n_workers;
 	unsigned n_started;          /* threads running, for close */
 	struct worker *workers;
+	csb_err (*gate)(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
+	void *gate_ctx;
 };
 
 /* ---- Serving one request ------------------------------------------------------------ */
@@ -142,12 +144,15 @@ static nng_msg *call_handler(csb_rpc_server *srv, const csb_rpc_method *m,
 		.body = req->body.data,
 		.body_len = req->body.len,
 		.deadline_mono_ms = deadline_of(req),
+		.cms_epoch = req->cms_epoch,
 	};
 	csb_rpc_reply rep = {.body = NULL};
 	nng_msg *out;
 	csb_err rv;
 
-	rv = run_method(m, &rq, &rep);
+	rv = srv->gate != NULL ? srv->gate(srv->gate_ctx, &rq, rep.error) : CSB_OK;
+	if (rv == CSB_OK)
+		rv = run_method(m, &rq, &rep);
 	rep.error[CSB_RPC_ERROR_MAX - 1] = '\0';
 	if ((unsigned)rv >= CSB_ERR_COUNT) {
 		csb_error("rpc", "handler returned an unknown status method=%s status=%d", m->name,
@@ -403,6 +408,8 @@ csb_err csb_rpc_server_start(const csb_rpc_server_opts *o, const csb_rpc_method 
 	srv->max_msg = o->max_msg != 0 ? o->max_msg : CSB_RPC_MAX_MSG_DEFAULT;
 	srv->n_workers = o->workers != 0 ? o->workers : WORKERS_DEFAULT;
 	srv->max_conns = o->max_conns != 0 ? o->max_conns : CSB_RPC_CONNS_DEFAULT;
+	srv->gate = o->gate;
+	srv->gate_ctx = o->trusted_ctx;
 	atomic_init(&srv->conns, 0);
 	if ((srv->url = strdup(o->url)) == NULL) {
 		rv = CSB_ENOMEM;

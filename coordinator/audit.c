@@ -42,6 +42,9 @@ static const struct {
 	{"csb.Admin/GetAllStatus", NULL, "all pools"},
 	{"csb.Admin/GetCmsStatus", NULL, "CMS"},
 	{"csb.Admin/ReplicateCms", NULL, "CMS"},
+	{"csb.Admin/CmsFailover", NULL, "CMS"},
+	{"csb.Admin/CmsHandover", NULL, "CMS"},
+	{"csb.Admin/CmsStandby", NULL, "CMS"},
 };
 
 /* The string field name of msg, or NULL when it has none or it is empty. */

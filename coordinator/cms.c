@@ -19,7 +19,7 @@ bool coord__cms_host(struct coord *c, const char *pool, char *backup)
 	bool yes = false;
 
 	pthread_mutex_lock(&c->mu);
-	host = c->topo ? csb_topology_cms_host(c->topo) : NULL;
+	host = coord__master_host(c);
 	if (host != NULL && strcasecmp(host->fqdn, pool) == 0 && host->backup[0] != '\0') {
 		snprintf(backup, 254, "%s", host->backup);
 		yes = true;

@@ -133,8 +133,18 @@ static void prune_clients(struct coord *c)
 	c->n_clients = kept;
 }
 
-/* Re-reads the topology and configuration from the CMS into the parsed copies. */
-static void refresh(struct coord *c)
+const csb_topo_pool *coord__master_host(struct coord *c)
+{
+	const csb_topo_pool *p;
+
+	if (c->topo == NULL)
+		return NULL;
+	if (c->master_pool[0] != '\0' && (p = csb_topology_pool(c->topo, c->master_pool)) != NULL)
+		return p;
+	return csb_topology_cms_host(c->topo);
+}
+
+void coord__refresh(struct coord *c)
 {
 	char *tj = cms_get(c, CSB_CMS_KEY_TOPOLOGY), *cj = cms_get(c, CSB_CMS_KEY_CONFIG);
 	csb_topology *t = NULL;
@@ -165,8 +175,14 @@ csb_err coord__put(struct coord *c, const char *const *keys, const char *const *
 		return CSB_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		w[i] = (csb_write){CSB_OP_PUT, keys[i], strlen(keys[i]), values[i], strlen(values[i])};
-	if ((rv = csb_node_write(atomic_load(&c->node), CSB_MODULE_CMS, w, n, NULL)) == CSB_OK)
-		refresh(c);
+	/* Never after a handover: the new master's copy would not have it. */
+	pthread_mutex_lock(&c->put_mu);
+	rv = atomic_load(&c->active) || c->master.epoch == 0
+	         ? csb_node_write(atomic_load(&c->node), CSB_MODULE_CMS, w, n, NULL)
+	         : CSB_ENOTMASTER;
+	pthread_mutex_unlock(&c->put_mu);
+	if (rv == CSB_OK)
+		coord__refresh(c);
 	return rv;
 }
 
@@ -175,7 +191,8 @@ csb_err coord__agent(struct coord *c, const char *fqdn, struct agent_client **ou
 {
 	const csb_topo_pool *p;
 	struct agent_client *ac = NULL;
-	csb_rpc_client_opts o = {.server_name = fqdn, .tls = c->tls, .max_msg = 112u << 20};
+	csb_rpc_client_opts o = {.server_name = fqdn, .tls = c->tls, .max_msg = 112u << 20,
+	                         .cms_epoch = &c->cms_epoch};
 	csb_err rv = CSB_OK;
 
 	pthread_mutex_lock(&c->mu);
@@ -241,7 +258,7 @@ static csb_err seed(struct coord *c)
 	if (n > 0)
 		rv = coord__put(c, keys, vals, n);
 	else
-		refresh(c);
+		coord__refresh(c);
 out_free:
 	free(def);
 	free(cj);
@@ -264,23 +281,48 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 		.hooks = {.may_pull = hook_may_pull,
 		          .is_admin = hook_is_admin,
 		          .is_importer = hook_is_importer,
+		          .gate = coord__gate,
 		          .ctx = c},
 	};
 	csb_node *node;
 	csb_err rv;
 
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->mmu, NULL);
+	pthread_mutex_init(&c->put_mu, NULL);
+	pthread_cond_init(&c->master_cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_destroy(&c->master_cv);
+		pthread_cond_init(&c->master_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	csb_config_defaults(&c->cfg);
 	c->n_methods = coord__admin_methods(c, c->methods);
 	c->n_methods += coord__forward_methods(c, c->methods + c->n_methods);
 	c->n_methods += coord__audit_wrap(c->methods + c->n_methods,
 	                                  coord__failover_methods(c, c->methods + c->n_methods));
+	c->n_methods += coord__audit_wrap(c->methods + c->n_methods,
+	                                  coord__master_methods(c, c->methods + c->n_methods));
 	o.extra = c->methods;
 	o.n_extra = c->n_methods;
 	if ((rv = csb_node_start(&o, &node)) != CSB_OK)
 		return rv;
 	atomic_store(&c->node, node);
-	if ((rv = seed(c)) != CSB_OK) {
+	if (c->advertise[0] == '\0') { /* the listening URL, with the port it got */
+		const char *colon = strrchr(listen_url, ':');
+
+		if (colon != NULL && strcmp(colon, ":0") == 0)
+			snprintf(c->advertise, sizeof(c->advertise), "%.*s:%d", (int)(colon - listen_url),
+			         listen_url, csb_node_port(node));
+		else
+			snprintf(c->advertise, sizeof(c->advertise), "%s", listen_url);
+	}
+	if ((rv = seed(c)) != CSB_OK || (rv = coord__master_start(c)) != CSB_OK ||
+	    (rv = coord__master_loop_start(c)) != CSB_OK) {
 		csb_error("coordinator", "cannot seed the CMS err=%s", csb_strerror(rv));
 		atomic_store(&c->node, NULL);
 		csb_node_stop(node);
@@ -297,11 +339,13 @@ void coord__exit(struct coord *c)
 		csb_rpc_client_shutdown(c->clients[i]->cli);
 	pthread_mutex_unlock(&c->mu);
 	coord__web_stop(c);
+	coord__master_loop_stop(c);
 	csb_node_exit(atomic_load(&c->node));
 }
 
 void coord__stop(struct coord *c)
 {
+	coord__master_loop_stop(c);
 	csb_node_stop(atomic_load(&c->node));
 	for (size_t i = 0; i < c->n_clients; i++)
 		coord__agent_rele(c->clients[i]);

@@ -64,7 +64,7 @@ static void overlay_cms(struct coord *c, Csb__PoolStatus *ps)
 	char backup[254] = "";
 
 	pthread_mutex_lock(&c->mu);
-	host = c->topo ? csb_topology_cms_host(c->topo) : NULL;
+	host = coord__master_host(c);
 	if (host != NULL && strcasecmp(host->fqdn, ps->pool_fqdn) == 0)
 		snprintf(backup, sizeof(backup), "%s", host->backup);
 	pthread_mutex_unlock(&c->mu);
@@ -283,7 +283,7 @@ static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, const Proto
 	struct coord *c = ctx;
 	Csb__CmsStatusReply out = CSB__CMS_STATUS_REPLY__INIT;
 	Csb__ReplicaStatus *rs = NULL, **rsp = NULL;
-	char (*pools)[254] = NULL, master[254] = "";
+	char (*pools)[254] = NULL, master[254] = "", standby[254] = "", standby_url[512] = "";
 	const csb_topo_pool *host;
 	csb_node_importer imp;
 	size_t n = 0;
@@ -294,7 +294,7 @@ static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, const Proto
 		return CSB_EBUSY;
 	pthread_mutex_lock(&c->mu);
 	if (c->topo != NULL) {
-		if ((host = csb_topology_cms_host(c->topo)) != NULL)
+		if ((host = coord__master_host(c)) != NULL)
 			snprintf(master, sizeof(master), "%s", host->fqdn);
 		if (c->topo->n_pools > 0 && (pools = calloc(c->topo->n_pools, sizeof(*pools))) != NULL)
 			for (n = 0; n < c->topo->n_pools; n++)
@@ -303,6 +303,14 @@ static csb_err get_cms_status(void *ctx, const csb_rpc_request *req, const Proto
 	pthread_mutex_unlock(&c->mu);
 	out.high_seq = cms_high(c);
 	out.active_master_fqdn = master;
+	out.cms_epoch = atomic_load(&c->cms_epoch);
+	coord__standby_get(c, standby, standby_url, &out.standby_heartbeat_ms);
+	pthread_mutex_lock(&c->mu);
+	if ((host = coord__master_host(c)) != NULL)
+		snprintf(standby, sizeof(standby), "%s", host->backup);
+	pthread_mutex_unlock(&c->mu);
+	out.standby_fqdn = standby;
+	out.standby_url = standby_url;
 	if (n > 0 && ((rs = calloc(n, sizeof(*rs))) == NULL || (rsp = calloc(n, sizeof(*rsp))) == NULL)) {
 		rv = CSB_ENOMEM;
 		goto out_free;

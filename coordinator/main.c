@@ -22,14 +22,22 @@ static void usage(FILE *f)
 	fprintf(f, "usage: csb-coordinator [--config FILE] --state-dir DIR --listen URL [--http HOST:PORT]\n"
 	           "                       --tls-cert F --tls-key F --tls-ca F\n"
 	           "                       [--admin-principal NAME] [--map-size BYTES] [--name CN]\n"
+	           "                       [--pool-fqdn F --agent URL [--standby]] [--advertise-url URL]\n"
 	           "       csb-coordinator --version | --help\n"
 	           "  --config FILE: one flag a line, \"name = value\"; flags given here win\n"
 	           "  --name CN: the coordinator's principal, its certificate's CN (default "
-	           "csb-coordinator);\n             agents dial it by this name (their --coordinator-name)\n");
+	           "csb-coordinator);\n             agents dial it by this name (their --coordinator-name)\n"
+	           "  --pool-fqdn F, --agent URL: the pool whose host runs this coordinator and that "
+	           "pool's agent;\n             needed to take the CMS over from the agent's replica "
+	           "(Invoke-CsManagementServerFailover)\n"
+	           "  --standby: start as the standby (unless the CMS names this coordinator the "
+	           "active master)\n"
+	           "  --advertise-url URL: where agents and csb reach this coordinator (default "
+	           "--listen)\n");
 }
 
 enum { OPT_DIR = 1, OPT_LISTEN, OPT_HTTP, OPT_CERT, OPT_KEY, OPT_CA, OPT_ADMIN, OPT_MAP, OPT_HELP,
-       OPT_VERSION, OPT_NAME };
+       OPT_VERSION, OPT_NAME, OPT_POOL, OPT_AGENT, OPT_STANDBY, OPT_ADVERTISE };
 
 static const struct option options[] = {
 	{"state-dir", required_argument, NULL, OPT_DIR},
@@ -41,6 +49,10 @@ static const struct option options[] = {
 	{"admin-principal", required_argument, NULL, OPT_ADMIN},
 	{"map-size", required_argument, NULL, OPT_MAP},
 	{"name", required_argument, NULL, OPT_NAME},
+	{"pool-fqdn", required_argument, NULL, OPT_POOL},
+	{"agent", required_argument, NULL, OPT_AGENT},
+	{"standby", no_argument, NULL, OPT_STANDBY},
+	{"advertise-url", required_argument, NULL, OPT_ADVERTISE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -53,12 +65,29 @@ struct flags {
 
 static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 {
+	char fq[256], why[256];
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DIR: f->state_dir = optarg; break;
 		case OPT_NAME: c->name = optarg; break;
+		case OPT_POOL:
+			if (csb_fqdn_parse(optarg, fq, why, sizeof(why)) != CSB_OK) {
+				fprintf(stderr, "csb-coordinator: invalid --pool-fqdn: %s\n", why);
+				return 2;
+			}
+			c->pool_fqdn = optarg;
+			break;
+		case OPT_AGENT: c->agent_url = optarg; break;
+		case OPT_STANDBY: c->standby = true; break;
+		case OPT_ADVERTISE:
+			if (strlen(optarg) >= sizeof(c->advertise) || strstr(optarg, "://") == NULL) {
+				fprintf(stderr, "csb-coordinator: invalid --advertise-url: %s\n", optarg);
+				return 2;
+			}
+			snprintf(c->advertise, sizeof(c->advertise), "%s", optarg);
+			break;
 		case OPT_LISTEN: f->listen = optarg; break;
 		case OPT_HTTP: f->http = optarg; break;
 		case OPT_CERT: c->tls.cert = optarg; break;
@@ -81,6 +110,11 @@ static int parse_flags(int argc, char **argv, struct coord *c, struct flags *f)
 		case OPT_VERSION: printf("csb-coordinator %s\n", CSB_VERSION); return -1;
 		default: usage(stderr); return 2;
 		}
+	}
+	if ((c->agent_url != NULL) != (c->pool_fqdn != NULL) || (c->standby && !c->agent_url)) {
+		fprintf(stderr, "csb-coordinator: --pool-fqdn and --agent go together, and --standby "
+		        "needs them\n");
+		return 2;
 	}
 	if (optind < argc || !f->state_dir || !f->listen || !c->tls.cert || !c->tls.key ||
 	    !c->tls.ca) {

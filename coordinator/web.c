@@ -226,7 +226,8 @@ static void *poller_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	while (!c->stopping) {
 		pthread_mutex_unlock(&c->mu);
-		poll_once(c);
+		if (atomic_load(&c->active)) /* a standby's calls would be refused */
+			poll_once(c);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += POLL_MS / 1000;
 		pthread_mutex_lock(&c->mu);
@@ -303,7 +304,7 @@ static void cms_view_get(struct coord *c, struct cms_view *v)
 	v->high = mi.high_seq;
 	pthread_mutex_lock(&c->mu);
 	if (c->topo != NULL) {
-		if ((host = csb_topology_cms_host(c->topo)) != NULL)
+		if ((host = coord__master_host(c)) != NULL)
 			snprintf(v->master, sizeof(v->master), "%s", host->fqdn);
 		if ((v->replicas = calloc(c->topo->n_pools + 1, sizeof(*v->replicas))) != NULL)
 			for (size_t i = 0; i < c->topo->n_pools; i++)

@@ -269,3 +269,55 @@ csb_err csb_cms_pool_entry(const csb_cms_view *v, const char *pool, csb_pool_ent
 	}
 	return CSB_OK;
 }
+
+/* ---- The active master ----------------------------------------------------------------- */
+
+csb_err csb_cms_master_parse(const char *json, size_t len, csb_cms_master *out, char *err,
+                             size_t errlen)
+{
+	json_t *doc = json_loadb(json, len, 0, NULL);
+	const char *bad = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(doc))
+		bad = "not a JSON object";
+	else if (!copy_opt_string(doc, "fqdn", out->fqdn, sizeof(out->fqdn)))
+		bad = "fqdn";
+	else if (!json_is_string(json_object_get(doc, "url")) ||
+	         !copy_opt_string(doc, "url", out->url, sizeof(out->url)))
+		bad = "url";
+	else if (!json_is_integer(json_object_get(doc, "epoch")) ||
+	         !get_opt_u64(doc, "epoch", &out->epoch) || out->epoch == 0)
+		bad = "epoch";
+	else if (!get_opt_u64(doc, "since", &out->since_ms))
+		bad = "since";
+	else if (!copy_opt_string(doc, "previous", out->previous, sizeof(out->previous)))
+		bad = "previous";
+	json_decref(doc);
+	if (bad == NULL)
+		return CSB_OK;
+	snprintf(err, errlen, "the CMS master record is invalid: %s", bad);
+	return CSB_EINVAL;
+}
+
+char *csb_cms_master_to_json(const csb_cms_master *m)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:s}", "fqdn", m->fqdn, "url", m->url, "epoch",
+	                        (json_int_t)m->epoch, "since", (json_int_t)m->since_ms,
+	                        "previous", m->previous);
+	char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(doc);
+	return s;
+}
+
+void csb_cms_master_refusal(const csb_cms_master *m, char *out, size_t len)
+{
+	if (m->epoch == 0)
+		snprintf(out, len, "not active master: this coordinator is a standby and knows no "
+		         "active master yet");
+	else
+		snprintf(out, len, "not active master: %s (epoch %llu) at %s",
+		         m->fqdn[0] ? m->fqdn : "the coordinator", (unsigned long long)m->epoch,
+		         m->url);
+}

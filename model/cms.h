@@ -22,6 +22,7 @@
 #define CSB_CMS_KEY_CONFIG "config/Global"
 #define CSB_CMS_KEY_ADMIN "rbac/builtin-admin" /* the deployment's admin principal */
 #define CSB_CMS_KEY_POOLSTATE "poolstate/"    /* + pool FQDN */
+#define CSB_CMS_KEY_MASTER "cms/master"       /* the active master: csb_cms_master */
 
 /* A pool's write lease (DESIGN.md §4): an agent that has not heard from the coordinator (or
  * from its partner agreeing it is home) for this long refuses writes, and a -DisasterMode
@@ -92,6 +93,30 @@ csb_err csb_pool_entry_parse(const char *json, size_t len, csb_pool_entry *out, 
 
 /* The JSON value of e (malloc'ed; NULL when out of memory). */
 char *csb_pool_entry_to_json(const csb_pool_entry *e);
+
+/* ---- The active master (Invoke-CsManagementServerFailover) --------------------------- */
+
+/* Which coordinator is the CMS's active master, at which CMS epoch. The CMS holds it under
+ * cms/master, written by the master itself: at its first start (epoch 1), by an old master
+ * handing over (its last record names the new one, epoch + 1), by a standby taking over. */
+typedef struct csb_cms_master {
+	char fqdn[CSB_FQDN_MAX + 1];     /* the pool whose host runs it; "" before it is known */
+	char url[512];                   /* where agents and csb reach it */
+	uint64_t epoch;                  /* raised at every move; never goes down */
+	uint64_t since_ms;               /* wall time of the move */
+	char previous[CSB_FQDN_MAX + 1]; /* the master before it ("" at the first) */
+} csb_cms_master;
+
+/* Parses {"fqdn","url","epoch","since","previous"} ("previous", "since" optional). CSB_OK or
+ * CSB_EINVAL with the reason in err. */
+csb_err csb_cms_master_parse(const char *json, size_t len, csb_cms_master *out, char *err,
+                             size_t errlen);
+char *csb_cms_master_to_json(const csb_cms_master *m); /* malloc'ed; NULL: no memory */
+
+/* The line a coordinator that is not the active master (or one calling at an older epoch)
+ * is answered with: "not active master: <fqdn> (epoch <n>) at <url>" naming the active one
+ * as the answerer knows it. */
+void csb_cms_master_refusal(const csb_cms_master *m, char *out, size_t len);
 
 /* ---- Reading a CMS snapshot ---------------------------------------------------------- */
 

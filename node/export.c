@@ -132,6 +132,20 @@ void node__export_note_commit(struct csb_node *a, const char *module, uint64_t s
 	pthread_mutex_unlock(&em->mu);
 }
 
+void csb_node_export_reload(csb_node *a, const char *module)
+{
+	struct export_mod *em = node__export(a, module);
+	csb_module_info mi;
+
+	if (em == NULL || csb_store_module_info(a->store, NULL, module, &mi) != CSB_OK)
+		return;
+	pthread_mutex_lock(&em->mu);
+	em->committed = mi.high_seq;
+	em->ring_len = 0;
+	pthread_cond_broadcast(&em->cv);
+	pthread_mutex_unlock(&em->mu);
+}
+
 void node__export_reset(struct csb_node *a, const char *partner)
 {
 	for (size_t i = 0; i < CSB_MODULE_COUNT; i++) {

@@ -443,6 +443,20 @@ static void importer_sleep(struct importer *im, uint64_t ms)
 		csb_sleep_ms(until - csb_mono_ms() < 50 ? until - csb_mono_ms() : 50);
 }
 
+/* The replica's importer got a batch or a re-seed from the coordinator it now follows: a
+ * CMS master that moved has been followed, and a new lineage is a lost store again. */
+static void coord_followed(struct importer *im)
+{
+	struct csb_node *n = im->n;
+	bool current;
+
+	pthread_mutex_lock(&n->imu);
+	current = n->coord == im->peer;
+	pthread_mutex_unlock(&n->imu);
+	if (current && atomic_exchange(&n->coord_moved, false))
+		csb_info("import", "coordinator followed pool=%s url=%s", n->name, im->peer->url);
+}
+
 void *node__import_main(void *arg)
 {
 	struct importer *im = arg;
@@ -462,13 +476,20 @@ void *node__import_main(void *arg)
 		 * authoritative and the copy is repaired by digests. A new lineage only when the
 		 * copy holds nothing to lose. */
 		reseed = rv == CSB_ELOGGONE || rv == CSB_ECORRUPT;
-		if (rv == CSB_ELINEAGE) {
+		if (rv == CSB_ELINEAGE && strcmp(im->module, CSB_MODULE_CMS) == 0 &&
+		    atomic_load(&n->coord_moved)) {
+			/* The CMS master moved (a CMS failover): its new lineage is the one to follow,
+			 * by a differential re-seed that moves only what differs. */
+			reseed = true;
+		} else if (rv == CSB_ELINEAGE) {
 			rv = lineage_changed(im, err);
 			reseed = rv == CSB_OK;
 		} else if (rv == CSB_OK) {
 			pthread_mutex_lock(&im->mu);
 			im->lost_source = false; /* it came back as it was */
 			pthread_mutex_unlock(&im->mu);
+			if (strcmp(im->module, CSB_MODULE_CMS) == 0)
+				coord_followed(im); /* the master kept its lineage */
 		}
 		if (reseed) {
 			csb_info("import", "re-seed pool=%s source=%s module=%s reason=%s", n->name,
@@ -476,6 +497,7 @@ void *node__import_main(void *arg)
 			err[0] = '\0';
 			rv = node__reseed(im, err);
 			if (rv == CSB_OK && strcmp(im->module, CSB_MODULE_CMS) == 0) {
+				coord_followed(im);
 				/* The replica changed wholesale: the role must read it again. */
 				pthread_mutex_lock(&n->imu);
 				n->replica_dirty = true;

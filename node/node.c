@@ -380,6 +380,66 @@ static void partner_advance(struct csb_node *n)
 	node__export_reset(n, p ? p->name : "");
 }
 
+uint64_t csb_node_cms_epoch(csb_node *n)
+{
+	return atomic_load(&n->cms_epoch);
+}
+
+void csb_node_set_cms_epoch(csb_node *n, uint64_t epoch)
+{
+	uint64_t cur = atomic_load(&n->cms_epoch);
+
+	while (epoch > cur && !atomic_compare_exchange_weak(&n->cms_epoch, &cur, epoch))
+		;
+}
+
+void csb_node_set_coordinator(csb_node *n, const char *url)
+{
+	atomic_store(&n->coord_moved, true);
+	pthread_mutex_lock(&n->imu);
+	snprintf(n->want_coord, sizeof(n->want_coord), "%s", url);
+	n->want_coord_set = true;
+	pthread_mutex_unlock(&n->imu);
+	node__kick(n);
+}
+
+bool csb_node_coordinator_moved(csb_node *n)
+{
+	return atomic_load(&n->coord_moved);
+}
+
+/* The coordinator's advance: the replica's importer follows the CMS master to its new
+ * address; the cursor stays (same source name), the old client's calls end now. */
+static void coord_advance(struct csb_node *n)
+{
+	struct peer *p = NULL, *old;
+
+	pthread_mutex_lock(&n->imu);
+	if (!n->want_coord_set || strcmp(n->want_coord, n->coord_url) == 0) {
+		n->want_coord_set = false;
+		pthread_mutex_unlock(&n->imu);
+		return;
+	}
+	n->want_coord_set = false;
+	if (node__peer_open(n, n->coord_name, n->want_coord, "the coordinator", &p) != CSB_OK) {
+		csb_error("node", "cannot use coordinator pool=%s url=%s", n->name, n->want_coord);
+		pthread_mutex_unlock(&n->imu);
+		return;
+	}
+	retire(n, &n->cms_imp);
+	old = n->coord;
+	n->coord = p;
+	if (old != NULL)
+		csb_rpc_client_shutdown(old->cli);
+	csb_info("node", "coordinator pool=%s url=%s was=%s", n->name, n->want_coord, n->coord_url);
+	snprintf(n->coord_url, sizeof(n->coord_url), "%s", n->want_coord);
+	if (node__importer_start(n, n->coord, CSB_COORDINATOR_NAME, CSB_MODULE_CMS,
+	                         &n->cms_imp) != CSB_OK)
+		csb_error("node", "cannot start the CMS replica's importer pool=%s", n->name);
+	pthread_mutex_unlock(&n->imu);
+	node__peer_rele(old);
+}
+
 static void replica_advance(struct csb_node *n)
 {
 	bool dirty;
@@ -414,6 +474,7 @@ static void *ticker_main(void *arg)
 		if (contact > atomic_load(&n->lease_from_ms))
 			atomic_store(&n->lease_from_ms, contact);
 		partner_advance(n);
+		coord_advance(n);
 		if (csb_mono_ms() >= next) {
 			node__tick(n);
 			next = csb_mono_ms() + 1000;
@@ -433,6 +494,13 @@ static bool trusted_caller(void *ctx, const char *principal)
 	return node__is_admin(ctx, principal);
 }
 
+static csb_err gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX])
+{
+	struct csb_node *n = ctx;
+
+	return n->hooks.gate != NULL ? n->hooks.gate(n->hooks.ctx, req, err) : CSB_OK;
+}
+
 static csb_err start_server(struct csb_node *n)
 {
 	csb_rpc_method methods[48];
@@ -445,6 +513,7 @@ static csb_err start_server(struct csb_node *n)
 		.max_msg = NODE_MAX_MSG,
 		.trusted = trusted_caller,
 		.trusted_ctx = n,
+		.gate = gate,
 	};
 
 	k += node__sync_methods(n, methods + k);
@@ -464,6 +533,8 @@ static struct csb_node *node_alloc(const csb_node_opts *o)
 	snprintf(n->name, sizeof(n->name), "%s", o->name);
 	snprintf(n->listen_url, sizeof(n->listen_url), "%s", o->listen_url);
 	snprintf(n->coord_url, sizeof(n->coord_url), "%s", o->coordinator_url ? o->coordinator_url : "");
+	atomic_init(&n->coord_moved, o->coordinator_moved);
+	atomic_init(&n->cms_epoch, o->cms_epoch);
 	snprintf(n->coord_name, sizeof(n->coord_name), "%s",
 	         o->coordinator_name ? o->coordinator_name : CSB_COORDINATOR_NAME);
 	n->tls = o->tls;

@@ -69,6 +69,9 @@ typedef struct csb_node_hooks {
 	/* A source came back with a lineage never seen; called on the importer's thread until
 	 * it returns true (reported), once per (source, module, lineage) after that. */
 	bool (*source_lost)(void *ctx, const csb_node_lost_source *ls);
+	/* Runs before every authenticated request's method (common/rpc.h's gate): a status
+	 * other than CSB_OK refuses it with err. The CMS epoch checks (DESIGN.md §4). */
+	csb_err (*gate)(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
 	void *ctx;
 } csb_node_hooks;
 
@@ -78,6 +81,10 @@ typedef struct csb_node_opts {
 	const char *state_dir;
 	const char *listen_url;
 	const char *coordinator_url; /* pools: where the CMS comes from (may be NULL) */
+	bool coordinator_moved;      /* pools: the CMS master moved (a CMS failover) and the
+	                              * replica has not been re-seeded from it yet: a new
+	                              * lineage from it is taken as authoritative */
+	uint64_t cms_epoch;          /* the CMS epoch the node starts with */
 	const char *coordinator_name; /* the coordinator's principal (its certificate's CN):
 	                               * pools dial it and trust it by this name; the
 	                               * coordinator listens as it. NULL: CSB_COORDINATOR_NAME */
@@ -159,6 +166,28 @@ bool csb_node_read_only(csb_node *n, char *why);
  * round (Invoke-CsManagementStoreReplication found it different). CSB_ENOTFOUND without a
  * coordinator. */
 csb_err csb_node_replica_repair(csb_node *n);
+
+/* ---- The CMS master (DESIGN.md §4, notes/failover.md 3.8) --------------------------- */
+
+/* The CMS epoch every request of the node carries (Envelope.cms_epoch), and raising it.
+ * Epochs never go down: a lower one is ignored. */
+uint64_t csb_node_cms_epoch(csb_node *n);
+void csb_node_set_cms_epoch(csb_node *n, uint64_t epoch);
+/* Pools: the CMS master moved to url (a CMS failover). The tick moves the replica's
+ * importer at once (never blocking on the old one): its cursor stays, and the first new
+ * lineage the new master shows is followed by a differential re-seed instead of being taken
+ * for a lost store. */
+void csb_node_set_coordinator(csb_node *n, const char *url);
+/* Whether the replica still waits for that re-seed (false once it came). */
+bool csb_node_coordinator_moved(csb_node *n);
+/* One call to the coordinator (pools). Errors name it and why. CSB_ENOTFOUND without one. */
+csb_err csb_node_coordinator_call(csb_node *n, const char *method, const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *reply_desc,
+                                  uint32_t timeout_ms, ProtobufCMessage **reply,
+                                  char err[CSB_RPC_ERROR_MAX]);
+/* Re-reads module's high seq after the store changed under the export side (a coordinator
+ * that adopted a CMS), and wakes the pulls waiting on it. */
+void csb_node_export_reload(csb_node *n, const char *module);
 
 /* ---- The partner (pools) ------------------------------------------------------------ */
 

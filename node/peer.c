@@ -24,6 +24,7 @@ csb_err node__peer_open(struct csb_node *n, const char *name, const char *url, c
 		.tls = n->tls,
 		.max_msg = PEER_MAX_MSG,
 		.resend_ms = n->cfg.long_poll_ms + 4000,
+		.cms_epoch = &n->cms_epoch,
 	};
 	csb_err rv;
 
@@ -66,19 +67,14 @@ struct peer *node__partner_ref(struct csb_node *n)
 	return p;
 }
 
-csb_err csb_node_partner_call(csb_node *n, const char *method, const ProtobufCMessage *req,
-                              const ProtobufCMessageDescriptor *reply_desc, uint32_t timeout_ms,
-                              ProtobufCMessage **reply, char err[CSB_RPC_ERROR_MAX])
+/* One call through p; the error line names the peer and why. */
+static csb_err peer_call(struct peer *p, const char *method, const ProtobufCMessage *req,
+                         const ProtobufCMessageDescriptor *reply_desc, uint32_t timeout_ms,
+                         ProtobufCMessage **reply, char err[CSB_RPC_ERROR_MAX])
 {
-	struct peer *p = node__partner_ref(n);
 	char why[CSB_RPC_ERROR_MAX];
-	csb_err rv;
+	csb_err rv = csb_rpc_call_msg(p->cli, method, req, reply_desc, timeout_ms, reply, why);
 
-	if (p == NULL) {
-		node__set_error(err, "%s has no backup pool", n->name);
-		return CSB_ENOTFOUND;
-	}
-	rv = csb_rpc_call_msg(p->cli, method, req, reply_desc, timeout_ms, reply, why);
 	switch (rv) {
 	case CSB_OK:
 		break;
@@ -95,6 +91,41 @@ csb_err csb_node_partner_call(csb_node *n, const char *method, const ProtobufCMe
 	default:
 		node__set_error(err, "%s (%s): %s", p->name, p->role, why[0] ? why : csb_strerror(rv));
 	}
+	return rv;
+}
+
+csb_err csb_node_partner_call(csb_node *n, const char *method, const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *reply_desc, uint32_t timeout_ms,
+                              ProtobufCMessage **reply, char err[CSB_RPC_ERROR_MAX])
+{
+	struct peer *p = node__partner_ref(n);
+	csb_err rv;
+
+	if (p == NULL) {
+		node__set_error(err, "%s has no backup pool", n->name);
+		return CSB_ENOTFOUND;
+	}
+	rv = peer_call(p, method, req, reply_desc, timeout_ms, reply, err);
+	node__peer_rele(p);
+	return rv;
+}
+
+csb_err csb_node_coordinator_call(csb_node *n, const char *method, const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *reply_desc,
+                                  uint32_t timeout_ms, ProtobufCMessage **reply,
+                                  char err[CSB_RPC_ERROR_MAX])
+{
+	struct peer *p;
+	csb_err rv;
+
+	pthread_mutex_lock(&n->imu);
+	p = node__peer_ref(n->coord);
+	pthread_mutex_unlock(&n->imu);
+	if (p == NULL) {
+		node__set_error(err, "%s has no coordinator", n->name);
+		return CSB_ENOTFOUND;
+	}
+	rv = peer_call(p, method, req, reply_desc, timeout_ms, reply, err);
 	node__peer_rele(p);
 	return rv;
 }

@@ -225,9 +225,8 @@ typedef struct drop_ctx {
 } drop_ctx;
 
 /* Runs with no other transaction in the process: mdb_drop() closes the handle at once. */
-static csb_err drop_fn(csb__txn *t, void *ctx)
+csb_err csb__copy_drop(csb__txn *t, const char *source, const char *module)
 {
-	drop_ctx *c = ctx;
 	char name[CSB__NAME_MAX];
 	uint8_t buf[CURSOR_KEY_MAX];
 	MDB_dbi copy;
@@ -235,7 +234,7 @@ static csb_err drop_fn(csb__txn *t, void *ctx)
 	csb_err rv;
 	int rc;
 
-	csb__data_name(name, c->source, c->module);
+	csb__data_name(name, source, module);
 	rv = csb__write_dbi(t, name, false, &copy);
 	if (rv == CSB_OK) {
 		rc = mdb_drop(t->txn, copy, 1);
@@ -245,9 +244,16 @@ static csb_err drop_fn(csb__txn *t, void *ctx)
 	} else if (rv != CSB_ENOTFOUND) {
 		return rv;
 	}
-	cursor_key(buf, c->source, c->module, &k);
+	cursor_key(buf, source, module, &k);
 	rc = mdb_del(t->txn, t->s->cursor_dbi, &k, NULL);
 	return rc == MDB_NOTFOUND ? CSB_OK : csb__mdb_err(rc);
+}
+
+static csb_err drop_fn(csb__txn *t, void *ctx)
+{
+	drop_ctx *c = ctx;
+
+	return csb__copy_drop(t, c->source, c->module);
 }
 
 csb_err csb_store_copy_drop(csb_store *s, const char *source, const char *module)

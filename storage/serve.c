@@ -323,6 +323,63 @@ csb_err csb_store_promote(csb_store *s, const char *source, const char *module, 
 	return CSB_OK;
 }
 
+/* ---- Adopt: a copy becomes the store's own module (CMS failover) ---------------------- */
+
+typedef struct adopt_ctx {
+	const char *source;
+	const char *module;
+	csb_module_info info; /* out */
+	csb_lineage lineage;  /* out */
+} adopt_ctx;
+
+static csb_err adopt_fn(csb__txn *t, void *ctx)
+{
+	adopt_ctx *c = ctx;
+	char cname[CSB__NAME_MAX], dname[CSB__NAME_MAX], lname[CSB__NAME_MAX];
+	csb__module_state st;
+	csb_cursor cur;
+	MDB_dbi copy, data, log;
+	csb_err rv;
+
+	if ((rv = csb__cursor_get(t, c->source, c->module, &cur)) != CSB_OK)
+		return rv;
+	csb__data_name(cname, c->source, c->module);
+	csb__data_name(dname, NULL, c->module);
+	csb__log_name(lname, c->module);
+	if ((rv = drop_db(t, dname)) != CSB_OK || (rv = drop_db(t, lname)) != CSB_OK ||
+	    (rv = csb__write_dbi(t, cname, true, &copy)) != CSB_OK ||
+	    (rv = csb__write_dbi(t, dname, true, &data)) != CSB_OK ||
+	    (rv = csb__write_dbi(t, lname, true, &log)) != CSB_OK ||
+	    (rv = promote_copy(t, copy, data, log)) != CSB_OK)
+		return rv;
+	st = (csb__module_state){.high_seq = cur.applied_seq, .count = cur.count,
+	                         .digest = cur.digest};
+	c->info = (csb_module_info){st.high_seq, st.count, st.digest, 0};
+	if ((rv = csb__module_state_put(t, c->module, &st)) != CSB_OK ||
+	    (rv = csb__copy_drop(t, c->source, c->module)) != CSB_OK)
+		return rv;
+	return csb__lineage_mint(t, &c->lineage);
+}
+
+csb_err csb_store_adopt(csb_store *s, const char *source, const char *module,
+                        csb_module_info *out, csb_lineage *lineage)
+{
+	adopt_ctx c = {.source = source, .module = module};
+	csb_err rv;
+
+	if (s == NULL || !csb__name_ok(source) || !csb__name_ok(module))
+		return CSB_EINVAL;
+	if ((rv = csb__write_run(s, true, adopt_fn, &c)) != CSB_OK)
+		return rv;
+	csb_info("store", "copy adopted source=%s module=%s high_seq=%" PRIu64 " records=%" PRIu64,
+	         source, module, c.info.high_seq, c.info.count);
+	if (out != NULL)
+		*out = c.info;
+	if (lineage != NULL)
+		*lineage = c.lineage;
+	return CSB_OK;
+}
+
 /* ---- Fold: served data goes back into the copy (failback) ----------------------------- */
 
 typedef struct fold_ctx {

@@ -182,7 +182,7 @@ static void lineage_hex(const csb_lineage *l, char out[2 * CSB_LINEAGE_LEN + 1])
 }
 
 /* A fresh random lineage, written to meta in t. */
-static csb_err lineage_mint(csb__txn *t, csb_lineage *out)
+csb_err csb__lineage_mint(csb__txn *t, csb_lineage *out)
 {
 	MDB_val k = {sizeof(key_lineage) - 1, (void *)key_lineage}, v = {CSB_LINEAGE_LEN, out->b};
 	size_t got = 0;
@@ -224,7 +224,7 @@ static csb_err store_create(csb__txn *t)
 	v.mv_size = sizeof(schema);
 	if ((rc = mdb_put(t->txn, s->meta_dbi, &k, &v, 0)) != 0)
 		return csb__mdb_err(rc);
-	return lineage_mint(t, &l);
+	return csb__lineage_mint(t, &l);
 }
 
 /* Opens meta and cursor (creating a new store) and checks the schema. Runs at open only,
@@ -422,7 +422,7 @@ csb_err csb_store_lineage(csb_store *s, csb_lineage *out)
 
 static csb_err renew_fn(csb__txn *t, void *ctx)
 {
-	return lineage_mint(t, ctx);
+	return csb__lineage_mint(t, ctx);
 }
 
 csb_err csb_store_lineage_renew(csb_store *s, csb_lineage *out)

@@ -323,6 +323,16 @@ csb_err csb_store_promote(csb_store *s, const char *source, const char *module, 
                           uint64_t expect_seq, const csb_digest *expect_digest,
                           csb_module_info *out);
 
+
+/* A coordinator taking over the CMS (Invoke-CsManagementServerFailover): the copy of
+ * (source, module) becomes the store's own module in ONE transaction — every record keeps
+ * its seq and gets its log entry, the module's high seq, count and digest are the copy's
+ * cursor's, the copy and its cursor are dropped, and the store mints a new lineage (*lineage)
+ * so that importers follow by a differential re-seed. The module's earlier data is dropped.
+ * CSB_ENOTFOUND without such a copy. */
+csb_err csb_store_adopt(csb_store *s, const char *source, const char *module,
+                        csb_module_info *out, csb_lineage *lineage);
+
 /* Failback on the serving side: the served changes after the fork go back into the copy of
  * (source, module), whose cursor becomes {lineage, served high seq}; the served module and
  * its guard are dropped, the copy unfrozen. One transaction; *moved (may be NULL) counts the

@@ -1,9 +1,8 @@
 /* The topology and Central Management store cmdlets as Microsoft documents them
  * (skype/skype-ps/skype/<Cmdlet>.md), run through the real csb on a local cluster:
  * Get-CsTopology, Publish-CsTopology, Export-CsConfiguration, Import-CsConfiguration,
- * Get-CsManagementStoreReplicationStatus, and the parameters of
- * Invoke-CsManagementServerFailover (whose failover is not built yet: only its parsing is
- * checked). Each documented example runs as written with our FQDNs and paths (PowerShell
+ * Get-CsManagementStoreReplicationStatus and Invoke-CsManagementServerFailover (both of its
+ * examples, -Restore, -WhatIf, -Report, a master killed and coming back). Each documented example runs as written with our FQDNs and paths (PowerShell
  * pipelines through --json and the shell), and each documented parameter is used, with its
  * exit code and its effect. */
 #include <setjmp.h>
@@ -342,8 +341,8 @@ static void test_replication_status(void **state)
 	size_t i;
 
 	ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", NULL);
-	assert_true(ch_starts_with(r.out, "ActiveMasterFqdn : " P1 "\n\nReplicaFqdn                  "
-	                               "UpToDate  LastUpdateCreation\n"));
+	assert_true(ch_starts_with(r.out, "ActiveMasterFqdn : " P1 "\nCmsEpoch         : 1\n\n"
+	                               "ReplicaFqdn                  UpToDate  LastUpdateCreation\n"));
 	assert_true(ch_matches(r.out, "^" P1 " +(True|False) +" TIME_RE "$"));
 	assert_true(ch_matches(r.out, "^" P2 " +(True|False) +" TIME_RE "$"));
 	ch_result_free(&r);
@@ -374,6 +373,10 @@ static void test_replication_status(void **state)
 	j = ch_json(&r);
 	rep = json_object_get(j, "CentralManagementStoreStatus");
 	assert_string_equal(json_string_value(json_object_get(rep, "ActiveMasterFqdn")), P1);
+	assert_int_equal(json_integer_value(json_object_get(j, "CmsEpoch")), 1);
+	/* The standby coordinator runs beside pool01's backup pool and beats every 2 s. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "Standby"),
+	                                                      "Fqdn")), P2);
 	assert_int_equal(json_array_size(json_object_get(rep, "ActiveReplicas")), 2);
 	/* Both agents long-poll the CMS: both are active, each with its last heartbeat. */
 	assert_int_equal(json_array_size(json_object_get(rep, "ActiveReplicationAgents")), 2);
@@ -385,27 +388,138 @@ static void test_replication_status(void **state)
 	ch_result_free(&r);
 }
 
-/* Invoke-CsManagementServerFailover: every documented parameter parses; the failover itself
- * is not built yet (exit 1, nothing sent); the SQL Server ones are refused (exit 2). */
-static void test_cms_failover_parameters(void **state)
+/* The URL of the cluster's coordinator in slot ("coordinator" or "standby"). */
+static void coordinator_url(struct ch_cluster *cl, const char *slot, char *out, size_t len)
+{
+	char path[CH_PATH + 32];
+	json_t *c;
+
+	snprintf(path, sizeof(path), "%s/cluster.json", cl->dir);
+	c = json_load_file(path, 0, NULL);
+	assert_non_null(c);
+	snprintf(out, len, "%s", json_string_value(json_object_get(json_object_get(c, slot), "url")));
+	json_decref(c);
+}
+
+/* Waits until the CMS master is pool at epoch and every replica is up to date with it. */
+static void master_is(struct ch_cluster *cl, const char *pool, long long epoch)
+{
+	struct ch_result r;
+	bool ok = false;
+
+	for (int i = 0; i < 200 && !ok; i++) {
+		json_t *j, *rep;
+		size_t k;
+
+		ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
+		j = ch_json(&r);
+		ok = strcmp(json_string_value(json_object_get(j, "ActiveMasterFqdn")), pool) == 0 &&
+		     json_integer_value(json_object_get(j, "CmsEpoch")) == epoch &&
+		     json_array_size(json_object_get(j, "Replicas")) == 2;
+		json_array_foreach(json_object_get(j, "Replicas"), k, rep)
+			ok = ok && json_is_true(json_object_get(rep, "UpToDate"));
+		json_decref(j);
+		ch_result_free(&r);
+		if (!ok)
+			usleep(50 * 1000);
+	}
+	assert_true(ok);
+}
+
+/* A change sent to the coordinator at url (not the cluster's current one). */
+static void change_at(struct ch_cluster *cl, const char *url, int want, struct ch_result *r)
+{
+	char crt[CH_PATH + 32], key[CH_PATH + 32], ca[CH_PATH + 32];
+
+	snprintf(crt, sizeof(crt), "%s/pki/admin.crt", cl->dir);
+	snprintf(key, sizeof(key), "%s/pki/admin.key", cl->dir);
+	snprintf(ca, sizeof(ca), "%s/pki/ca.crt", cl->dir);
+	ch_ok(cl, want, r, "--coordinator", url, "--cert", crt, "--key", key, "--ca", ca,
+	      "Set-CsBackupServiceConfiguration", "-SyncInterval", "00:01:30", NULL);
+}
+
+/* Invoke-CsManagementServerFailover on the cluster: -WhatIf changes nothing; Example 1 moves
+ * the master to the standby beside pool02, every agent follows and the old master refuses
+ * changes naming the new one; -Restore brings it home (and again: nothing to do); Example 2
+ * (disaster recovery, "RTC" the one instance) takes over from a killed master, which refuses
+ * changes when it comes back; the SQL mirror parameters are refused (exit 2). */
+static void test_cms_failover(void **state)
 {
 	struct ch_cluster *cl = *state;
 	struct ch_result r;
-	char report[CH_PATH + 32];
+	char report[CH_PATH + 32], home[256], standby[256], line[512], *html;
+	json_t *j;
 
 	snprintf(report, sizeof(report), "%s/cms.html", cl->work);
-	ch_ok(cl, 1, &r, "Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", P2, "-Force",
+	coordinator_url(cl, "coordinator", home, sizeof(home));
+	coordinator_url(cl, "standby", standby, sizeof(standby));
+	ch_ok(cl, 0, &r, "Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", P2, "-Force",
 	      "-Report", report, "-WhatIf", "-Confirm:$false", NULL);
-	assert_string_equal(r.err, "csb: Invoke-CsManagementServerFailover: not available in this "
-	                           "version\n");
+	assert_string_equal(r.out, "What if: the coordinator on " P2 " would become the active "
+	                           "master of the Central Management store at epoch 2, taking it "
+	                           "over from the replica of " P2 " without " P1 " (-Force)\n");
 	ch_result_free(&r);
-	ch_ok(cl, 1, &r, "Invoke-CsManagementServerFailover", "-Restore", NULL);
+	master_is(cl, P1, 1);
+
+	ch_ok(cl, 0, &r, "Invoke-CsManagementServerFailover", NULL); /* Example 1 */
+	assert_true(ch_matches(r.out, "^The Central Management store is served by pool02\\.csb\\.test "
+	                              "\\(epoch 2, was pool01\\.csb\\.test\\) in [0-9]+ ms; 2 of 2 "
+	                              "agents follow it$"));
 	ch_result_free(&r);
-	ch_ok(cl, 2, &r, "Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", P2, "-Force",
-	      "-BackupSqlInstanceName", "RTC", NULL);
-	assert_true(ch_starts_with(r.err, "csb: Invoke-CsManagementServerFailover: "
-	                               "-BackupSqlInstanceName names a SQL Server instance; "));
+	master_is(cl, P2, 2);
+	change_at(cl, home, 1, &r);
+	snprintf(line, sizeof(line), "csb: Set-CsBackupServiceConfiguration: not active master: " P2
+	         " (epoch 2) at %s\n", standby);
+	assert_string_equal(r.err, line);
 	ch_result_free(&r);
+	change_at(cl, standby, 0, &r); /* the new master takes it */
+	ch_result_free(&r);
+
+	ch_ok(cl, 0, &r, "Invoke-CsManagementServerFailover", "-Restore", "-Report", report, NULL);
+	assert_true(ch_matches(r.out, "^The Central Management store is served by pool01\\.csb\\.test "
+	                              "\\(epoch 3, was pool02\\.csb\\.test\\) in [0-9]+ ms; 2 of 2 "
+	                              "agents follow it$"));
+	ch_result_free(&r);
+	html = ch_read_file(report);
+	assert_non_null(strstr(html, "<td>pool01.csb.test</td>"));
+	free(html);
+	master_is(cl, P1, 3);
+	ch_ok(cl, 0, &r, "cms-failover", "-Restore", NULL);
+	assert_string_equal(r.out, "The Central Management store is at its home pool " P1
+	                           " already (epoch 3)\n");
+	ch_result_free(&r);
+
+	/* Example 2: the master is lost. */
+	ch_ok(cl, 0, &r, "cluster", "kill", "--dir", cl->dir, "--node", "coordinator", NULL);
+	ch_result_free(&r);
+	ch_ok(cl, 4, &r, "Invoke-CsManagementServerFailover", NULL);
+	assert_true(ch_starts_with(r.err, "csb: Invoke-CsManagementServerFailover: the coordinator "
+	                                  "at "));
+	ch_result_free(&r);
+	ch_ok(cl, 0, &r, "Invoke-CsManagementServerFailover", "-BackupSqlServerFqdn", P2,
+	      "-BackupSqlInstanceName", "RTC", "-Force", "--json", NULL);
+	j = ch_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "ActiveMasterFqdn")), P2);
+	assert_string_equal(json_string_value(json_object_get(j, "PreviousMasterFqdn")), P1);
+	assert_int_equal(json_integer_value(json_object_get(j, "CmsEpoch")), 4);
+	assert_int_equal(json_integer_value(json_object_get(j, "AgentsFollowing")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "AgentsTotal")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "PossibleLoss"),
+	                                                    "KnownChanges")), 0);
+	json_decref(j);
+	ch_result_free(&r);
+	master_is(cl, P2, 4);
+	ch_ok(cl, 0, &r, "cluster", "start", "--dir", cl->dir, "--node", "coordinator", NULL);
+	ch_result_free(&r);
+	change_at(cl, home, 1, &r); /* back, it stands by */
+	snprintf(line, sizeof(line), "csb: Set-CsBackupServiceConfiguration: not active master: " P2
+	         " (epoch 4) at %s\n", standby);
+	assert_string_equal(r.err, line);
+	ch_result_free(&r);
+	ch_ok(cl, 0, &r, "cms-failover", "-Restore", NULL); /* home for the tests after this one */
+	ch_result_free(&r);
+	master_is(cl, P1, 5);
+
 	ch_ok(cl, 2, &r, "Invoke-CsManagementServerFailover", "-BackupMirrorSqlServerFqdn", P2,
 	      NULL);
 	ch_result_free(&r);
@@ -424,7 +538,7 @@ int main(void)
 		cmocka_unit_test(test_publish_parameters),
 		cmocka_unit_test(test_export_import),
 		cmocka_unit_test(test_replication_status),
-		cmocka_unit_test(test_cms_failover_parameters),
+		cmocka_unit_test(test_cms_failover),
 		cmocka_unit_test(test_import_foreign_zip),
 	};
 	return cmocka_run_group_tests(tests, ch_group_up, ch_group_down);

@@ -142,13 +142,6 @@ static void test_pipeline_input(void **state)
 	       "-");
 }
 
-static void test_not_available(void **state)
-{
-	struct ch_cluster *cl = *state;
-
-	EXPECT(1, "csb: Invoke-CsManagementServerFailover: not available in this version\n",
-	       "cms-failover");
-}
 
 int main(void)
 {
@@ -159,7 +152,6 @@ int main(void)
 		cmocka_unit_test(test_bad_fqdn),
 		cmocka_unit_test(test_unknown_module_and_category),
 		cmocka_unit_test(test_pipeline_input),
-		cmocka_unit_test(test_not_available),
 	};
 	return cmocka_run_group_tests(tests, ch_group_fake, ch_group_down);
 }

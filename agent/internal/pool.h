@@ -32,7 +32,7 @@ struct pool {
 	unsigned n_admins;
 	bool partner_fixed;          /* from --partner: the topology does not move it */
 	char fixed_partner[CSB_NODE_NAME_MAX], fixed_url[CSB_NODE_URL_MAX];
-	csb_rpc_client *coord;       /* for reports to the coordinator; NULL without one */
+	bool has_coord;              /* started with a coordinator (reports go through the node) */
 	csb_rpc_method methods[24];  /* Data, Control, Failover and replica methods */
 	size_t n_methods;
 
@@ -44,6 +44,11 @@ struct pool {
 	pthread_t confirmer;
 	bool confirmer_started;
 	atomic_bool stopping;
+
+	pthread_mutex_t mmu;         /* the CMS master as this pool knows it (cms.c): */
+	csb_cms_master master;       /* epoch 0: not known yet */
+	bool master_moved;           /* the replica has not followed its move yet */
+	char master_url[512];        /* the coordinator URL the node uses now */
 };
 
 /* pool.c */
@@ -72,6 +77,15 @@ size_t pool__control_methods(struct pool *p, csb_rpc_method *out); /* control.c 
 size_t pool__replica_methods(struct pool *p, csb_rpc_method *out); /* replica.c */
 size_t pool__purge_methods(struct pool *p, csb_rpc_method *out);   /* purge.c */
 size_t pool__failover_methods(struct pool *p, csb_rpc_method *out); /* failover.c */
+size_t pool__cms_methods(struct pool *p, csb_rpc_method *out);      /* cms.c */
+
+/* cms.c: the CMS master this pool follows. Before the node starts: the master persisted by
+ * an earlier run replaces no's coordinator URL and sets its epoch. */
+csb_err pool__master_load(struct pool *p, csb_node_opts *no);
+/* Follows the replica's cms/master record when its epoch is higher. */
+void pool__master_from_replica(struct pool *p, const csb_cms_view *v);
+/* The node's gate: a coordinator calling at an older CMS epoch is refused (CSB_ENOTMASTER). */
+csb_err pool__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
 
 /* pool.c: applies the pool's state entry (from the replica, or the partner's): writes are
  * refused unless Normal, and a failed-over pool's modules are fenced at its epoch. */

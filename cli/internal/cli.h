@@ -70,6 +70,11 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 /* A client to the agent of pool fqdn: its endpoint from cluster.json, else from the
  * coordinator's topology. */
 csb_err cli_agent(struct cli *c, const char *fqdn, csb_rpc_client **out, char *err);
+/* One call to the coordinator at url (another than the command's: a standby); err names it
+ * and why. */
+csb_err cli_coordinator_call(struct cli *c, const char *url, const char *method,
+                             const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+                             uint32_t timeout_ms, ProtobufCMessage **out, char *err);
 
 /* The agent client for -LocalStore: the pool named on the line, else the first pool of
  * the cluster. */
@@ -106,6 +111,14 @@ int cli_print_doc(struct cli *c, char *json, void (*text)(json_t *));
 
 /* The commands; each returns the exit code. cluster.c, cmd_config.c, cmd_pool.c, cmd_data.c */
 int cli_cluster(struct cli *c);
+/* cmd_cms.c: Invoke-CsManagementServerFailover. */
+int cli_cms_failover(struct cli *c);
+/* After Invoke-CsManagementServerFailover moved the CMS master to pool: a local cluster's
+ * cluster.json swaps its coordinator and standby entries (later commands go to the new
+ * master). CLI_OK also when there is nothing to update. */
+int cli_cluster_master_moved(struct cli *c, const char *pool);
+/* The local cluster's standby coordinator URL (and its pool), or NULL. */
+const char *cli_cluster_standby(struct cli *c, const char **pool);
 int cli_pki(struct cli *c); /* pki.c */
 int cli_config_cmd(struct cli *c);
 int cli_publish_topology(struct cli *c); /* cmd_topology.c */

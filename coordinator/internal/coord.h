@@ -17,6 +17,7 @@
 #include "node/node.h"
 
 #define COORD_CLIENTS_MAX 1000
+#define COORD_PENDING_MAX 256 /* agents not yet told of a new CMS master */
 
 struct Csb__PoolStatus;
 struct ops_state;
@@ -53,6 +54,29 @@ struct coord {
 	pthread_cond_t poll_cond;   /* stopping */
 	bool stopping;
 	struct ops_state *ops;      /* web.c's: the pools as polled, health, history */
+
+	/* master.c: the CMS master role (Invoke-CsManagementServerFailover). */
+	const char *pool_fqdn;      /* --pool-fqdn: the pool whose host runs this coordinator */
+	const char *agent_url;      /* --agent: that pool's agent, whose replica a standby takes */
+	char advertise[512];        /* --advertise-url, or the listening URL */
+	bool standby;               /* --standby: start as the standby unless the CMS says master */
+	atomic_bool active;         /* the active master: accepts changes, serves the CMS */
+	atomic_bool confirmed;      /* checked since start that no agent knows a later master */
+	atomic_bool depose_check;   /* a caller sent a later CMS epoch */
+	atomic_bool failing_over;   /* a CmsFailover runs */
+	_Atomic uint64_t cms_epoch; /* sent with every call to an agent */
+	char master_pool[254];      /* the active master's pool (guarded by mu, for the CMS row) */
+	pthread_mutex_t put_mu;     /* a change and a handover never overlap */
+	pthread_mutex_t mmu;        /* the fields below */
+	csb_cms_master master;      /* the active master as known (itself when active) */
+	char standby_fqdn[254], standby_url[512];
+	uint64_t standby_beat_ms;   /* the standby's last heartbeat (wall ms) */
+	char pending[COORD_PENDING_MAX][254]; /* agents to tell that this is the master */
+	size_t n_pending;
+	pthread_cond_t master_cv;
+	bool master_stopping;
+	pthread_t master_thread;
+	bool master_started;
 };
 
 /* coord.c */
@@ -90,6 +114,27 @@ csb_err coord__call_agent(struct coord *c, const char *pool, const char *method,
 csb_err coord__cms_get(void *ctx, const char *key, char **out, char *err);
 csb_err coord__topology_pool(struct coord *c, const char *fqdn, char *pool, char *backup,
                              char *err);
+
+/* master.c: the CMS master role. */
+/* Reads the CMS's master record at start: the deployment's first master records itself
+ * (epoch 1); a master restarting checks the agents first; any other stands by. */
+csb_err coord__master_start(struct coord *c);
+csb_err coord__master_loop_start(struct coord *c);
+void coord__master_loop_stop(struct coord *c);
+/* The node's gate: while not the active master every call but CmsFailover is refused with
+ * "not active master: <fqdn> (epoch n) at <url>" (CSB_ENOTMASTER). */
+csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
+/* Whether changes are accepted now (else err gets the refusal). */
+bool coord__may_change(struct coord *c, char err[CSB_RPC_ERROR_MAX]);
+void coord__master_get(struct coord *c, csb_cms_master *out);
+void coord__standby_get(struct coord *c, char fqdn[254], char url[512], uint64_t *beat_ms);
+/* CmsFailover, CmsHandover, CmsStandby; out has room for 3 methods. */
+size_t coord__master_methods(struct coord *c, csb_rpc_method *out);
+/* The pool whose coordinator is the active master (c->mu held): the master record's, else
+ * the topology's hostsCms pool. NULL when neither is known. */
+const csb_topo_pool *coord__master_host(struct coord *c);
+/* Re-reads the topology and configuration from the CMS into the parsed copies. */
+void coord__refresh(struct coord *c);
 
 /* failover.c: Invoke-CsPoolFailover and Invoke-CsPoolFailback; out has room for 2 methods. */
 size_t coord__failover_methods(struct coord *c, csb_rpc_method *out);

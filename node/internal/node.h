@@ -155,6 +155,10 @@ struct csb_node {
 	pthread_mutex_t imu;
 	struct peer *partner;             /* a reference, or NULL */
 	struct peer *coord;               /* the CMS replica's source, or NULL */
+	char want_coord[CSB_NODE_URL_MAX]; /* csb_node_set_coordinator(): the tick moves to it */
+	bool want_coord_set;
+	atomic_bool coord_moved;          /* a new lineage from the coordinator is authoritative */
+	_Atomic uint64_t cms_epoch;       /* sent with every request */
 	char want_partner[CSB_NODE_NAME_MAX];
 	char want_url[CSB_NODE_URL_MAX];
 	bool want_set;                    /* csb_node_set_partner() since the last tick */

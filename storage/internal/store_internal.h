@@ -114,6 +114,10 @@ typedef struct csb__module_state {
 csb_err csb__module_state_get(csb__txn *t, const char *module, csb__module_state *out);
 csb_err csb__module_state_put(csb__txn *t, const char *module, const csb__module_state *st);
 csb_err csb__lineage_get(csb__txn *t, csb_lineage *out);
+/* A fresh random lineage for the store, written in t. */
+csb_err csb__lineage_mint(csb__txn *t, csb_lineage *out);
+/* Drops the copy of (source, module) and its cursor in t (nothing there: CSB_OK). */
+csb_err csb__copy_drop(csb__txn *t, const char *source, const char *module);
 
 /* A growable byte buffer (for results built in one walk). */
 typedef struct csb__buf {
