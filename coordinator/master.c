@@ -35,7 +35,7 @@
 #include "proto/sync.pb-c.h"
 
 #define MASTER_PERIOD_MS 250
-#define STANDBY_BEAT_MS 2000
+#define STANDBY_BEAT_MS 1000
 #define STANDBY_FRESH_MS 10000    /* a heartbeat older than this: no standby */
 #define CONFIRM_WAIT_MS 5000      /* a change waits this long for the start's check */
 #define AGENT_CALL_MS 1500
@@ -691,7 +691,13 @@ static csb_err pass_to_standby(struct coord *c, const Csb__CmsFailoverRequest *r
 	ProtobufCMessage *out = NULL;
 	csb_err rv;
 
-	coord__standby_get(c, fqdn, url, &beat);
+	/* A standby that just changed roles beats within a second or two. */
+	for (uint64_t until = csb_mono_ms() + 3 * STANDBY_BEAT_MS;; csb_sleep_ms(50)) {
+		coord__standby_get(c, fqdn, url, &beat);
+		if ((url[0] != '\0' && csb_now_ms() - beat <= STANDBY_FRESH_MS) ||
+		    csb_mono_ms() >= until)
+			break;
+	}
 	if (url[0] == '\0' || csb_now_ms() - beat > STANDBY_FRESH_MS) {
 		seterr(rep->error, "no standby coordinator has sent a heartbeat "
 		         "in %u s: start csb-coordinator --standby on the host of the backup pool of "
