@@ -280,6 +280,50 @@ static void test_served_changes_given_up(void **state)
 	assert_int_equal(orphans, 0);
 }
 
+/* A coordinator taking the CMS over: the copy becomes the store's own module in one
+ * transaction, records keep their seqs, the store gets a new lineage, the copy is gone,
+ * and what was in the module before is replaced. */
+static void test_adopt_copy(void **state)
+{
+	pair *p = *state;
+	csb_module_info src, mi;
+	csb_lineage before, after, got;
+	csb_cursor cur;
+	csb_changes ch;
+	char v[64];
+	uint64_t seq;
+
+	put_n(p->p1.s, M, "c", 0, 50, "a");
+	assert_int_equal(csb_store_delete(p->p1.s, M, "c0007", 5, NULL), CSB_OK);
+	tu_replicate(p->p1.s, p->p2.s, P1, M, 8);
+	put_n(p->p2.s, M, "stale", 0, 5, "old"); /* a deposed master's own, older CMS */
+	assert_int_equal(csb_store_module_info(p->p1.s, NULL, M, &src), CSB_OK);
+	assert_int_equal(csb_store_lineage(p->p2.s, &before), CSB_OK);
+	assert_int_equal(csb_store_adopt(p->p2.s, "nobody", M, NULL, NULL), CSB_ENOTFOUND);
+	assert_int_equal(csb_store_adopt(p->p2.s, P1, M, &mi, &got), CSB_OK);
+	assert_int_equal(mi.high_seq, 51);
+	assert_int_equal(mi.count, 49);
+	assert_true(mi.digest.lo == src.digest.lo && mi.digest.hi == src.digest.hi);
+	assert_int_equal(csb_store_lineage(p->p2.s, &after), CSB_OK);
+	assert_memory_not_equal(&before, &after, sizeof(before));
+	assert_memory_equal(&got, &after, sizeof(got));
+	assert_same(p->p1.s, M, p->p2.s, NULL, M);
+	assert_int_equal(csb_store_cursor_get(p->p2.s, P1, M, &cur), CSB_ENOTFOUND);
+	assert_int_equal(tu_get(p->p2.s, NULL, M, "stale0001", v, sizeof(v)), CSB_ENOTFOUND);
+	assert_int_equal(tu_get(p->p2.s, NULL, M, "c0042", v, sizeof(v)), CSB_OK);
+	assert_string_equal(v, "a-42");
+	/* Its log serves pulls from the records' own seqs, and new writes continue after. */
+	assert_int_equal(csb_store_changes(p->p2.s, M, 49, 100, 0, &ch), CSB_OK);
+	assert_int_equal(ch.count, 1);
+	assert_int_equal(ch.last_seq, 51);
+	csb_changes_clear(&ch);
+	assert_int_equal(tu_put(p->p2.s, M, "new", "n", &seq), CSB_OK);
+	assert_int_equal(seq, 52);
+	tu_reopen(&p->p2, 0);
+	assert_int_equal(csb_store_lineage(p->p2.s, &got), CSB_OK);
+	assert_memory_equal(&got, &after, sizeof(got));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failover_follow_failback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_past_fork_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_served_changes_given_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_copy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

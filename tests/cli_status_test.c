@@ -164,7 +164,7 @@ static void test_verify_finds_a_changed_backup_record(void **state)
 	/* pool01 hosts the CMS: its standby replica at pool02 is verified too. */
 	if (!ch_matches(r.out, "^" PRESENCE ": equal \\(100 records at seq 100\\)\n"
 	                    "ConfServices.DataConf: equal \\(0 records at seq 0\\)\n"
-	                    "CentralMgmt.CMSMaster: equal \\(3 records at seq [0-9]+\\)\n$"))
+	                    "CentralMgmt.CMSMaster: equal \\(4 records at seq [0-9]+\\)\n$"))
 		fail_msg("verify output:\n%s", r.out);
 	ch_result_free(&r);
 
