@@ -1023,6 +1023,10 @@ static void test_documented_parameters(void **state)
 	   "-CentralManagementStoreStatus");
 	assert_string_equal(a.replica_fqdn, P);
 	assert_true(a.cms_status);
+	/* -ReplicaFqdn is Position 2 on Invoke-CsManagementStoreReplication's page too. */
+	OK("Invoke-CsManagementStoreReplication", "POOL01.csb.test", "-Force");
+	assert_string_equal(a.replica_fqdn, P);
+	assert_true(a.force);
 
 	/* Failover and failback: parsed and checked. */
 	OK("Invoke-CsPoolFailover", "-PoolFqdn", P, "-Confirm", "-Force", "-WaitTime", "00:01:30",

@@ -700,7 +700,7 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		"Make every replica of the Central Management store (or one) catch up with it, prove "
 		"it equal by digests, and repair it where it differs.",
 		NULL,
-		USES({CSB_P_REPLICA_FQDN, 0, 0,
+		USES({CSB_P_REPLICA_FQDN, POS, 0,
 		      "Only the replica held by this pool's agent (the pool's FQDN)."},
 		     {CSB_P_FORCE, 0, 0, "No warning for a replica that had to be repaired."},
 		     {CSB_P_WHAT_IF, 0, 0, NULL}, {CSB_P_CONFIRM, 0, 0, NULL}),
