@@ -104,7 +104,6 @@ typedef enum csb_param {
 	CSB_P_BYTE_INPUT,
 	CSB_P_REPLICA_FQDN,
 	CSB_P_SKIP_DATA_VERIFICATION,
-	CSB_P_FLUSH_STORAGE_SERVICE,
 	CSB_P_SERVICES_STOP_DELAY,
 	CSB_P_DB_COMMAND_TIMEOUT,
 	CSB_P_BACKUP_SQL_SERVER,
@@ -162,7 +161,7 @@ typedef struct csb_args {
 	bool disaster_mode, cms_status, from_backup;
 	bool direct;                        /* -Direct: the pool's own agent, no routing */
 	bool bypass_dual_write;             /* -BypassDualWrite $true|$false */
-	bool as_bytes, skip_data_verification, flush_storage_service, restore;
+	bool as_bytes, skip_data_verification, restore;
 
 	/* Backup-CsPool, failover, failback. */
 	uint64_t retry_count;               /* -RetryCount, 1..1000; default 10 */
@@ -182,7 +181,7 @@ typedef struct csb_args {
 	uint64_t max_concurrent_calls;      /* -MaxConcurrentCalls, 1..1000 */
 	const char *filter;                 /* -Filter: wildcards on the Identity */
 
-	/* Failover and failback (parsed only until they are built). */
+	/* Failover and failback (FailoverRequest, cmd_pool.c). */
 	uint64_t services_stop_delay_min;   /* -ServicesStopDelayMins, 0..1440 */
 	uint64_t db_command_timeout_s;      /* -DatabaseCommandTimeoutInSeconds, 1..86400 */
 

@@ -1027,19 +1027,30 @@ static void test_documented_parameters(void **state)
 	   "-CentralManagementStoreStatus");
 	assert_string_equal(a.replica_fqdn, P);
 	assert_true(a.cms_status);
+	/* -ReplicaFqdn is Position 2 on Invoke-CsManagementStoreReplication's page too. */
+	OK("Invoke-CsManagementStoreReplication", "POOL01.csb.test", "-Force");
+	assert_string_equal(a.replica_fqdn, P);
+	assert_true(a.force);
 
-	/* Failover and failback: parsed and checked (the operations come later). */
-	OK("Invoke-CsPoolFailover", "-PoolFqdn", P, "-Confirm", "-DisasterMode",
-	   "-FlushStorageService", "-Force", "-WaitTime", "00:01:30", "-WhatIf",
-	   "-DatabaseCommandTimeoutInSeconds", "120", "-ServicesStopDelayMins", "5",
+	/* Failover and failback: parsed and checked. */
+	OK("Invoke-CsPoolFailover", "-PoolFqdn", P, "-Confirm", "-Force", "-WaitTime", "00:01:30",
+	   "-WhatIf", "-DatabaseCommandTimeoutInSeconds", "120", "-ServicesStopDelayMins", "5",
 	   "-SkipDataVerification");
-	assert_true(a.flush_storage_service && a.skip_data_verification && a.disaster_mode);
+	assert_true(a.skip_data_verification && !a.disaster_mode);
 	assert_int_equal(a.db_command_timeout_s, 120);
 	assert_int_equal(a.services_stop_delay_min, 5);
 	assert_int_equal(a.wait_time_ms, 90000);
-	OK("failover", "-PoolFqdn", P, "-ServicesStopDelayMins", "0");
+	OK("failover", "-PoolFqdn", P, "-ServicesStopDelayMins", "0", "-DisasterMode");
 	assert_int_equal(a.services_stop_delay_min, 0);
 	assert_true(csb_args_given(&a, CSB_P_SERVICES_STOP_DELAY));
+	BAD("csb: Invoke-CsPoolFailover: -ServicesStopDelayMins and -DisasterMode cannot be used "
+	    "together: a pool failed over in disaster mode is not asked to stop, so there is "
+	    "nothing to delay", "failover", "-PoolFqdn", P, "-DisasterMode",
+	    "-ServicesStopDelayMins", "1");
+	BAD("csb: Invoke-CsPoolFailover: -FlushStorageService has nothing to flush here: csbackup "
+	    "keeps no storage service queue or cache (every write is on disk when it is "
+	    "acknowledged), and the failover always drains the pool's changes to its backup pool "
+	    "before that takes over", "failover", "-PoolFqdn", P, "-FlushStorageService");
 	BAD("csb: Invoke-CsPoolFailover: -ServicesStopDelayMins must be between 0 and 1440",
 	    "failover", "-PoolFqdn", P, "-ServicesStopDelayMins", "1441");
 	BAD("csb: Invoke-CsPoolFailover: -DatabaseCommandTimeoutInSeconds must be between 1 and "

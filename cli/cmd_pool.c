@@ -753,7 +753,8 @@ static int failover_cmd(struct cli *c)
 	Csb__FailoverRequest rq = CSB__FAILOVER_REQUEST__INIT;
 	Csb__FailoverReply *out = NULL;
 	char err[CSB_RPC_ERROR_MAX];
-	uint32_t wait = (uint32_t)a->wait_time_ms;
+	uint32_t wait = (uint32_t)a->wait_time_ms, step = (uint32_t)a->db_command_timeout_s * 1000;
+	uint32_t delay = (uint32_t)a->services_stop_delay_min * 60000;
 	csb_err rv;
 
 	if (a->confirm && !a->what_if &&
@@ -767,9 +768,16 @@ static int failover_cmd(struct cli *c)
 	rq.force = a->force;
 	rq.what_if = a->what_if;
 	rq.failback = back;
-	/* A promotion copies the backup copy once; the drain is bounded by -WaitTime. */
+	rq.stop_delay_min = (uint32_t)a->services_stop_delay_min;
+	rq.step_timeout_s = (uint32_t)a->db_command_timeout_s;
+	if (delay != 0 && !a->what_if)
+		cli_verbose(c, "%s goes on serving its users for %" PRIu32 " min before it is stopped",
+		            a->pool_fqdn, rq.stop_delay_min);
+	/* A promotion copies the backup copy once; the drain is bounded by -WaitTime; at most
+	 * five steps are bounded by -DatabaseCommandTimeoutInSeconds. */
 	rv = cli_admin(c, "csb.Admin/Failover", &rq.base, &csb__failover_reply__descriptor,
-	               wait + 330000, false, (ProtobufCMessage **)&out, err);
+	               delay + wait + (step != 0 ? 5 * step + 30000 : 330000), false,
+	               (ProtobufCMessage **)&out, err);
 	if (rv != CSB_OK)
 		return cli_fail(c, rv, "%s", err);
 	if (a->json) {
@@ -782,6 +790,8 @@ static int failover_cmd(struct cli *c)
 	} else {
 		printf("%s: %s (users served by %s, epoch %" PRIu64 ") in %" PRIu64 " ms\n",
 		       out->pool_fqdn, out->state, out->served_by, out->epoch, out->millis);
+		if (out->note[0] != '\0')
+			printf("  %s\n", out->note);
 		for (size_t i = 0; i < out->n_modules; i++) {
 			const Csb__FailoverModule *m = out->modules[i];
 

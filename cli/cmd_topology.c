@@ -17,30 +17,38 @@
 
 #define FILE_MAX (64u << 20)
 
-static void print_topology(json_t *t)
+static void print_topology(const csb_topology *t)
 {
-	json_t *p;
-	size_t i;
-
 	printf("%-28s %-10s %-28s %-28s %s\n", "PoolFqdn", "Site", "Agent", "BackupPoolFqdn",
 	       "HostsCms");
-	json_array_foreach(json_object_get(t, "pools"), i, p)
-		printf("%-28s %-10s %-28s %-28s %s\n", json_string_value(json_object_get(p, "fqdn")),
-		       json_string_value(json_object_get(p, "site")),
-		       json_string_value(json_object_get(p, "agent")),
-		       json_is_string(json_object_get(p, "backup"))
-		           ? json_string_value(json_object_get(p, "backup"))
-		           : "",
-		       json_is_true(json_object_get(p, "hostsCms")) ? "True" : "False");
+	for (size_t i = 0; i < t->n_pools; i++)
+		printf("%-28s %-10s %-28s %-28s %s\n", t->pools[i].fqdn, t->pools[i].site,
+		       t->pools[i].agent, t->pools[i].backup, t->pools[i].hosts_cms ? "True" : "False");
 }
 
+/* Get-CsTopology: the document as published with --json, else the pools read through the
+ * model (model/topology.h), as every other reader of the topology does. */
 int cli_get_topology(struct cli *c)
 {
+	char err[CSB_RPC_ERROR_MAX];
+	csb_topology *t;
 	int rc = CLI_OK;
 	char *json = c->a->local_store ? cli_local_json(c, CSB_CMS_KEY_TOPOLOGY, &rc)
 	                               : cli_admin_json(c, "csb.Admin/GetTopology", NULL, &rc);
 
-	return json ? cli_print_doc(c, json, print_topology) : rc;
+	if (json == NULL)
+		return rc;
+	if (c->a->json)
+		return cli_print_doc(c, json, NULL); /* --json: no text form is printed */
+	if (csb_topology_parse(json, strlen(json), &t, err, sizeof(err)) != CSB_OK) {
+		free(json);
+		return cli_fail(c, CSB_EPROTO, "the %s topology is unreadable: %s",
+		                c->a->local_store ? "replica's" : "published", err);
+	}
+	free(json);
+	print_topology(t);
+	csb_topology_free(t);
+	return CLI_OK;
 }
 
 /* One run of Publish-CsTopology, for its output and its report. */

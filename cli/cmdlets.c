@@ -191,22 +191,23 @@ const csb__param_def csb__params[CSB_P_COUNT] = {
 	                                        skip_data_verification,
 	                                        "Do not compare the copy that takes over with "
 	                                        "its source (range digests) first."),
-	[CSB_P_FLUSH_STORAGE_SERVICE] = SWITCH("FlushStorageService", "flush-storage-service",
-	                                       flush_storage_service,
-	                                       "Flush the pool's storage before failing over. "
-	                                       "Every write is on disk when acknowledged here, "
-	                                       "so there is nothing to flush: the failover "
-	                                       "says so and drains the exports as always."),
 	[CSB_P_SERVICES_STOP_DELAY] = RANGE("ServicesStopDelayMins", "services-stop-delay-mins",
 	                                    "<minutes>", CSB__T_COUNT, services_stop_delay_min, 0,
 	                                    1440,
-	                                    "Minutes (0..1440) to wait for the pool's services "
-	                                    "to stop: here, for its agent to turn read-only."),
+	                                    "Minutes (0..1440) the pool goes on serving its "
+	                                    "users before the failover stops it (records it "
+	                                    "FailingOver and fences it), as the original waits "
+	                                    "before it stops the pool's services. Not with "
+	                                    "-DisasterMode. Default: 0."),
 	[CSB_P_DB_COMMAND_TIMEOUT] = RANGE("DatabaseCommandTimeoutInSeconds",
 	                                   "database-command-timeout-in-seconds", "<seconds>",
 	                                   CSB__T_COUNT, db_command_timeout_s, 1, 86400,
-	                                   "Seconds (1..86400) each store command of the "
-	                                   "operation may take before it times out."),
+	                                   "Seconds (1..86400) each call to an agent (fence, "
+	                                   "promote, open, retire) may take before it times "
+	                                   "out; the step then fails as when the agent is "
+	                                   "unreachable. The drain and the catch-up are "
+	                                   "bounded by -WaitTime. Default: 10 for a fence or "
+	                                   "an opening, 300 for a promotion or a retirement."),
 	[CSB_P_BACKUP_SQL_SERVER] = VALUE("BackupSqlServerFqdn", "backup-sql-server-fqdn",
 	                                  "<fqdn>", CSB__T_FQDN, backup_sql_server,
 	                                  "Disaster recovery: the pool whose standby copy of the "
@@ -297,6 +298,15 @@ static const char *check_backup(const csb_args *a)
 		return "-FullBackup and -SteadyState cannot be used together";
 	if (a->failed_over_pool_only && !a->full_backup)
 		return "-FailedOverPoolOnly requires -FullBackup";
+	return NULL;
+}
+
+static const char *check_failover(const csb_args *a)
+{
+	if (a->disaster_mode && a->services_stop_delay_min > 0)
+		return "-ServicesStopDelayMins and -DisasterMode cannot be used together: a pool "
+		       "failed over in disaster mode is not asked to stop, so there is nothing to "
+		       "delay";
 	return NULL;
 }
 
@@ -537,17 +547,20 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 	[CSB_CMD_FAILOVER] = {
 		"Invoke-CsPoolFailover", "failover", NULL, NULL,
 		"Fail a pool's users over to its backup pool.",
-		NULL,
+		check_failover,
 		USES(POOL("Fully qualified domain name of the pool being failed over."),
 		     {CSB_P_DISASTER_MODE, 0, 0,
 		      "The pool is unreachable: fail over without it and report what may be lost."},
-		     {CSB_P_FLUSH_STORAGE_SERVICE, 0, 0, NULL},
 		     {CSB_P_FORCE, 0, 0, NULL},
 		     {CSB_P_WAIT_TIME, DEF, 60 * SEC,
 		      "How long the pool's exports may take to reach FinalState; when it runs out "
 		      "the pool is back to Normal. Seconds or hh:mm:ss."},
 		     {CSB_P_SERVICES_STOP_DELAY, 0, 0, NULL}, FAILOVER_TIMEOUT, WHAT_IF_CONFIRM),
-		NONE,
+		REFUSES({"FlushStorageService", false,
+		         "has nothing to flush here: csbackup keeps no storage service queue or "
+		         "cache (every write is on disk when it is acknowledged), and the failover "
+		         "always drains the pool's changes to its backup pool before that takes "
+		         "over"}),
 		EXAMPLES({"csb Invoke-CsPoolFailover -PoolFqdn " P1, "Fails " P1 " over."},
 		         {"csb Invoke-CsPoolFailover -PoolFqdn " P1 " -DisasterMode",
 		          "Fails " P1 " over in disaster mode (the pool is unreachable)."})},
@@ -696,7 +709,7 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		"Make every replica of the Central Management store (or one) catch up with it, prove "
 		"it equal by digests, and repair it where it differs.",
 		NULL,
-		USES({CSB_P_REPLICA_FQDN, 0, 0,
+		USES({CSB_P_REPLICA_FQDN, POS, 0,
 		      "Only the replica held by this pool's agent (the pool's FQDN)."},
 		     {CSB_P_FORCE, 0, 0, "No warning for a replica that had to be repaired."},
 		     {CSB_P_WHAT_IF, 0, 0, NULL}, {CSB_P_CONFIRM, 0, 0, NULL}),

@@ -13,6 +13,7 @@
 #include "cli/internal/cli.h"
 #include "common/clock.h"
 #include "common/retry.h"
+#include "model/topology.h"
 #include "proto/admin.pb-c.h"
 
 #define READ_CHUNK (64u << 10) /* first buffer for a file of unknown size */
@@ -309,7 +310,10 @@ static csb_err agent_url(struct cli *c, const char *fqdn, char *url, size_t len,
 {
 	Csb__Empty e = CSB__EMPTY__INIT;
 	Csb__JsonDoc *doc = NULL;
-	json_t *pools, *p, *t;
+	const csb_topo_pool *tp;
+	char why[CSB_RPC_ERROR_MAX];
+	csb_topology *t;
+	json_t *pools, *p;
 	size_t i;
 	csb_err rv;
 
@@ -323,18 +327,19 @@ static csb_err agent_url(struct cli *c, const char *fqdn, char *url, size_t len,
 	if ((rv = cli_admin(c, "csb.Admin/GetTopology", &e.base, &csb__json_doc__descriptor, 5000,
 	                    true, (ProtobufCMessage **)&doc, err)) != CSB_OK)
 		return rv;
-	t = json_loads(doc->json, 0, NULL);
+	rv = csb_topology_parse(doc->json, strlen(doc->json), &t, why, sizeof(why));
 	protobuf_c_message_free_unpacked(&doc->base, NULL);
-	rv = CSB_ENOTFOUND;
-	json_array_foreach(json_object_get(t, "pools"), i, p) {
-		if (strcasecmp(json_string_value(json_object_get(p, "fqdn")), fqdn) == 0) {
-			snprintf(url, len, "%s", json_string_value(json_object_get(p, "agent")));
-			rv = CSB_OK;
-		}
+	if (rv != CSB_OK) {
+		snprintf(err, CSB_RPC_ERROR_MAX, "the published topology is unreadable: %.200s", why);
+		return CSB_EPROTO;
 	}
-	json_decref(t);
-	if (rv != CSB_OK)
+	if ((tp = csb_topology_pool(t, fqdn)) != NULL) {
+		snprintf(url, len, "%s", tp->agent);
+	} else {
 		snprintf(err, CSB_RPC_ERROR_MAX, "%s is not a pool of the published topology", fqdn);
+		rv = CSB_ENOTFOUND;
+	}
+	csb_topology_free(t);
 	return rv;
 }
 

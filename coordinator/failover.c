@@ -121,12 +121,28 @@ static csb_err entry_put(struct run *r, const char *step)
 	return CSB_OK;
 }
 
-static csb_err step_call(struct run *r, const char *target, const char *method,
+static csb_err step_send(struct run *r, const char *target, const char *method,
                          Csb__FailoverStep *st, uint32_t timeout_ms, Csb__FailoverStepReply **out,
                          char *err)
 {
 	return coord__call_agent(r->c, target, method, &st->base, &csb__failover_step_reply__descriptor,
 	                         timeout_ms, (ProtobufCMessage **)out, NULL, err);
+}
+
+/* A step at target bounded by def_ms, or by -DatabaseCommandTimeoutInSeconds when given (the
+ * drain and the catch-up are -WaitTime's). A step that used up that bound says so. */
+static csb_err step_call(struct run *r, const char *target, const char *method,
+                         Csb__FailoverStep *st, uint32_t def_ms, Csb__FailoverStepReply **out,
+                         char *err)
+{
+	uint32_t s = r->rq->step_timeout_s, ms = s != 0 ? s * 1000u : def_ms;
+	uint64_t t0 = csb_mono_ms();
+	csb_err rv = step_send(r, target, method, st, ms, out, err);
+
+	if (rv == CSB_EUNREACH && s != 0 && csb_mono_ms() - t0 >= ms)
+		say(err, CSB_RPC_ERROR_MAX, "the agent of %.100s did not answer within %" PRIu32 " s "
+		    "(-DatabaseCommandTimeoutInSeconds)", target, s);
+	return rv;
 }
 
 static const Csb__FailoverModule *reply_mod(const Csb__FailoverStepReply *sr, const char *m)
@@ -433,7 +449,7 @@ static csb_err do_failback(struct run *r)
 			st.verify = !rq->skip_verify;
 			st.timeout_ms = wait_ms;
 			st.restore = r->e.restore;
-			rv = step_call(r, r->pool, "csb.Failover/Catchup", &st, wait_ms + 10000, &cu, err);
+			rv = step_send(r, r->pool, "csb.Failover/Catchup", &st, wait_ms + 10000, &cu, err);
 			if (rv != CSB_OK) {
 				reopen(r, r->backup);
 				rv = abort_to(r, CSB_POOL_FAILED_OVER, r->backup, rv,
@@ -589,10 +605,13 @@ static csb_err check(struct run *r, bool *noop)
 static void what_if(struct run *r, char *note, size_t len)
 {
 	uint64_t e = r->e.epoch + 1;
+	char delay[64] = "";
 
+	if (r->rq->stop_delay_min != 0)
+		say(delay, sizeof(delay), "wait %" PRIu32 " min, then ", r->rq->stop_delay_min);
 	if (!r->rq->failback)
-		say(note, len, "What if: %s %.100s, %s%s, then serve its users from %.100s at "
-		         "epoch %" PRIu64, r->rq->disaster ? "without asking" : "fence", r->pool,
+		say(note, len, "What if: %s%s %.100s, %s%s, then serve its users from %.100s at "
+		         "epoch %" PRIu64, delay, r->rq->disaster ? "without asking" : "fence", r->pool,
 		         r->rq->disaster ? "promote the backup copy as it is" :
 		         "drain its changes to the backup pool until FinalState",
 		         r->rq->disaster || r->rq->skip_verify ? "" : ", compare range digests",
@@ -602,6 +621,49 @@ static void what_if(struct run *r, char *note, size_t len)
 		         "made since the failover back%s, and make %.100s the primary again at epoch %"
 		         PRIu64, r->backup, r->pool, r->rq->skip_verify ? "" : ", compare range digests",
 		         r->pool, e);
+}
+
+static bool coord_stopping(struct coord *c)
+{
+	bool s;
+
+	pthread_mutex_lock(&c->mu);
+	s = c->stopping;
+	pthread_mutex_unlock(&c->mu);
+	return s;
+}
+
+/* -ServicesStopDelayMins: the original waits that long before it stops the pool's services.
+ * Here the pool goes on serving its users (Normal, writable) for that long before the
+ * failover records FailingOver and fences it; what they write meanwhile is drained as
+ * always. The checks are made first (a refusal is immediate) and again after the wait,
+ * which holds no lock: other pools' cmdlets go on meanwhile. */
+static csb_err stop_delay(struct run *r, char *note, size_t len)
+{
+	uint64_t until, now;
+	bool noop;
+	csb_err rv;
+
+	pthread_mutex_lock(&one_at_a_time);
+	if ((rv = entry_get(r)) == CSB_OK)
+		rv = check(r, &noop);
+	pthread_mutex_unlock(&one_at_a_time);
+	if (rv != CSB_OK || noop || r->e.state != CSB_POOL_NORMAL)
+		return rv;
+	csb_warn("failover", "services stop delay pool=%s min=%" PRIu32 ": it serves its users "
+	         "until then", r->pool, r->rq->stop_delay_min);
+	until = csb_mono_ms() + (uint64_t)r->rq->stop_delay_min * 60000;
+	while ((now = csb_mono_ms()) < until) {
+		if (coord_stopping(r->c)) {
+			say(r->rep->error, CSB_RPC_ERROR_MAX, "the coordinator stopped during "
+			    "-ServicesStopDelayMins; %.100s was not failed over", r->pool);
+			return CSB_ECLOSED;
+		}
+		csb_sleep_ms(until - now < 200 ? until - now : 200);
+	}
+	say(note, len, "%.100s served its users for %" PRIu32 " more min "
+	    "(-ServicesStopDelayMins) before it was stopped", r->pool, r->rq->stop_delay_min);
+	return CSB_OK;
 }
 
 static csb_err failover_handler(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
@@ -619,6 +681,9 @@ static csb_err failover_handler(void *ctx, const csb_rpc_request *req, const Pro
 	r.out = &out;
 	r.t0 = csb_mono_ms();
 	if ((rv = coord__topology_pool(r.c, r.rq->pool_fqdn, r.pool, r.backup, rep->error)) != CSB_OK)
+		return rv;
+	if (!r.rq->failback && !r.rq->what_if && r.rq->stop_delay_min != 0 &&
+	    (rv = stop_delay(&r, note, sizeof(note))) != CSB_OK)
 		return rv;
 	pthread_mutex_lock(&one_at_a_time);
 	if ((rv = entry_get(&r)) != CSB_OK || (rv = check(&r, &noop)) != CSB_OK)

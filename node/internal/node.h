@@ -1,7 +1,7 @@
 /* The node's internals: one struct csb_node per process. node.c owns its lifetime and the
  * tick; writer.c (group commit), export.c (the Sync service: Pull with long poll, digests),
- * peer.c (a reference-counted client to the partner), importer.c and import.c (importer
- * objects: one thread each, pulling and applying), reseed.c (differential re-seed) and
+ * peer.c (a reference-counted client to the partner), import.c (importer objects: one
+ * thread each, pulling and applying), reseed.c (differential re-seed) and
  * state.c (the advance functions and the status document) work on it. */
 #ifndef CSB_NODE_INTERNAL_NODE_H
 #define CSB_NODE_INTERNAL_NODE_H
@@ -235,7 +235,7 @@ void node__export_reset(struct csb_node *n, const char *partner);
 /* serve.c: PullServed and ServedKeys, for the pool whose data this node serves */
 size_t node__serve_methods(struct csb_node *n, csb_rpc_method *out);
 
-/* importer.c: the objects; import.c: what their thread does */
+/* import.c: the importer objects and what their thread does */
 csb_err node__importer_start(struct csb_node *n, struct peer *peer, const char *source,
                              const char *module, struct importer **out);
 struct importer *node__importer_ref(struct importer *im);
