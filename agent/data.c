@@ -9,6 +9,7 @@
 
 #include "agent/internal/pool.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "node/convert.h"
 #include "common/wire.h"
 #include "proto/data.pb-c.h"
@@ -256,6 +257,131 @@ static bool data_rule(void *ctx, const csb_rpc_request *req, const ProtobufCMess
 	return pool__admin_or_self(ctx, req, msg, err);
 }
 
+/* ---- csb.Data/Orphans: the quarantine of a pool's module -------------------------------- */
+
+struct orphan_list {
+	Csb__OrphanSet *set;
+	size_t cap;
+	csb_err rv;
+};
+
+static bool orphan_one(void *ctx, const csb_record *r)
+{
+	struct orphan_list *ol = ctx;
+	Csb__Record *pr, **grown;
+
+	if (ol->set->n_records == ol->cap) {
+		size_t cap = ol->cap ? 2 * ol->cap : 64;
+
+		if ((grown = realloc(ol->set->records, cap * sizeof(*grown))) == NULL) {
+			ol->rv = CSB_ENOMEM;
+			return false;
+		}
+		ol->set->records = grown;
+		ol->cap = cap;
+	}
+	if ((pr = malloc(sizeof(*pr))) == NULL) {
+		ol->rv = CSB_ENOMEM;
+		return false;
+	}
+	csb__record__init(pr);
+	csb_pb_record_to_pb(r, pr);
+	pr->key.data = malloc(r->key_len ? r->key_len : 1);
+	pr->value.data = malloc(r->value_len ? r->value_len : 1);
+	if (pr->key.data == NULL || pr->value.data == NULL) {
+		free(pr->key.data);
+		free(pr->value.data);
+		free(pr);
+		ol->rv = CSB_ENOMEM;
+		return false;
+	}
+	memcpy(pr->key.data, r->key, r->key_len);
+	if (r->value_len)
+		memcpy(pr->value.data, r->value, r->value_len);
+	ol->set->records[ol->set->n_records++] = pr;
+	return true;
+}
+
+static void orphan_sets_free(Csb__OrphansReply *out)
+{
+	for (size_t i = 0; i < out->n_sets; i++) {
+		for (size_t k = 0; k < out->sets[i]->n_records; k++) {
+			free(out->sets[i]->records[k]->key.data);
+			free(out->sets[i]->records[k]->value.data);
+			free(out->sets[i]->records[k]);
+		}
+		free(out->sets[i]->records);
+		free(out->sets[i]->name);
+		free(out->sets[i]);
+	}
+	free(out->sets);
+}
+
+/* The sets this agent holds for (pool, module): its own module's when pool is this pool,
+ * else the served data it gave up for pool. */
+static csb_err data_orphans(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
+                            csb_rpc_reply *rep)
+{
+	struct pool *p = ctx;
+	const Csb__OrphansRequest *rq = (const Csb__OrphansRequest *)msg;
+	Csb__OrphansReply out = CSB__ORPHANS_REPLY__INIT;
+	csb_store *st = csb_node_store(p->node);
+	char name[CSB_MODULE_MAX + 1], **sets = NULL;
+	size_t n = 0;
+	csb_err rv;
+
+	(void)req;
+	if (!csb_node_exports(p->node, rq->module)) {
+		snprintf(rep->error, sizeof(rep->error), "unknown module %.200s", rq->module);
+		return CSB_ENOTFOUND;
+	}
+	if (rq->pool[0] == '\0' || strcasecmp(rq->pool, p->name) == 0)
+		snprintf(name, sizeof(name), "%s", rq->module);
+	else if (csb_store_served_name(rq->pool, rq->module, name) != CSB_OK)
+		return CSB_EINVAL;
+	if (rq->drop_epoch != 0) {
+		if ((rv = csb_store_orphans_drop(st, name, rq->drop_epoch)) != CSB_OK)
+			return rv;
+		csb_warn("agent", "quarantine re-applied and dropped pool=%s set=%s epoch=%" PRIu64,
+		         p->name, name, rq->drop_epoch);
+		return csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+	}
+	if ((rv = csb_store_orphan_sets(st, &sets, &n)) != CSB_OK)
+		return rv;
+	if (n > 0 && (out.sets = calloc(n, sizeof(*out.sets))) == NULL) {
+		rv = CSB_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rv == CSB_OK; i++) {
+		const char *colon = strrchr(sets[i], ':');
+		struct orphan_list ol = {0};
+		unsigned long long epoch;
+
+		if (colon == NULL || (size_t)(colon - sets[i]) != strlen(name) ||
+		    strncmp(sets[i], name, strlen(name)) != 0 || sscanf(colon + 1, "%llu", &epoch) != 1)
+			continue;
+		if ((ol.set = calloc(1, sizeof(*ol.set))) == NULL) {
+			rv = CSB_ENOMEM;
+			break;
+		}
+		csb__orphan_set__init(ol.set);
+		out.sets[out.n_sets++] = ol.set;
+		ol.set->name = strdup(name);
+		ol.set->epoch = epoch;
+		rv = csb_store_orphans(st, name, epoch, rq->limit, orphan_one, &ol, &ol.set->count);
+		if (rv == CSB_OK)
+			rv = ol.rv;
+		if (ol.set->name == NULL)
+			rv = CSB_ENOMEM;
+	}
+	if (rv == CSB_OK)
+		rv = csb_wire_pack(&out.base, &rep->body, &rep->body_len);
+out:
+	orphan_sets_free(&out);
+	free(sets);
+	return rv;
+}
+
 size_t pool__data_methods(struct pool *p, csb_rpc_method *out)
 {
 	out[0] = (csb_rpc_method){"csb.Data/Write", NULL, p, &csb__write_request__descriptor,
@@ -264,5 +390,7 @@ size_t pool__data_methods(struct pool *p, csb_rpc_method *out)
 	                          data_rule};
 	out[2] = (csb_rpc_method){"csb.Data/List", NULL, p, &csb__list_request__descriptor,
 	                          data_list, data_rule};
-	return 3;
+	out[3] = (csb_rpc_method){"csb.Data/Orphans", NULL, p, &csb__orphans_request__descriptor,
+	                          data_orphans, pool__admin_only};
+	return 4;
 }

@@ -40,6 +40,7 @@ typedef enum csb_cmd {
 	CSB_CMD_DATA_DELETE,      /* data delete */
 	CSB_CMD_DATA_LIST,        /* data list */
 	CSB_CMD_DATA_LOAD,        /* data load */
+	CSB_CMD_DATA_ORPHANS,     /* data orphans */
 	CSB_CMD_CLUSTER_UP,       /* cluster up */
 	CSB_CMD_CLUSTER_DOWN,     /* cluster down */
 	CSB_CMD_CLUSTER_KILL,     /* cluster kill */
@@ -109,6 +110,7 @@ typedef enum csb_param {
 	CSB_P_BACKUP_SQL_SERVER,
 	CSB_P_RESTORE,
 	CSB_P_BACKUP_SQL_INSTANCE,
+	CSB_P_REAPPLY,
 	CSB_P_COUNT
 } csb_param;
 
@@ -158,7 +160,7 @@ typedef struct csb_args {
 	/* Switches (also -Switch:$true / -Switch:$false). */
 	bool full_backup, steady_state, failed_over_pool_only;
 	bool local_store, force, what_if, confirm;
-	bool disaster_mode, cms_status, from_backup;
+	bool disaster_mode, cms_status, from_backup, reapply;
 	bool direct;                        /* -Direct: the pool's own agent, no routing */
 	bool bypass_dual_write;             /* -BypassDualWrite $true|$false */
 	bool as_bytes, skip_data_verification, restore;

@@ -673,6 +673,160 @@ out_free:
 	return rc;
 }
 
+/* ---- The quarantine ------------------------------------------------------------------- */
+
+#define REAPPLY_BATCH 500
+
+/* The agents that may hold P's sets: P's own, and its backup pool's (served data given up). */
+static size_t holders(struct cli *c, char out[2][CLI_FQDN_BUF], char *err)
+{
+	Csb__PoolRequest pr = CSB__POOL_REQUEST__INIT;
+	Csb__RelationshipReply *rel = NULL;
+	size_t n = 0;
+
+	snprintf(out[n++], CLI_FQDN_BUF, "%s", c->a->pool_fqdn);
+	pr.pool_fqdn = (char *)c->a->pool_fqdn;
+	if (cli_admin(c, "csb.Admin/GetRelationship", &pr.base, &csb__relationship_reply__descriptor,
+	              10000, true, (ProtobufCMessage **)&rel, err) == CSB_OK) {
+		if (rel->backup_pool_fqdn[0] != '\0')
+			snprintf(out[n++], CLI_FQDN_BUF, "%s", rel->backup_pool_fqdn);
+		protobuf_c_message_free_unpacked(&rel->base, NULL);
+	}
+	return n;
+}
+
+/* Writes a set's records back through where the pool's users are served. */
+static csb_err reapply_set(struct cli *c, const Csb__OrphanSet *set, char *err)
+{
+	Csb__WriteItem *items = calloc(REAPPLY_BATCH, sizeof(*items)), *ptrs[REAPPLY_BATCH];
+	csb_err rv = CSB_OK;
+
+	if (items == NULL)
+		return CSB_ENOMEM;
+	for (size_t i = 0; i < set->n_records && rv == CSB_OK; i += REAPPLY_BATCH) {
+		size_t n = set->n_records - i < REAPPLY_BATCH ? set->n_records - i : REAPPLY_BATCH;
+		Csb__WriteReply *out = NULL;
+
+		for (size_t k = 0; k < n; k++) {
+			const Csb__Record *r = set->records[i + k];
+
+			csb__write_item__init(&items[k]);
+			items[k].op = r->tombstone ? CSB__WRITE_OP__WRITE_DELETE : CSB__WRITE_OP__WRITE_PUT;
+			items[k].key = r->key;
+			items[k].value = r->value;
+			ptrs[k] = &items[k];
+		}
+		rv = write_items(c, c->a->module->name, ptrs, n, &out, err);
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(&out->base, NULL);
+	}
+	free(items);
+	return rv;
+}
+
+static json_t *set_json(const char *holder, const Csb__OrphanSet *set)
+{
+	json_t *recs = json_array();
+
+	for (size_t i = 0; i < set->n_records; i++) {
+		const Csb__Record *r = set->records[i];
+		json_t *o = json_object();
+
+		set_bytes(o, "Key", r->key.data, r->key.len);
+		json_object_set_new(o, "Size", json_integer((json_int_t)r->value.len));
+		json_object_set_new(o, "Seq", json_integer((json_int_t)r->seq));
+		json_object_set_new(o, "Deleted", json_boolean(r->tombstone));
+		json_array_append_new(recs, o);
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:o}", "HeldBy", holder, "Set", set->name, "Epoch",
+	                 (json_int_t)set->epoch, "Count", (json_int_t)set->count, "Records", recs);
+}
+
+static int orphans_cmd(struct cli *c)
+{
+	const csb_args *a = c->a;
+	char who[2][CLI_FQDN_BUF], err[CSB_RPC_ERROR_MAX];
+	size_t nh = holders(c, who, err), sets = 0;
+	json_t *arr = json_array();
+	int rc = CLI_OK;
+
+	for (size_t h = 0; h < nh && rc == CLI_OK; h++) {
+		Csb__OrphansRequest rq = CSB__ORPHANS_REQUEST__INIT;
+		Csb__OrphansReply *out = NULL;
+		csb_err rv;
+
+		rq.pool = (char *)a->pool_fqdn;
+		rq.module = (char *)a->module->name;
+		rv = cli_agent_call(c, who[h], "csb.Data/Orphans", &rq.base,
+		                    &csb__orphans_reply__descriptor, DATA_TIMEOUT_MS,
+		                    (ProtobufCMessage **)&out, err);
+		if (rv != CSB_OK) {
+			rc = cli_fail(c, rv, "%s", err);
+			break;
+		}
+		for (size_t i = 0; i < out->n_sets && rc == CLI_OK; i++) {
+			const Csb__OrphanSet *set = out->sets[i];
+
+			sets++;
+			if (!a->reapply) {
+				if (a->json) {
+					json_array_append_new(arr, set_json(who[h], set));
+					continue;
+				}
+				printf("%s holds %" PRIu64 " records of %s set aside at epoch %" PRIu64 "\n",
+				       who[h], set->count, set->name, set->epoch);
+				for (size_t k = 0; k < set->n_records; k++) {
+					printf("  ");
+					print_key(&set->records[k]->key);
+					printf("\t%s\n", set->records[k]->tombstone ? "deleted" : "");
+				}
+				continue;
+			}
+			if (a->what_if) {
+				printf("What if: would write back %" PRIu64 " records of %s set aside at epoch "
+				       "%" PRIu64 " (held by %s) as %s's current data\n", set->count,
+				       set->name, set->epoch, who[h], a->pool_fqdn);
+				continue;
+			}
+			if (a->confirm && !cli_confirm(c, "Write back %" PRIu64 " records set aside at "
+			                                  "epoch %" PRIu64 " (held by %s)?", set->count,
+			                               set->epoch, who[h]))
+				continue;
+			if ((rv = reapply_set(c, set, err)) != CSB_OK) {
+				rc = cli_fail(c, rv, "%s", err);
+				break;
+			}
+			rq.drop_epoch = set->epoch;
+			{
+				Csb__OrphansReply *dropped = NULL;
+
+				rv = cli_agent_call(c, who[h], "csb.Data/Orphans", &rq.base,
+				                    &csb__orphans_reply__descriptor, DATA_TIMEOUT_MS,
+				                    (ProtobufCMessage **)&dropped, err);
+				if (dropped != NULL)
+					protobuf_c_message_free_unpacked(&dropped->base, NULL);
+			}
+			rq.drop_epoch = 0;
+			if (rv != CSB_OK) {
+				rc = cli_fail(c, rv, "written back, but the set was not dropped: %s", err);
+				break;
+			}
+			if (a->json)
+				json_array_append_new(arr, set_json(who[h], set));
+			else
+				printf("Wrote back %" PRIu64 " records of %s set aside at epoch %" PRIu64
+				       " (held by %s)\n", set->count, set->name, set->epoch, who[h]);
+		}
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+	}
+	if (rc == CLI_OK && a->json)
+		cli_print_json(arr, false);
+	else if (rc == CLI_OK && sets == 0)
+		printf("No records of %s of %s are set aside\n", a->module->name, a->pool_fqdn);
+	json_decref(arr);
+	return rc;
+}
+
 int cli_data_cmd(struct cli *c)
 {
 	switch (c->a->cmd) {
@@ -681,6 +835,7 @@ int cli_data_cmd(struct cli *c)
 	case CSB_CMD_DATA_DELETE: return write_one(c, CSB__WRITE_OP__WRITE_DELETE, "", 0);
 	case CSB_CMD_DATA_LIST: return list_cmd(c);
 	case CSB_CMD_DATA_LOAD: return load_cmd(c);
+	case CSB_CMD_DATA_ORPHANS: return orphans_cmd(c);
 	default: return cli_fail(c, CSB_EINTERNAL, "not a data command");
 	}
 }

@@ -116,6 +116,9 @@ const csb__param_def csb__params[CSB_P_COUNT] = {
 	                           "A file whose bytes are the value (at most 100 MiB)."),
 	[CSB_P_FROM_BACKUP] = SWITCH("FromBackup", "from-backup", from_backup,
 	                             "Read the pool's backup copy, held by its backup pool."),
+	[CSB_P_REAPPLY] = SWITCH("Reapply", "reapply", reapply,
+	                         "Write the records set aside back as the pool's current data "
+	                         "(through where its users are served), then drop the set."),
 	[CSB_P_DIRECT] = SWITCH("Direct", "direct", direct,
 	                        "Talk to the pool's own agent, as its own services do, even while "
 	                        "its users are served by its backup pool (failed over)."),
@@ -774,6 +777,19 @@ const csb__cmdlet csb__cmdlets[CSB_CMD_COUNT] = {
 		         {"csb data load -PoolFqdn " P1 " -Module UserServices.PresenceFocus "
 		          "-Count 10000 -ValueSize 1200 -ValueKind presence",
 		          "Loads 10,000 presence documents of about 1.2 kB."})},
+	[CSB_CMD_DATA_ORPHANS] = {
+		"data orphans", NULL, "data", "orphans",
+		"List the records a failover set aside for the pool, or re-apply them.",
+		NULL,
+		USES({CSB_P_POOL_FQDN, REQ, 0, NULL}, {CSB_P_MODULE, REQ, 0, NULL},
+		     {CSB_P_REAPPLY, 0, 0, NULL}, WHAT_IF_CONFIRM),
+		NONE,
+		EXAMPLES({"csb data orphans -PoolFqdn " P1 " -Module UserServices.PresenceFocus",
+		          "The writes " P1 " made after a -DisasterMode failover, set aside when it "
+		          "came back (and what its backup pool served that " P1 " never got)."},
+		         {"csb data orphans -PoolFqdn " P1 " -Module UserServices.PresenceFocus "
+		          "-Reapply",
+		          "Writes them back as current data, then drops them from the quarantine."})},
 	[CSB_CMD_CLUSTER_UP] = {
 		"cluster up", NULL, "cluster", "up",
 		"Create (if needed) and start a local cluster: a coordinator and paired pools.",

@@ -41,6 +41,7 @@ static int run(struct cli *c)
 	case CSB_CMD_DATA_DELETE:
 	case CSB_CMD_DATA_LIST:
 	case CSB_CMD_DATA_LOAD:
+	case CSB_CMD_DATA_ORPHANS:
 		return cli_data_cmd(c);
 	default:
 		return cli_pool_cmd(c);

@@ -814,6 +814,28 @@ csb_err csb_store_restore_keys(csb_store *s, const char *module, const csb_recor
 
 /* Lists the quarantined records of module from failover epoch (callback rules as
  * csb_store_list()); count (may be NULL) gets how many there are. */
+typedef struct orphans_drop_ctx {
+	char name[CSB__NAME_MAX];
+} orphans_drop_ctx;
+
+static csb_err orphans_drop_fn(csb__txn *t, void *ctx)
+{
+	return drop_db(t, ((orphans_drop_ctx *)ctx)->name);
+}
+
+csb_err csb_store_orphans_drop(csb_store *s, const char *module, uint64_t epoch)
+{
+	orphans_drop_ctx c;
+	csb_err rv;
+
+	if (s == NULL || !csb__name_ok(module))
+		return CSB_EINVAL;
+	snprintf(c.name, sizeof(c.name), "orphan:%s:%" PRIu64, module, epoch);
+	if ((rv = csb__write_run(s, true, orphans_drop_fn, &c)) == CSB_OK)
+		csb_info("store", "quarantine dropped module=%s epoch=%" PRIu64, module, epoch);
+	return rv;
+}
+
 csb_err csb_store_orphans(csb_store *s, const char *module, uint64_t epoch, size_t limit,
                           csb_record_fn fn, void *ctx, uint64_t *count)
 {

@@ -633,3 +633,10 @@ csb_err csb_store_copies(csb_store *s, char ***names, size_t *n)
 		return CSB_EINVAL;
 	return names_list(s, "copy:", names, n);
 }
+
+csb_err csb_store_orphan_sets(csb_store *s, char ***names, size_t *n)
+{
+	if (s == NULL || names == NULL || n == NULL)
+		return CSB_EINVAL;
+	return names_list(s, "orphan:", names, n);
+}

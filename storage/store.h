@@ -282,6 +282,10 @@ csb_err csb_store_modules(csb_store *s, const char *source, char ***names, size_
 /* Every backup copy held, as "<source>:<module>" strings, sorted; allocated as above. */
 csb_err csb_store_copies(csb_store *s, char ***names, size_t *n);
 
+/* Every quarantine set held, as "<module>:<epoch>" strings (module may be a served name),
+ * sorted; allocated as above. */
+csb_err csb_store_orphan_sets(csb_store *s, char ***names, size_t *n);
+
 /* ---- Failover (DESIGN.md §4): guards, promotion, follow, fold, quarantine ---------------- */
 
 /* A check run inside every write transaction of own modules, just before it commits
@@ -370,6 +374,9 @@ csb_err csb_store_restore_keys(csb_store *s, const char *module, const csb_recor
 
 /* Walks the quarantine of module from epoch (fn may be NULL; limit 0: all); *count (may be
  * NULL) gets its size. */
+/* Drops the quarantine set orphan:<module>:<epoch> (its records were re-applied). None:
+ * CSB_OK. */
+csb_err csb_store_orphans_drop(csb_store *s, const char *module, uint64_t epoch);
 csb_err csb_store_orphans(csb_store *s, const char *module, uint64_t epoch, size_t limit,
                           csb_record_fn fn, void *ctx, uint64_t *count);
 

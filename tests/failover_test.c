@@ -694,6 +694,45 @@ static void test_disaster_failback(void **state)
 	ch_result_free(&r);
 	verify_equal(f, P3);
 	assert_int_equal(reseeds(f, 4), 0);
+
+	/* The 40 writes pool04 served are not lost silently: set aside, listed, written back. */
+	for (int i = 0; i < 100; i++) {
+		doc = cmd_json(f, 0, "data", "orphans", "-PoolFqdn", P3, "-Module", PRESENCE, NULL);
+		if (json_array_size(doc) == 1)
+			break;
+		json_decref(doc);
+		doc = NULL;
+		csb_sleep_ms(100);
+	}
+	assert_non_null(doc);
+	assert_string_equal(jstr(json_array_get(doc, 0), "HeldBy"), P4);
+	assert_string_equal(jstr(json_array_get(doc, 0), "Set"), PRESENCE "@" P3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(doc, 0), "Count")), 40);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(doc, 0), "Records")), 40);
+	json_decref(doc);
+	ch_ok(f, 0, &r, "data", "orphans", "-PoolFqdn", P3, "-Module", PRESENCE, "-Reapply",
+	      "-WhatIf", NULL);
+	assert_true(ch_matches(r.out, "^What if: would write back 40 records of " PRESENCE "@" P3
+	                              " set aside at epoch [0-9]+ \\(held by " P4 "\\) as " P3
+	                              "'s current data$"));
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "data", "orphans", "-PoolFqdn", P3, "-Module", PRESENCE, "-Reapply", NULL);
+	assert_true(ch_matches(r.out, "^Wrote back 40 records of " PRESENCE "@" P3 " set aside at "
+	                              "epoch [0-9]+ \\(held by " P4 "\\)$"));
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "data", "orphans", "-PoolFqdn", P3, "-Module", PRESENCE, NULL);
+	assert_string_equal(r.out, "No records of " PRESENCE " of " P3 " are set aside\n");
+	ch_result_free(&r);
+	ch_ok(f, 0, &r, "Invoke-CsBackupServiceSync", "-PoolFqdn", P3, NULL);
+	ch_result_free(&r);
+	verify_equal(f, P3);
+	/* data load names keys by the module's count: the 25 loaded after the failback took the
+	 * names of the first 25 of the 40 set aside, so 1000 + 40 keys, the 40 as written back. */
+	ch_ok(f, 0, &r, "data", "list", "-PoolFqdn", P3, "-Module", PRESENCE, "--json", NULL);
+	doc = ch_json(&r);
+	assert_int_equal(json_array_size(doc), 1040);
+	json_decref(doc);
+	ch_result_free(&r);
 }
 
 int main(void)
