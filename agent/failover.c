@@ -214,6 +214,57 @@ static csb_err promote(void *ctx, const csb_rpc_request *req, const ProtobufCMes
 	return reply_pack(p, &r, rep);
 }
 
+/* Records followed from the serving side since the fork, over every catch-up (a drain by
+ * Backup-CsPool -FailedOverPoolOnly -FullBackup, a failback cut short and rerun): meta
+ * "followed:<module>" = {fork seq, total}; a new fork starts at 0. */
+static uint64_t followed_add(struct pool *p, const char *module, uint64_t fork, uint64_t moved)
+{
+	csb_store *st = csb_node_store(p->node);
+	uint64_t v[2] = {fork, 0};
+	char name[96];
+	void *got = NULL;
+	size_t len;
+
+	snprintf(name, sizeof(name), "followed:%s", module);
+	if (csb_store_meta_get(st, name, &got, &len) == CSB_OK && len == sizeof(v)) {
+		uint64_t old[2];
+
+		memcpy(old, got, sizeof(old));
+		if (old[0] == fork)
+			v[1] = old[1];
+	}
+	free(got);
+	v[1] += moved;
+	if (csb_store_meta_put(st, name, v, sizeof(v)) != CSB_OK)
+		csb_warn("failover", "cannot record the records followed pool=%s module=%s", p->name,
+		         module);
+	return v[1];
+}
+
+/* Records of module set aside by every failover and not yet written back. */
+static uint64_t orphans_held(struct pool *p, const char *module)
+{
+	char **sets = NULL;
+	size_t n = 0, len = strlen(module);
+	uint64_t total = 0;
+
+	if (csb_store_orphan_sets(csb_node_store(p->node), &sets, &n) != CSB_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long epoch;
+		uint64_t count = 0;
+
+		if (strncmp(sets[i], module, len) != 0 || sets[i][len] != ':' ||
+		    sscanf(sets[i] + len + 1, "%llu", &epoch) != 1)
+			continue;
+		if (csb_store_orphans(csb_node_store(p->node), module, epoch, 0, NULL, NULL, &count) ==
+		    CSB_OK)
+			total += count;
+	}
+	free(sets);
+	return total;
+}
+
 static csb_err catchup(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
                        csb_rpc_reply *rep)
 {
@@ -257,8 +308,8 @@ static csb_err catchup(void *ctx, const csb_rpc_request *req, const ProtobufCMes
 			return rv;
 		fm->seq = fr.seq;
 		fm->count = fr.count;
-		fm->records_moved = fr.moved;
-		fm->orphans = fr.orphans;
+		fm->records_moved = followed_add(p, m, st->restore ? 0 : want->fork_seq, fr.moved);
+		fm->orphans = orphans_held(p, m);
 		csb_pb_digest_to_pb(&fr.digest, fm->digest);
 		if (st->verify && want->has_seq && want->digest != NULL) {
 			csb_pb_digest_from_pb(want->digest, &dg);

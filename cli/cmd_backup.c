@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/modules.h"
 #include "common/parse.h"
+#include "proto/failover.pb-c.h"
 #include "proto/status.pb-c.h"
 
 #define LIST_MAX 512 /* "Identity: State, …" of every module */
@@ -43,6 +44,7 @@ struct backup {
 	cli_report *rep;
 	json_t *checks;                        /* --json: the checks as they happen */
 	char report_path[CLI_PATH];
+	csb_pool_entry entry;                  /* -FailedOverPoolOnly: the pool's state */
 };
 
 static void join(char *out, size_t len, const char *const *names, size_t n)
@@ -338,8 +340,10 @@ static bool failed_over(struct backup *b, int *rc)
 		*rc = cli_fail(b->c, rv, "%s", err);
 		return false;
 	}
-	if (e.state == CSB_POOL_FAILED_OVER)
+	if (e.state == CSB_POOL_FAILED_OVER) {
+		b->entry = e;
 		return true;
+	}
 	state = csb_pool_state_name(e.state);
 	*rc = cli_warn(b->c, "%s is not failed over (%s); skipped", b->pool, state);
 	cli_report_finish(b->rep, CLI_REPORT_SKIPPED, "%s is not failed over (%s)", b->pool, state);
@@ -424,6 +428,68 @@ static int run(struct backup *b)
 	return write_report(b, CLI_OK);
 }
 
+/* -FailedOverPoolOnly -FullBackup on a failed-over pool: the pool (back, and fenced) follows
+ * the data its backup pool serves for it up to what it serves now, so that the failback has
+ * only the last changes to move (SPEC.md §4). The same catch-up as a failback's, without its
+ * final fence: FinalState is the pool's copy at the serving side's high seq when asked. */
+static int drain(struct backup *b)
+{
+	Csb__FailoverStep st = CSB__FAILOVER_STEP__INIT;
+	Csb__FailoverModule mods[CSB_POOL_MODULES_MAX], *mp[CSB_POOL_MODULES_MAX];
+	Csb__FailoverStepReply *out = NULL;
+	uint32_t wait = b->a->wait_time_ms ? (uint32_t)b->a->wait_time_ms : 60000;
+	uint64_t t0 = csb_mono_ms();
+	char err[CSB_RPC_ERROR_MAX];
+	csb_err rv;
+
+	for (size_t i = 0; i < b->entry.n_modules; i++) {
+		csb__failover_module__init(&mods[i]);
+		mods[i].identity = b->entry.modules[i].identity;
+		mods[i].fork_seq = b->entry.modules[i].fork_seq;
+		mp[i] = &mods[i];
+	}
+	st.pool = (char *)b->pool;
+	st.epoch = b->entry.epoch;
+	st.modules = mp;
+	st.n_modules = b->entry.n_modules;
+	st.timeout_ms = wait;
+	st.restore = b->entry.restore;
+	if (!b->a->json)
+		printf("Draining what %s serves for %s back to %s\n", b->backup, b->pool, b->pool);
+	rv = cli_agent_call(b->c, b->pool, "csb.Failover/Catchup", &st.base,
+	                    &csb__failover_step_reply__descriptor, wait + 10000,
+	                    (ProtobufCMessage **)&out, err);
+	if (rv != CSB_OK) {
+		cli_report_finish(b->rep, CLI_REPORT_FAILED, "the drain failed: %s", err);
+		if (b->a->json)
+			print_json(b, "Failed");
+		write_report(b, cli_exit_code(rv));
+		return cli_fail(b->c, rv, "%s: %s", b->pool, err);
+	}
+	for (size_t i = 0; i < out->n_modules && b->n_sent < CSB_MODULE_COUNT; i++) {
+		const Csb__FailoverModule *m = out->modules[i];
+		const csb_module_def *def = csb_module_find(m->identity);
+
+		if (m->skipped || def == NULL)
+			continue;
+		b->sent[b->n_sent++] = (struct sent){def->name, m->records_moved, 0,
+		                                     csb_mono_ms() - t0};
+		(void)cli_report_module_sent(b->rep, def->name, m->records_moved, 0,
+		                             csb_mono_ms() - t0);
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	cli_report_finish(b->rep, CLI_REPORT_SUCCEEDED, "%s reached FinalState with the data %s "
+	                  "serves for it", b->pool, b->backup);
+	if (b->a->json) {
+		print_json(b, "Succeeded");
+	} else {
+		print_sent(b);
+		printf("%s is at FinalState with what %s serves for it (records followed since the "
+		       "failover).\n", b->pool, b->backup);
+	}
+	return write_report(b, CLI_OK);
+}
+
 int cli_backup_pool(struct cli *c)
 {
 	const csb_args *a = c->a;
@@ -466,8 +532,10 @@ int cli_backup_pool(struct cli *c)
 		cli_report_add_module(b.rep, b.mods[i], false, 0, 0, 0);
 	if (skipped[0] != '\0')
 		note(&b, skipped);
-	if (!a->failed_over_pool_only || failed_over(&b, &rc))
+	if (!a->failed_over_pool_only)
 		rc = run(&b);
+	else if (failed_over(&b, &rc))
+		rc = a->full_backup ? drain(&b) : run(&b);
 	cli_report_free(b.rep);
 	json_decref(b.checks);
 	return rc;

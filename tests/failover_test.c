@@ -735,6 +735,39 @@ static void test_disaster_failback(void **state)
 	ch_result_free(&r);
 }
 
+/* Backup-CsPool -FailedOverPoolOnly -FullBackup on a failed-over pool drains what its backup
+ * pool serves for it back to it; the failback then moves only the rest, and reports every
+ * record followed since the fork (SPEC.md §4 RecordsMoved). */
+static void test_drain_while_failed_over(void **state)
+{
+	struct ch_cluster *f = *state;
+	json_t *doc, *m;
+
+	load(f, P3, "500");
+	doc = cmd_json(f, 0, "Invoke-CsPoolFailover", "-PoolFqdn", P3, NULL);
+	json_decref(doc);
+	load(f, P3, "30"); /* served by pool04 */
+	doc = cmd_json(f, 0, "Backup-CsPool", "-PoolFqdn", P3, "-FullBackup", "-FailedOverPoolOnly",
+	               NULL);
+	assert_string_equal(jstr(doc, "Result"), "Succeeded");
+	m = json_array_get(json_object_get(doc, "Modules"), 0);
+	assert_non_null(m);
+	assert_int_equal(jint(presence(doc), "Records"), 30);
+	json_decref(doc);
+	/* Again: nothing new to follow. */
+	doc = cmd_json(f, 0, "Backup-CsPool", "-PoolFqdn", P3, "-FullBackup", "-FailedOverPoolOnly",
+	               NULL);
+	assert_int_equal(jint(presence(doc), "Records"), 30);
+	json_decref(doc);
+	load(f, P3, "12");
+	doc = cmd_json(f, 0, "Invoke-CsPoolFailback", "-PoolFqdn", P3, NULL);
+	assert_string_equal(jstr(doc, "State"), "Normal");
+	assert_int_equal(jint(presence(doc), "RecordsMoved"), 42);
+	json_decref(doc);
+	verify_equal(f, P3);
+	assert_int_equal(reseeds(f, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paused_primary_refuses_its_write, up4,
 		                                ch_teardown),
 		cmocka_unit_test_setup_teardown(test_disaster_failback, up4, ch_teardown),
+		cmocka_unit_test_setup_teardown(test_drain_while_failed_over, up4, ch_teardown),
 	};
 
 	srand(10);
