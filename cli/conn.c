@@ -240,6 +240,24 @@ static csb_err open_client(struct cli *c, const char *name, const char *url, csb
 	return csb_rpc_client_open(&o, out);
 }
 
+/* The refusal "not active master: <fqdn> (epoch n) at <url>" names the cluster folder's
+ * standby: cluster.json follows it (true). */
+static bool follow_master(struct cli *c, const char *why)
+{
+	const char *s = strstr(why, "not active master: "), *pool = NULL, *sb;
+	char fqdn[256];
+	unsigned long long epoch;
+	int at = 0;
+
+	if (s == NULL || (sb = cli_cluster_standby(c, &pool)) == NULL || pool == NULL ||
+	    sscanf(s + strlen("not active master: "), "%255s (epoch %llu) at %n", fqdn, &epoch,
+	           &at) != 2 || at == 0 ||
+	    strcmp(s + strlen("not active master: ") + at, sb) != 0 || strcasecmp(fqdn, pool) != 0)
+		return false;
+	cli_verbose(c, "the CMS master moved to %s (epoch %llu): following it", fqdn, epoch);
+	return cli_cluster_master_moved(c, fqdn) == CLI_OK;
+}
+
 csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req,
                   const ProtobufCMessageDescriptor *desc, uint32_t timeout_ms, bool retry,
                   ProtobufCMessage **out, char *err)
@@ -264,6 +282,17 @@ csb_err cli_admin(struct cli *c, const char *method, const ProtobufCMessage *req
 	do {
 		rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, why);
 	} while (rv == CSB_ENOTCONN && retry && csb_retry_wait(&r));
+	/* A local cluster whose CMS master moved without this folder knowing (a failover cut
+	 * short and finished by the standby): the refusal names the new master; when it is
+	 * the folder's standby, the folder follows it and the call (refused before it ran)
+	 * goes there once. */
+	if (rv == CSB_ENOTMASTER && follow_master(c, why)) {
+		csb_rpc_client_close(c->coord);
+		c->coord = NULL;
+		if ((rv = open_client(c, c->coord_name[0] ? c->coord_name : CSB_COORDINATOR_NAME,
+		                      c->coord_url, &c->coord)) == CSB_OK)
+			rv = csb_rpc_call_msg(c->coord, method, req, desc, timeout_ms, out, why);
+	}
 	if (rv == CSB_ENOTCONN) /* why: "csb-coordinator at <url>: <reason>" */
 		snprintf(err, CSB_RPC_ERROR_MAX, "the coordinator at %.180s: %s", c->coord_url,
 		         strstr(why, ": ") ? strstr(why, ": ") + 2 : why);

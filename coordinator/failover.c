@@ -60,7 +60,7 @@ static void say(char *dst, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void crash_point(const char *op, const char *step)
+void coord__crash_point(const char *op, const char *step)
 {
 	const char *at = getenv("CSB_CRASH_AT");
 	char want[32];
@@ -294,7 +294,7 @@ static csb_err do_failover(struct run *r)
 		r->e.n_modules = 0;
 		if ((rv = entry_put(r, "F1")) != CSB_OK)
 			return rv;
-		crash_point("failover", "F1");
+		coord__crash_point("failover", "F1");
 	}
 	/* F2: fence P1; a lost pool cannot be asked (its writes past the fork come back as
 	 * orphans when it returns). */
@@ -323,7 +323,7 @@ static csb_err do_failover(struct run *r)
 	}
 	if ((rv = entry_put(r, "F2")) != CSB_OK)
 		goto out;
-	crash_point("failover", "F2");
+	coord__crash_point("failover", "F2");
 	/* F3: drain to FinalState, bounded by -WaitTime. */
 	if (fin != NULL && !disaster) {
 		if ((rv = drain(r, wait_ms, err)) != CSB_OK) {
@@ -335,7 +335,7 @@ static csb_err do_failover(struct run *r)
 		}
 		if ((rv = entry_put(r, "F3")) != CSB_OK)
 			goto out;
-		crash_point("failover", "F3");
+		coord__crash_point("failover", "F3");
 	}
 	/* F4 + F5: P2 checks its cursor against the final positions and the digests, and
 	 * promotes its copy: the commit point. */
@@ -354,7 +354,7 @@ static csb_err do_failover(struct run *r)
 		}
 		goto out;
 	}
-	crash_point("failover", "F5");
+	coord__crash_point("failover", "F5");
 	/* F6: the users are served by P2 from here on. */
 	r->e.state = CSB_POOL_FAILED_OVER;
 	snprintf(r->e.served_by, sizeof(r->e.served_by), "%s", r->backup);
@@ -380,7 +380,7 @@ static csb_err do_failover(struct run *r)
 	}
 	if ((rv = entry_put(r, "F6")) != CSB_OK)
 		goto out;
-	crash_point("failover", "F6");
+	coord__crash_point("failover", "F6");
 out:
 	if (fin != NULL)
 		protobuf_c_message_free_unpacked(&fin->base, NULL);
@@ -408,7 +408,7 @@ static csb_err do_failback(struct run *r)
 		r->e.disaster = rq->disaster;
 		if ((rv = entry_put(r, "B1")) != CSB_OK)
 			return rv;
-		crash_point("failback", "B1");
+		coord__crash_point("failback", "B1");
 	}
 	opened = strcmp(r->e.step, "B5") >= 0 && r->e.step[0] == 'B';
 	st.pool = r->pool;
@@ -442,7 +442,7 @@ static csb_err do_failback(struct run *r)
 		}
 		if ((rv = entry_put(r, "B2")) != CSB_OK)
 			goto out;
-		crash_point("failback", "B2");
+		coord__crash_point("failback", "B2");
 		/* B3 + B4: P1 catches up to the final positions and compares digests. */
 		if (fin != NULL) {
 			step_modules(&st, &sm, fin, &r->e);
@@ -473,7 +473,7 @@ static csb_err do_failback(struct run *r)
 			}
 			if ((rv = entry_put(r, "B3")) != CSB_OK)
 				goto out;
-			crash_point("failback", "B3");
+			coord__crash_point("failback", "B3");
 		}
 		/* B5: P1 is the primary again: the commit point. */
 		st.n_modules = 0;
@@ -488,7 +488,7 @@ static csb_err do_failback(struct run *r)
 			hex(open->lineage.data, 16, r->e.modules[i].lineage);
 		if ((rv = entry_put(r, "B5")) != CSB_OK)
 			goto out;
-		crash_point("failback", "B5");
+		coord__crash_point("failback", "B5");
 	}
 	/* B6: P2's served data goes back into its copy of P1, which follows P1 by delta. */
 	if (!rq->disaster || fin != NULL) {
@@ -519,7 +519,7 @@ static csb_err do_failback(struct run *r)
 	r->e.reported_by[0] = '\0';
 	r->e.restore = false;
 	rv = entry_put(r, "B6");
-	crash_point("failback", "B6");
+	coord__crash_point("failback", "B6");
 out:
 	if (fin != NULL)
 		protobuf_c_message_free_unpacked(&fin->base, NULL);

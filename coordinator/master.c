@@ -112,6 +112,7 @@ static csb_err record_put(struct coord *c, const csb_cms_master *m)
 /* Steps down: m (a later epoch) is the active master. */
 static void step_down(struct coord *c, const csb_cms_master *m, const char *by)
 {
+	atomic_store(&c->draining, false);
 	if (!atomic_exchange(&c->active, false) && m->epoch <= atomic_load(&c->cms_epoch))
 		return;
 	master_set(c, m);
@@ -140,6 +141,12 @@ csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERRO
 	if (strcmp(req->method, "csb.Admin/CmsFailover") == 0)
 		return CSB_OK;
 	coord__master_get(c, &m);
+	/* A master that handed over still serves its CMS, read-only, to the replicas that have
+	 * not yet seen its last record (the one naming the new master, whose epoch they then
+	 * know): every replica must get it, the standby's first. */
+	if (atomic_load(&c->draining) && strncmp(req->method, "csb.Sync/", 9) == 0 &&
+	    req->cms_epoch < m.epoch)
+		return CSB_OK;
 	csb_cms_master_refusal(&m, err, CSB_RPC_ERROR_MAX);
 	return CSB_ENOTMASTER;
 }
@@ -339,6 +346,8 @@ static void tell_pending(struct coord *c)
 	}
 }
 
+static void finish_handover(struct coord *c, const csb_cms_master *named, uint64_t applied);
+
 /* The standby: who the master is (from the local replica), and a heartbeat to it. */
 static void stand_by(struct coord *c)
 {
@@ -346,13 +355,32 @@ static void stand_by(struct coord *c)
 	ProtobufCMessage *out = NULL;
 	char err[CSB_RPC_ERROR_MAX];
 	csb_cms_master m, known;
+	uint64_t applied = 0;
+	csb_err rv;
 
 	if (c->agent_url == NULL || c->pool_fqdn == NULL)
 		return;
-	if (local_replica(c, &m, NULL, err) == CSB_OK && m.epoch != 0) {
+	rv = local_replica(c, &m, &applied, err);
+	if (rv == CSB_ENOTMASTER && parse_refusal(err, &m)) {
+		/* The agent knows a later master than this coordinator does (it learned the move
+		 * while this one was down): the refusal names it, maybe this coordinator itself. */
+		if (strcasecmp(m.fqdn, c->pool_fqdn) == 0 && strcmp(m.url, c->advertise) == 0) {
+			atomic_store(&c->cms_epoch, m.epoch);
+			rv = local_replica(c, &m, &applied, err);
+		} else {
+			master_set(c, &m);
+		}
+	}
+	if (rv == CSB_OK && m.epoch != 0) {
 		coord__master_get(c, &known);
 		if (m.epoch >= known.epoch)
 			master_set(c, &m);
+		if (strcasecmp(m.fqdn, c->pool_fqdn) == 0 && strcmp(m.url, c->advertise) == 0 &&
+		    m.epoch >= atomic_load(&c->cms_epoch)) {
+			atomic_store(&c->cms_epoch, m.epoch);
+			finish_handover(c, &m, applied);
+			return;
+		}
 	}
 	coord__master_get(c, &known);
 	if (known.url[0] == '\0' || known.epoch == 0)
@@ -504,6 +532,7 @@ static csb_err cms_handover(void *ctx, const csb_rpc_request *req, const Protobu
 	}
 	/* Changes in flight finish first (coord__put holds put_mu); later ones are refused. */
 	pthread_mutex_lock(&c->put_mu);
+	atomic_store(&c->draining, !rq->resume);
 	if (!rq->resume)
 		atomic_store(&c->active, false);
 	rv = record_put(c, &m);
@@ -716,16 +745,67 @@ static csb_err pass_to_standby(struct coord *c, const Csb__CmsFailoverRequest *r
 	return rv;
 }
 
+struct takeover {
+	uint64_t seq, known;
+	uint32_t following, total;
+};
+
+/* The standby's last steps: the replica becomes this coordinator's CMS (at least handed,
+ * the old master's last record), this coordinator records itself as the master at me->epoch
+ * and becomes active, and every agent is told. */
+static csb_err take_over(struct coord *c, const csb_cms_master *me, uint64_t handed, bool force,
+                         struct takeover *r, char err[CSB_RPC_ERROR_MAX])
+{
+	csb_lineage old = {{0}};
+	csb_err rv;
+
+	if ((rv = take_replica(c, handed, &r->seq, &old, err)) != CSB_OK)
+		return rv;
+	coord__crash_point("cms", "adopted");
+	atomic_store(&c->cms_epoch, me->epoch);
+	if ((rv = record_put(c, me)) != CSB_OK) {
+		seterr(err, "cannot record the new master: %s", csb_strerror(rv));
+		return rv;
+	}
+	r->seq++;
+	master_set(c, me);
+	coord__refresh(c);
+	atomic_store(&c->confirmed, true);
+	atomic_store(&c->draining, false);
+	atomic_store(&c->active, true);
+	csb_warn("coordinator", "CMS failover: the active master pool=%s epoch=%llu previous=%s "
+	         "seq=%llu force=%s", me->fqdn, (unsigned long long)me->epoch, me->previous,
+	         (unsigned long long)r->seq, force ? "yes" : "no");
+	tell_all(c, me, &old, r->seq - 1, &r->following, &r->total, &r->known);
+	return CSB_OK;
+}
+
+/* A handover this standby did not finish (it stopped after the old master had named it):
+ * the replica names this coordinator the master, so it takes over now. */
+static void finish_handover(struct coord *c, const csb_cms_master *named, uint64_t applied)
+{
+	struct takeover r = {0};
+	csb_cms_master me = *named;
+	char err[CSB_RPC_ERROR_MAX];
+
+	if (atomic_exchange(&c->failing_over, true))
+		return;
+	csb_warn("coordinator", "finishing a CMS handover pool=%s epoch=%llu", me.fqdn,
+	         (unsigned long long)me.epoch);
+	if (take_over(c, &me, applied, false, &r, err) != CSB_OK)
+		csb_error("coordinator", "cannot finish the CMS handover err=\"%s\"", err);
+	atomic_store(&c->failing_over, false);
+}
+
 static csb_err cms_failover(void *ctx, const csb_rpc_request *req, const ProtobufCMessage *msg,
                             csb_rpc_reply *rep)
 {
 	struct coord *c = ctx;
 	const Csb__CmsFailoverRequest *rq = (const Csb__CmsFailoverRequest *)msg;
-	uint64_t t0 = csb_mono_ms(), seq = 0, known = 0, handed = 0;
+	uint64_t t0 = csb_mono_ms(), handed = 0;
 	uint64_t deadline = t0 + (uint64_t)(rq->wait_time_s ? rq->wait_time_s : WAIT_DEFAULT_S) * 1000;
 	csb_cms_master was = {0}, me;
-	csb_lineage old = {{0}};
-	uint32_t following = 0, total = 0;
+	struct takeover r = {0};
 	char err[CSB_RPC_ERROR_MAX];
 	csb_err rv;
 
@@ -799,6 +879,7 @@ static csb_err cms_failover(void *ctx, const csb_rpc_request *req, const Protobu
 		/* The agents learn the new epoch from the record: from now on this coordinator
 		 * calls them at it. */
 		atomic_store(&c->cms_epoch, me.epoch);
+		coord__crash_point("cms", "handed");
 		if ((rv = wait_replica(c, handed, deadline, err)) != CSB_OK) {
 			/* The old master takes the role back, at a later epoch still. */
 			Csb__CmsHandoverRequest back = CSB__CMS_HANDOVER_REQUEST__INIT;
@@ -828,26 +909,8 @@ static csb_err cms_failover(void *ctx, const csb_rpc_request *req, const Protobu
 		me.epoch = top + 1;
 		atomic_store(&c->cms_epoch, me.epoch);
 	}
-	if ((rv = take_replica(c, handed, &seq, &old, err)) != CSB_OK) {
-		seterr(rep->error, "%s", err);
-		goto out;
-	}
-	atomic_store(&c->cms_epoch, me.epoch);
-	if ((rv = record_put(c, &me)) != CSB_OK) {
-		seterr(rep->error, "cannot record the new master: %s",
-		         csb_strerror(rv));
-		goto out;
-	}
-	seq++;
-	master_set(c, &me);
-	coord__refresh(c);
-	atomic_store(&c->confirmed, true);
-	atomic_store(&c->active, true);
-	csb_warn("coordinator", "CMS failover: the active master pool=%s epoch=%llu previous=%s "
-	         "seq=%llu force=%s", me.fqdn, (unsigned long long)me.epoch, was.fqdn,
-	         (unsigned long long)seq, rq->force ? "yes" : "no");
-	tell_all(c, &me, &old, seq - 1, &following, &total, &known);
-	rv = reply_takeover(c, &me, t0, seq, known, following, total, false, rep);
+	if ((rv = take_over(c, &me, handed, rq->force, &r, rep->error)) == CSB_OK)
+		rv = reply_takeover(c, &me, t0, r.seq, r.known, r.following, r.total, false, rep);
 out:
 	atomic_store(&c->failing_over, false);
 	return rv;

@@ -2,6 +2,7 @@
  * tick replaces the partner while importers and handlers may still be calling through the
  * old one: each holds a reference, and the last release closes the client (as nng's
  * nni_pipe_find()/nni_pipe_rele() keep a pipe alive while it is used). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +50,32 @@ struct peer *node__peer_ref(struct peer *p)
 	return p;
 }
 
-void node__peer_rele(struct peer *p)
+static void *peer_close_main(void *arg)
 {
-	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
-		return;
+	struct peer *p = arg;
+
 	csb_rpc_client_close(p->cli);
 	free(p);
+	return NULL;
+}
+
+/* The last release closes the client on a thread of its own: nng 1.5.2's nng_close() can
+ * hang for good when the peer is connected (common/deadline.h), and the last reference is
+ * often dropped by the tick while it holds the importer table's lock (a partner or CMS
+ * master that moved). Calls through it end at once (shutdown) either way. */
+void node__peer_rele(struct peer *p)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	csb_rpc_client_shutdown(p->cli);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, peer_close_main, p) != 0)
+		csb_warn("node", "cannot close a peer's client url=%s: left open", p->url);
+	pthread_attr_destroy(&attr);
 }
 
 struct peer *node__partner_ref(struct csb_node *n)

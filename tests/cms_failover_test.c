@@ -55,7 +55,7 @@ static void master_is(struct ch_cluster *cl, const char *pool, long long epoch, 
 {
 	bool ok = false;
 
-	for (int i = 0; i < 300 && !ok; i++) {
+	for (int i = 0; i < 600 && !ok; i++) {
 		json_t *j = cmd_json(cl, 0, "Get-CsManagementStoreReplicationStatus", NULL), *rep;
 		size_t k;
 
@@ -200,12 +200,55 @@ static void test_agent_down_is_told_later(void **state)
 	master_is(cl, P1, 5, NULL);
 }
 
+/* The standby stops mid-failover: after the master handed over (cms:handed), and after it
+ * adopted the replica but before it recorded itself (cms:adopted). Started again, it
+ * finishes the move by itself; csb follows the new master (the refusal names the folder's
+ * standby). */
+static void test_standby_killed_mid_failover(void **state)
+{
+	struct ch_cluster *cl = *state;
+	struct ch_result r;
+	char line[CH_PATH * 2];
+
+	master_is(cl, P1, 5, NULL);
+	node(cl, "kill", "coordinator2");
+	snprintf(line, sizeof(line), "CSB_CRASH_AT=cms:handed \"$CSB\" cluster start --dir \"%s\" "
+	         "--node coordinator2 >/dev/null", cl->dir);
+	ch_shell(cl, line, &r);
+	assert_int_equal(r.code, 0);
+	ch_result_free(&r);
+	ch_run(cl, NULL, &r, "Invoke-CsManagementServerFailover", NULL);
+	assert_int_not_equal(r.code, 0); /* the standby died mid-way */
+	ch_result_free(&r);
+	node(cl, "kill", "coordinator2"); /* clears its pid file */
+	node(cl, "start", "coordinator2");
+	master_is(cl, P2, 6, NULL);
+	set_interval(cl, "00:01:40");
+	assert_true(local_sync_interval_is(cl, "00:01:40"));
+
+	node(cl, "kill", "coordinator");
+	snprintf(line, sizeof(line), "CSB_CRASH_AT=cms:adopted \"$CSB\" cluster start --dir \"%s\" "
+	         "--node coordinator >/dev/null", cl->dir);
+	ch_shell(cl, line, &r);
+	assert_int_equal(r.code, 0);
+	ch_result_free(&r);
+	ch_run(cl, NULL, &r, "Invoke-CsManagementServerFailover", NULL);
+	assert_int_not_equal(r.code, 0);
+	ch_result_free(&r);
+	node(cl, "kill", "coordinator");
+	node(cl, "start", "coordinator");
+	master_is(cl, P1, 7, NULL);
+	set_interval(cl, "00:01:50");
+	assert_true(local_sync_interval_is(cl, "00:01:50"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool_failover_waits_for_the_cms),
 		cmocka_unit_test(test_force_counts_lost_changes),
 		cmocka_unit_test(test_agent_down_is_told_later),
+		cmocka_unit_test(test_standby_killed_mid_failover),
 	};
 	return cmocka_run_group_tests(tests, setup, ch_teardown);
 }

@@ -64,6 +64,7 @@ struct coord {
 	atomic_bool confirmed;      /* checked since start that no agent knows a later master */
 	atomic_bool depose_check;   /* a caller sent a later CMS epoch */
 	atomic_bool failing_over;   /* a CmsFailover runs */
+	atomic_bool draining;       /* handed over: still serves its CMS (read-only) to replicas */
 	_Atomic uint64_t cms_epoch; /* sent with every call to an agent */
 	char master_pool[254];      /* the active master's pool (guarded by mu, for the CMS row) */
 	pthread_mutex_t put_mu;     /* a change and a handover never overlap */
@@ -135,6 +136,11 @@ size_t coord__master_methods(struct coord *c, csb_rpc_method *out);
 const csb_topo_pool *coord__master_host(struct coord *c);
 /* Re-reads the topology and configuration from the CMS into the parsed copies. */
 void coord__refresh(struct coord *c);
+
+/* failover.c: CSB_CRASH_AT=<op>:<step> makes the coordinator exit there (kill-point tests):
+ * failover:F1..F6, failback:B1..B6, cms:handed (the standby, after the master handed over),
+ * cms:adopted (after it adopted the replica, before it recorded itself). */
+void coord__crash_point(const char *op, const char *step);
 
 /* failover.c: Invoke-CsPoolFailover and Invoke-CsPoolFailback; out has room for 2 methods. */
 size_t coord__failover_methods(struct coord *c, csb_rpc_method *out);
