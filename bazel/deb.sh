@@ -2,9 +2,10 @@
 # Builds the Debian package of csbackup with dpkg-deb: `deb.sh OUTDIR CSB CSB_AGENT
 # CSB_COORDINATOR` writes OUTDIR/csbackup_<version>_<arch>.deb and prints its path. The
 # files are install.sh's with PREFIX=/usr; Depends lists the packages of the shared
-# libraries the binaries link (found with ldd and dpkg -S); the maintainer scripts create
-# the csbackup user (systemd-sysusers) and reload systemd. Used by `make deb` and by
-# //tests:install_test.
+# libraries the binaries link (found with ldd and dpkg -S) and a package with
+# systemd-sysusers; the maintainer scripts create the csbackup user with it (a failure
+# fails the installation: the units cannot run without the user) and reload systemd. Used
+# by `make deb` and by //tests:install_test.
 set -euo pipefail
 [ $# -eq 4 ] || { echo "usage: $0 OUTDIR CSB CSB_AGENT CSB_COORDINATOR" >&2; exit 2; }
 out=$1
@@ -31,7 +32,7 @@ Architecture: $arch
 Maintainer: csbackup developers <csbackup@localhost>
 Section: admin
 Priority: optional
-Depends: $depends
+Depends: $depends, systemd | systemd-standalone-sysusers
 Installed-Size: $(du -sk "$stage/root" | cut -f1)
 Description: pool-pairing backup service for Skype for Business / Lync pools
  csb-agent (one per pool) replicates the pool's data to its backup pool over
@@ -43,7 +44,11 @@ cat >"$stage/root/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 set -e
 if [ "$1" = configure ]; then
-	systemd-sysusers csbackup.conf 2>/dev/null || true
+	systemd-sysusers csbackup.conf
+	if ! getent passwd csbackup >/dev/null; then
+		echo "csbackup: systemd-sysusers did not create the csbackup user" >&2
+		exit 1
+	fi
 	if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 fi
 POSTINST
