@@ -315,7 +315,12 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 	if (c->advertise[0] == '\0') { /* the listening URL, with the port it got */
 		const char *colon = strrchr(listen_url, ':');
 
-		if (colon != NULL && strcmp(colon, ":0") == 0)
+		if (strstr(listen_url, "://0.0.0.0:") != NULL || strstr(listen_url, "://[::]:") != NULL ||
+		    strstr(listen_url, "://*:") != NULL)
+			csb_warn("coordinator", "listening on every address url=%s without "
+			         "--advertise-url: agents are not told where this coordinator is, and it "
+			         "cannot take part in a CMS failover", listen_url);
+		else if (colon != NULL && strcmp(colon, ":0") == 0)
 			snprintf(c->advertise, sizeof(c->advertise), "%.*s:%d", (int)(colon - listen_url),
 			         listen_url, csb_node_port(node));
 		else

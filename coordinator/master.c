@@ -140,6 +140,12 @@ csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERRO
 	}
 	if (strcmp(req->method, "csb.Admin/CmsFailover") == 0)
 		return CSB_OK;
+	/* Taking the CMS over: the call waits the few hundred ms that takes. */
+	for (uint64_t until = csb_mono_ms() + CONFIRM_WAIT_MS;
+	     atomic_load(&c->failing_over) && !atomic_load(&c->active) && csb_mono_ms() < until;)
+		csb_sleep_ms(20);
+	if (atomic_load(&c->active))
+		return CSB_OK;
 	coord__master_get(c, &m);
 	/* A master that handed over still serves its CMS, read-only, to the replicas that have
 	 * not yet seen its last record (the one naming the new master, whose epoch they then
@@ -814,8 +820,12 @@ static csb_err cms_failover(void *ctx, const csb_rpc_request *req, const Protobu
 		coord__master_get(c, &me);
 		if (rq->force)
 			return reply_takeover(c, &me, t0, 0, 0, 0, 0, true, rep);
-		if (!rq->what_if)
-			return pass_to_standby(c, rq, rep);
+		return pass_to_standby(c, rq, rep); /* -WhatIf too: the standby says what it would do */
+	}
+	if (c->advertise[0] == '\0') {
+		seterr(rep->error, "this coordinator cannot take the CMS over: it listens on every "
+		       "address and has no --advertise-url that agents could reach it at");
+		return CSB_ENOTFOUND;
 	}
 	if (c->agent_url == NULL || c->pool_fqdn == NULL) {
 		seterr(rep->error, "this coordinator cannot take the CMS over: it "

@@ -410,12 +410,42 @@ bool csb_node_coordinator_moved(csb_node *n)
 
 /* The coordinator's advance: the replica's importer follows the CMS master to its new
  * address; the cursor stays (same source name), the old client's calls end now. */
+/* Whether the replica's importer has failed to reach the coordinator for a while (imu
+ * held): nng 1.5.2 can keep a client whose connection to a restarted peer never comes back
+ * (common/rpc_client.c works around most of it); a fresh client always connects. */
+static bool coord_stuck(struct csb_node *n)
+{
+	struct importer *im = n->cms_imp;
+	uint64_t now = csb_mono_ms();
+	csb_err rv;
+
+	if (im == NULL || n->coord == NULL)
+		return false;
+	pthread_mutex_lock(&im->mu);
+	rv = im->last_rv;
+	pthread_mutex_unlock(&im->mu);
+	if (rv != CSB_ENOTCONN && rv != CSB_ETIMEDOUT && rv != CSB_EUNREACH && rv != CSB_ECLOSED) {
+		n->coord_bad_since = 0;
+		return false;
+	}
+	if (n->coord_bad_since == 0)
+		n->coord_bad_since = now;
+	if (now - n->coord_bad_since < NODE_COORD_REDIAL_MS)
+		return false;
+	n->coord_bad_since = 0;
+	return true;
+}
+
 static void coord_advance(struct csb_node *n)
 {
 	struct peer *p = NULL, *old;
+	bool redial;
 
 	pthread_mutex_lock(&n->imu);
-	if (!n->want_coord_set || strcmp(n->want_coord, n->coord_url) == 0) {
+	redial = !n->want_coord_set && coord_stuck(n);
+	if (redial)
+		snprintf(n->want_coord, sizeof(n->want_coord), "%s", n->coord_url);
+	if (!redial && (!n->want_coord_set || strcmp(n->want_coord, n->coord_url) == 0)) {
 		n->want_coord_set = false;
 		pthread_mutex_unlock(&n->imu);
 		return;
@@ -431,7 +461,8 @@ static void coord_advance(struct csb_node *n)
 	n->coord = p;
 	if (old != NULL)
 		csb_rpc_client_shutdown(old->cli);
-	csb_info("node", "coordinator pool=%s url=%s was=%s", n->name, n->want_coord, n->coord_url);
+	csb_info("node", "coordinator pool=%s url=%s was=%s%s", n->name, n->want_coord, n->coord_url,
+	         redial ? " (a fresh client: the old one could not reach it)" : "");
 	snprintf(n->coord_url, sizeof(n->coord_url), "%s", n->want_coord);
 	if (node__importer_start(n, n->coord, CSB_COORDINATOR_NAME, CSB_MODULE_CMS,
 	                         &n->cms_imp) != CSB_OK)

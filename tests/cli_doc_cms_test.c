@@ -459,6 +459,11 @@ static void test_cms_failover(void **state)
 	                           "master of the Central Management store at epoch 2, taking it "
 	                           "over from the replica of " P2 " without " P1 " (-Force)\n");
 	ch_result_free(&r);
+	ch_ok(cl, 0, &r, "Invoke-CsManagementServerFailover", "-WhatIf", NULL); /* via the master */
+	assert_string_equal(r.out, "What if: the coordinator on " P2 " would become the active "
+	                           "master of the Central Management store at epoch 2, taking it "
+	                           "over from the replica of " P2 " after " P1 " hands over\n");
+	ch_result_free(&r);
 	master_is(cl, P1, 1);
 
 	ch_ok(cl, 0, &r, "Invoke-CsManagementServerFailover", NULL); /* Example 1 */

@@ -56,9 +56,19 @@ static void master_is(struct ch_cluster *cl, const char *pool, long long epoch, 
 	bool ok = false;
 
 	for (int i = 0; i < 600 && !ok; i++) {
-		json_t *j = cmd_json(cl, 0, "Get-CsManagementStoreReplicationStatus", NULL), *rep;
+		struct ch_result r;
+		json_t *j, *rep;
 		size_t k;
 
+		/* While a standby finishes a move it refuses for a moment, naming the master. */
+		ch_run(cl, NULL, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
+		if (r.code != 0) {
+			ch_result_free(&r);
+			usleep(50 * 1000);
+			continue;
+		}
+		j = ch_json(&r);
+		ch_result_free(&r);
 		ok = strcmp(json_string_value(json_object_get(j, "ActiveMasterFqdn")), pool) == 0 &&
 		     json_integer_value(json_object_get(j, "CmsEpoch")) == epoch;
 		json_array_foreach(json_object_get(j, "Replicas"), k, rep)

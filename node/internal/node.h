@@ -75,6 +75,9 @@ struct export_mod {
 
 /* A reference-counted client to a peer (the partner's agent or the coordinator): whoever
  * holds a reference may call through it; the last release closes the client. */
+/* The replica's pulls fail to reach the coordinator this long: a fresh client (node.c). */
+#define NODE_COORD_REDIAL_MS 5000
+
 struct peer {
 	atomic_uint refs;
 	char name[CSB_NODE_NAME_MAX];
@@ -157,6 +160,7 @@ struct csb_node {
 	struct peer *coord;               /* the CMS replica's source, or NULL */
 	char want_coord[CSB_NODE_URL_MAX]; /* csb_node_set_coordinator(): the tick moves to it */
 	bool want_coord_set;
+	uint64_t coord_bad_since;         /* mono ms the replica's pulls began to fail to connect */
 	atomic_bool coord_moved;          /* a new lineage from the coordinator is authoritative */
 	_Atomic uint64_t cms_epoch;       /* sent with every request */
 	char want_partner[CSB_NODE_NAME_MAX];
