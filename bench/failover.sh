@@ -5,6 +5,8 @@
 #   - 10,000 changes written while failed over (routed to pool04), then a failback (fence,
 #     catch-up of exactly those changes, digests, opening, fold);
 #   - pool03 killed, a -DisasterMode failover (it waits out the lost pool's write lease);
+#   - the CMS failed over to the standby coordinator and back (Invoke-CsManagementServerFailover,
+#     then -Restore), and -Force with the active master killed;
 # each with the time the cmdlet reports and the records it moved, against the original's
 # documented 15–30 minutes (failover) and up to 60 minutes (failback of 20,000 users).
 # Usage: failover.sh CSB_BIN_DIR RECORDS OUT.md   (CSB_BIN_DIR holds cli/ agent/ coordinator/)
@@ -30,6 +32,12 @@ read -r fb_ms fb_moved fb_state < <("$csb" failback -PoolFqdn pool03.csb.test | 
 "$csb" sync -PoolFqdn pool03.csb.test -BackupModule $M >/dev/null
 "$csb" cluster kill --dir "$CSB_CLUSTER" --node pool03.csb.test >/dev/null
 read -r dm_ms dm_moved dm_state < <("$csb" failover -PoolFqdn pool03.csb.test -DisasterMode | field)
+# "The Central Management store is served by <pool> (epoch <n>, was <pool>) in <n> ms; …"
+cms_ms() { sed -n 's/.* in \([0-9]*\) ms;.*/\1/p'; }
+cms_to=$("$csb" cms-failover | cms_ms)
+cms_back=$("$csb" cms-failover -Restore | cms_ms)
+"$csb" cluster kill --dir "$CSB_CLUSTER" --node coordinator >/dev/null
+cms_force=$("$csb" cms-failover -BackupSqlServerFqdn pool02.csb.test -Force | head -1 | cms_ms)
 {
 	echo
 	echo "## Failover and failback ($records records of 200 B, 4-pool local cluster)"
@@ -39,4 +47,7 @@ read -r dm_ms dm_moved dm_state < <("$csb" failover -PoolFqdn pool03.csb.test -D
 	echo "| controlled failover (Invoke-CsPoolFailover) | $fo_ms ms ($fo_state) | $fo_moved | 15–30 min |"
 	echo "| failback after 10,000 changes (Invoke-CsPoolFailback) | $fb_ms ms ($fb_state) | $fb_moved | up to 60 min |"
 	echo "| -DisasterMode failover of a killed pool (waits out its 4 s lease) | $dm_ms ms ($dm_state) | $dm_moved | 15–30 min |"
+	echo "| CMS failover to the standby (Invoke-CsManagementServerFailover) | $cms_to ms | 1 (the master record) | — |"
+	echo "| CMS back home (-Restore) | $cms_back ms | 1 | — |"
+	echo "| CMS failover with the master killed (-Force) | $cms_force ms | — | — |"
 } | tee -a "$out"
