@@ -106,6 +106,7 @@ enum chaos_fault {
 	FAULT_COORD_SHORT,
 	FAULT_COORD_LONG,
 	FAULT_FAILOVER,     /* a pool failed over to its backup pool and back, under the writers */
+	FAULT_CMS_FAILOVER, /* the CMS master moved to the standby coordinator (and back later) */
 	FAULT_KINDS
 };
 

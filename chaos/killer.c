@@ -67,7 +67,7 @@ static enum chaos_fault pick(struct killer *k)
 	uint64_t x = chaos_rand(&k->rng, 100);
 
 	if (k->pair == 0)
-		return x < 70 ? FAULT_COORD_SHORT : FAULT_COORD_LONG;
+		return x < 55 ? FAULT_COORD_SHORT : x < 80 ? FAULT_COORD_LONG : FAULT_CMS_FAILOVER;
 	if (x < 15)
 		return FAULT_FAILOVER;
 	if (x < 35)
@@ -79,35 +79,44 @@ static enum chaos_fault pick(struct killer *k)
 	return FAULT_PAIR_LONG;
 }
 
-/* Runs `csb <cmdlet> -PoolFqdn <pool>` until it succeeds (another killer may have the
- * coordinator or an agent down meanwhile: a rerun resumes it), at most FAILOVER_TRIES. */
+/* Runs `csb <cmdlet> -PoolFqdn <pool>` (pool NULL: no parameter) until it succeeds (another
+ * killer may have the coordinator or an agent down meanwhile: a rerun resumes it), at most
+ * FAILOVER_TRIES. */
 static bool until_done(struct chaos_run *r, const char *cmdlet, const char *pool)
 {
 	char out[2048];
 
 	for (int i = 0; i < FAILOVER_TRIES; i++) {
-		int code = chaos_csb(r, out, sizeof(out), CSB_TIMEOUT_MS, cmdlet, "-PoolFqdn", pool,
-		                     NULL);
+		int code = pool != NULL ? chaos_csb(r, out, sizeof(out), CSB_TIMEOUT_MS, cmdlet,
+		                                    "-PoolFqdn", pool, NULL)
+		                        : chaos_csb(r, out, sizeof(out), CSB_TIMEOUT_MS, cmdlet, NULL);
 		char *nl;
 
 		if (code == 0)
 			return true;
 		if ((nl = strchr(out, '\n')) != NULL)
 			*nl = '\0';
-		chaos_log(r, "nemesis %s-retry pool=%s exit=%d out=\"%.300s\"", cmdlet, pool, code, out);
+		chaos_log(r, "nemesis %s-retry pool=%s exit=%d out=\"%.300s\"", cmdlet,
+		          pool ? pool : "-", code, out);
 		csb_sleep_ms(START_RETRY_MS);
 	}
 	return false;
 }
 
-/* A controlled failover of one pool of the pair (pool01 hosts the CMS, so pair 1 fails
- * pool02 over), its users unserved by it for the outage, then the failback. The writers
- * write to the pool's own agent: refused meanwhile, never lost. */
+/* A controlled failover of one pool of the pair (of pair 1, the one whose host does not run
+ * the CMS master now: the other is refused until the CMS moves), its users unserved by it
+ * for the outage, then the failback. The writers write to the pool's own agent: refused
+ * meanwhile, never lost. */
 static void failover(struct killer *k, uint32_t outage)
 {
 	struct chaos_run *r = k->r;
 	const char *pool = chaos_pool(k->pair == 1 ? 2 : 3 + (unsigned)chaos_rand(&k->rng, 2));
+	char out[2048];
 
+	if (k->pair == 1 &&
+	    chaos_csb(r, out, sizeof(out), CSB_TIMEOUT_MS, "Invoke-CsPoolFailover", "-PoolFqdn",
+	              pool, "-WhatIf", NULL) != 0 && strstr(out, "CMS is hosted on") != NULL)
+		pool = chaos_pool(1);
 	chaos_log(r, "nemesis failover begin pool=%s outage_ms=%" PRIu32, pool, outage);
 	if (until_done(r, "Invoke-CsPoolFailover", pool)) {
 		csb_sleep_ms(outage);
@@ -132,8 +141,17 @@ static void fault(struct killer *k, enum chaos_fault kind)
 		failover(k, (uint32_t)chaos_rand(&k->rng, r->short_max_ms + 1));
 		return;
 	}
+	if (kind == FAULT_CMS_FAILOVER) {
+		chaos_log(r, "nemesis cms-failover begin");
+		if (!until_done(r, "Invoke-CsManagementServerFailover", NULL))
+			atomic_fetch_add(&r->start_givenup, 1);
+		atomic_fetch_add(&r->fault_counts[kind], 1);
+		chaos_log(r, "nemesis cms-failover end");
+		return;
+	}
 	if (k->pair == 0) {
-		nodes[n++] = "coordinator";
+		/* The master or the standby: the CMS moves between them. */
+		nodes[n++] = chaos_rand(&k->rng, 3) == 0 ? "coordinator2" : "coordinator";
 	} else {
 		unsigned a = 2 * k->pair - 1, b = 2 * k->pair;
 

@@ -27,7 +27,7 @@
 
 const char *const chaos_fault_names[FAULT_KINDS] = {
 	"agent-short", "agent-long", "pair-short", "pair-long", "coordinator-short",
-	"coordinator-long", "failover",
+	"coordinator-long", "failover", "cms-failover",
 };
 
 static struct chaos_run *running; /* for the signal handler */

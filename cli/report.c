@@ -96,6 +96,7 @@ csb_err cli_report_add_module(cli_report *r, const char *identity, bool synced,
 		return CSB_ENOMEM;
 	r->modules = m;
 	m = &r->modules[r->n_modules++];
+	memset(m, 0, sizeof(*m)); /* held and held_known too: read when nothing was sent */
 	snprintf(m->identity, sizeof(m->identity), "%s", identity);
 	m->synced = synced;
 	m->records = records;

@@ -266,18 +266,26 @@ csb_err coord__master_start(struct coord *c)
 
 /* ---- The master loop -------------------------------------------------------------------- */
 
-/* Asks every pool's agent which master it knows; a later one makes this one step down. */
-static void check_agents(struct coord *c, const char *why)
+/* The pools of the topology as it is now (malloc'ed copy of their FQDNs; *n of them). */
+static char (*topology_pools(struct coord *c, size_t *n))[254]
 {
-	char (*pools)[254] = NULL, err[CSB_RPC_ERROR_MAX];
-	size_t n = 0;
+	char (*pools)[254] = NULL;
 
+	*n = 0;
 	pthread_mutex_lock(&c->mu);
 	if (c->topo != NULL && c->topo->n_pools > 0 &&
 	    (pools = calloc(c->topo->n_pools, sizeof(*pools))) != NULL)
-		for (n = 0; n < c->topo->n_pools; n++)
-			snprintf(pools[n], sizeof(pools[0]), "%s", c->topo->pools[n].fqdn);
+		for (*n = 0; *n < c->topo->n_pools; (*n)++)
+			snprintf(pools[*n], sizeof(pools[0]), "%s", c->topo->pools[*n].fqdn);
 	pthread_mutex_unlock(&c->mu);
+	return pools;
+}
+
+/* Asks every pool's agent which master it knows; a later one makes this one step down. */
+static void check_agents(struct coord *c, const char *why)
+{
+	size_t n;
+	char (*pools)[254] = topology_pools(c, &n), err[CSB_RPC_ERROR_MAX];
 	for (size_t i = 0; i < n && atomic_load(&c->active); i++) {
 		Csb__ReplicaRequest rq = CSB__REPLICA_REQUEST__INIT;
 		Csb__ReplicaReply *rp = NULL;
@@ -569,15 +577,8 @@ static csb_err cms_handover(void *ctx, const csb_rpc_request *req, const Protobu
 static void tell_all(struct coord *c, const csb_cms_master *me, const csb_lineage *old,
                      uint64_t taken_seq, uint32_t *following, uint32_t *total, uint64_t *known)
 {
-	char (*pools)[254] = NULL, err[CSB_RPC_ERROR_MAX];
-	size_t n = 0;
-
-	pthread_mutex_lock(&c->mu);
-	if (c->topo != NULL && c->topo->n_pools > 0 &&
-	    (pools = calloc(c->topo->n_pools, sizeof(*pools))) != NULL)
-		for (n = 0; n < c->topo->n_pools; n++)
-			snprintf(pools[n], sizeof(pools[0]), "%s", c->topo->pools[n].fqdn);
-	pthread_mutex_unlock(&c->mu);
+	size_t n;
+	char (*pools)[254] = topology_pools(c, &n), err[CSB_RPC_ERROR_MAX];
 	*total = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
 		Csb__CmsMasterRequest rq = CSB__CMS_MASTER_REQUEST__INIT;

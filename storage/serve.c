@@ -257,14 +257,38 @@ static csb_err promote_copy(csb__txn *t, MDB_dbi copy, MDB_dbi data, MDB_dbi log
 	return rv;
 }
 
+/* The copy of (source, module) becomes module `into` of the store's own data (its earlier
+ * data and log dropped), with the copy's cursor as its state (*out). Used by promote (into
+ * the served name) and adopt (into the module itself). */
+static csb_err copy_into(csb__txn *t, const char *source, const char *module, const char *into,
+                         const csb_cursor *cur, csb_module_info *out)
+{
+	char cname[CSB__NAME_MAX], dname[CSB__NAME_MAX], lname[CSB__NAME_MAX];
+	csb__module_state st;
+	MDB_dbi copy, data, log;
+	csb_err rv;
+
+	csb__data_name(cname, source, module);
+	csb__data_name(dname, NULL, into);
+	csb__log_name(lname, into);
+	if ((rv = drop_db(t, dname)) != CSB_OK || (rv = drop_db(t, lname)) != CSB_OK ||
+	    (rv = csb__write_dbi(t, cname, true, &copy)) != CSB_OK ||
+	    (rv = csb__write_dbi(t, dname, true, &data)) != CSB_OK ||
+	    (rv = csb__write_dbi(t, lname, true, &log)) != CSB_OK ||
+	    (rv = promote_copy(t, copy, data, log)) != CSB_OK)
+		return rv;
+	st = (csb__module_state){.high_seq = cur->applied_seq, .count = cur->count,
+	                         .digest = cur->digest};
+	*out = (csb_module_info){st.high_seq, st.count, st.digest, 0};
+	return csb__module_state_put(t, into, &st);
+}
+
 static csb_err promote_fn(csb__txn *t, void *ctx)
 {
 	promote_ctx *c = ctx;
-	char cname[CSB__NAME_MAX], dname[CSB__NAME_MAX], lname[CSB__NAME_MAX];
 	csb__module_state st = {0};
 	csb_cursor cur;
 	csb_guard g;
-	MDB_dbi copy, data, log;
 	csb_err rv;
 
 	if ((rv = csb__guard_get(t, c->served, &g)) != CSB_OK)
@@ -284,19 +308,7 @@ static csb_err promote_fn(csb__txn *t, void *ctx)
 	if (c->expect_digest != NULL && (cur.digest.lo != c->expect_digest->lo ||
 	                                 cur.digest.hi != c->expect_digest->hi))
 		return CSB_ECORRUPT;
-	csb__data_name(cname, c->source, c->module);
-	csb__data_name(dname, NULL, c->served);
-	csb__log_name(lname, c->served);
-	if ((rv = drop_db(t, dname)) != CSB_OK || (rv = drop_db(t, lname)) != CSB_OK ||
-	    (rv = csb__write_dbi(t, cname, true, &copy)) != CSB_OK ||
-	    (rv = csb__write_dbi(t, dname, true, &data)) != CSB_OK ||
-	    (rv = csb__write_dbi(t, lname, true, &log)) != CSB_OK ||
-	    (rv = promote_copy(t, copy, data, log)) != CSB_OK)
-		return rv;
-	st = (csb__module_state){.high_seq = cur.applied_seq, .count = cur.count,
-	                         .digest = cur.digest};
-	c->info = (csb_module_info){st.high_seq, st.count, st.digest, 0};
-	if ((rv = csb__module_state_put(t, c->served, &st)) != CSB_OK)
+	if ((rv = copy_into(t, c->source, c->module, c->served, &cur, &c->info)) != CSB_OK)
 		return rv;
 	return guard_put(t, c->served, true, c->epoch);
 }
@@ -335,27 +347,12 @@ typedef struct adopt_ctx {
 static csb_err adopt_fn(csb__txn *t, void *ctx)
 {
 	adopt_ctx *c = ctx;
-	char cname[CSB__NAME_MAX], dname[CSB__NAME_MAX], lname[CSB__NAME_MAX];
-	csb__module_state st;
 	csb_cursor cur;
-	MDB_dbi copy, data, log;
 	csb_err rv;
 
 	if ((rv = csb__cursor_get(t, c->source, c->module, &cur)) != CSB_OK)
 		return rv;
-	csb__data_name(cname, c->source, c->module);
-	csb__data_name(dname, NULL, c->module);
-	csb__log_name(lname, c->module);
-	if ((rv = drop_db(t, dname)) != CSB_OK || (rv = drop_db(t, lname)) != CSB_OK ||
-	    (rv = csb__write_dbi(t, cname, true, &copy)) != CSB_OK ||
-	    (rv = csb__write_dbi(t, dname, true, &data)) != CSB_OK ||
-	    (rv = csb__write_dbi(t, lname, true, &log)) != CSB_OK ||
-	    (rv = promote_copy(t, copy, data, log)) != CSB_OK)
-		return rv;
-	st = (csb__module_state){.high_seq = cur.applied_seq, .count = cur.count,
-	                         .digest = cur.digest};
-	c->info = (csb_module_info){st.high_seq, st.count, st.digest, 0};
-	if ((rv = csb__module_state_put(t, c->module, &st)) != CSB_OK ||
+	if ((rv = copy_into(t, c->source, c->module, c->module, &cur, &c->info)) != CSB_OK ||
 	    (rv = csb__copy_drop(t, c->source, c->module)) != CSB_OK)
 		return rv;
 	return csb__lineage_mint(t, &c->lineage);

@@ -368,6 +368,29 @@ static void test_replication_status(void **state)
 	                           "holds no replica of the Central Management store\n");
 	ch_result_free(&r);
 
+	/* Examples 2 and 4 (Where-Object) as the help writes them, with jq. */
+	for (int tries = 0; tries < 100; tries++) { /* both catch up: then it prints none */
+		shell(cl, 0, &r, "\"$CSB\" Get-CsManagementStoreReplicationStatus --json | jq -c "
+		                 "'.Replicas[] | select(.UpToDate == false)'");
+		if (r.out_len == 0)
+			break;
+		assert_true(ch_starts_with(r.out, "{\"ReplicaFqdn\":"));
+		ch_result_free(&r);
+		usleep(100 * 1000);
+	}
+	assert_string_equal(r.out, "");
+	ch_result_free(&r);
+	shell(cl, 0, &r, "\"$CSB\" Get-CsManagementStoreReplicationStatus --json | jq -r "
+	                 "'.Replicas[] | select(.LastUpdateCreation < \"2018-08-11T20:00:00\") | "
+	                 ".ReplicaFqdn'");
+	assert_string_equal(r.out, ""); /* none last updated before 2018 */
+	ch_result_free(&r);
+	shell(cl, 0, &r, "\"$CSB\" Get-CsManagementStoreReplicationStatus --json | jq -r "
+	                 "'.Replicas[] | select(.LastUpdateCreation > \"2018-08-11T20:00:00\") | "
+	                 ".ReplicaFqdn'");
+	assert_string_equal(r.out, P1 "\n" P2 "\n");
+	ch_result_free(&r);
+
 	ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", "-CentralManagementStoreStatus",
 	      "--json", NULL);
 	j = ch_json(&r);

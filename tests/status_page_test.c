@@ -294,6 +294,38 @@ static void test_healthy(void **state)
 	free(log);
 }
 
+/* The page while 200,000 records are being written to pool01 (the third screenshot of the
+ * issue: healthy, under load, a pool down): it renders with both pools and their rows, and
+ * the load finishes with every record acknowledged. */
+static void test_under_load(void **state)
+{
+	struct ch_cluster *cl = *state;
+	struct ch_result r;
+	char line[4 * CH_PATH], *dom;
+	json_t *j;
+
+	snprintf(line, sizeof(line), "\"$CSB\" data load -PoolFqdn " P1 " -Module "
+	         "UserServices.PresenceFocus -Count 200000 --json >'%s/load.json' 2>&1 & "
+	         "echo $! >'%s/load.pid'", cl->work, cl->work);
+	ch_shell(cl, line, &r);
+	assert_int_equal(r.code, 0);
+	ch_result_free(&r);
+	usleep(1500 * 1000);
+	dom = render(cl, "status-under-load.png");
+	if (dom != NULL) {
+		assert_non_null(strstr(dom, P1));
+		assert_non_null(strstr(dom, P2));
+		free(dom);
+	}
+	snprintf(line, sizeof(line), "while kill -0 $(cat '%s/load.pid') 2>/dev/null; do sleep 0.2; "
+	         "done; cat '%s/load.json'", cl->work, cl->work);
+	ch_shell(cl, line, &r);
+	j = ch_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "Written")), 200000);
+	json_decref(j);
+	ch_result_free(&r);
+}
+
 static void test_pool_down(void **state)
 {
 	struct ch_cluster *cl = *state;
@@ -384,6 +416,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_healthy),
+		cmocka_unit_test(test_under_load),
 		cmocka_unit_test(test_pool_down),
 		cmocka_unit_test(test_recovered),
 	};
