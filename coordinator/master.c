@@ -112,7 +112,8 @@ static csb_err record_put(struct coord *c, const csb_cms_master *m)
 /* Steps down: m (a later epoch) is the active master. */
 static void step_down(struct coord *c, const csb_cms_master *m, const char *by)
 {
-	atomic_store(&c->draining, false);
+	/* Its last record names the new master: replicas that still follow it get that. */
+	atomic_store(&c->draining, true);
 	if (!atomic_exchange(&c->active, false) && m->epoch <= atomic_load(&c->cms_epoch))
 		return;
 	master_set(c, m);
@@ -138,8 +139,9 @@ csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERRO
 		if (atomic_load(&c->active))
 			return CSB_OK;
 	}
-	if (strcmp(req->method, "csb.Admin/CmsFailover") == 0)
-		return CSB_OK;
+	if (strcmp(req->method, "csb.Admin/CmsFailover") == 0 ||
+	    (atomic_load(&c->draining) && strcmp(req->method, "csb.Admin/CmsHandover") == 0))
+		return CSB_OK; /* the latter: the standby gave up and hands the role back */
 	/* Taking the CMS over: the call waits the few hundred ms that takes. */
 	for (uint64_t until = csb_mono_ms() + CONFIRM_WAIT_MS;
 	     atomic_load(&c->failing_over) && !atomic_load(&c->active) && csb_mono_ms() < until;)
@@ -255,6 +257,9 @@ csb_err coord__master_start(struct coord *c)
 	master_set(c, &m);
 	atomic_store(&c->active, self);
 	atomic_store(&c->confirmed, !self);
+	/* A master that handed over (or stepped down) and restarted still serves its last
+	 * record to the replicas that have not seen it. */
+	atomic_store(&c->draining, !self && m.epoch != 0);
 	if (self)
 		csb_info("coordinator", "CMS master pool=%s epoch=%llu: checking the agents know no "
 		         "later one", m.fqdn, (unsigned long long)m.epoch);
@@ -555,6 +560,8 @@ static csb_err cms_handover(void *ctx, const csb_rpc_request *req, const Protobu
 	if (rv == CSB_OK && rq->resume)
 		atomic_store(&c->active, true);
 	pthread_mutex_unlock(&c->put_mu);
+	if (rv == CSB_OK && !rq->resume)
+		coord__crash_point("cms", "master-handed");
 	if (rv != CSB_OK) {
 		seterr(rep->error, "cannot record the handover: %s",
 		         csb_strerror(rv));

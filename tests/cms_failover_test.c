@@ -210,10 +210,11 @@ static void test_agent_down_is_told_later(void **state)
 	master_is(cl, P1, 5, NULL);
 }
 
-/* The standby stops mid-failover: after the master handed over (cms:handed), and after it
- * adopted the replica but before it recorded itself (cms:adopted). Started again, it
- * finishes the move by itself; csb follows the new master (the refusal names the folder's
- * standby). */
+/* A failover cut short at every point: the standby after the master handed over
+ * (cms:handed), after it adopted the replica but before it recorded itself (cms:adopted),
+ * and the master once its last record names the standby (cms:master-handed). Started
+ * again, the move finishes by itself; csb follows the new master (the refusal names the
+ * folder's standby). */
 static void test_standby_killed_mid_failover(void **state)
 {
 	struct ch_cluster *cl = *state;
@@ -250,6 +251,23 @@ static void test_standby_killed_mid_failover(void **state)
 	master_is(cl, P1, 7, NULL);
 	set_interval(cl, "00:01:50");
 	assert_true(local_sync_interval_is(cl, "00:01:50"));
+
+	/* The master dies once its last record names the standby: back, it serves that record
+	 * to the replicas, and the standby takes over when its own has it. */
+	node(cl, "kill", "coordinator");
+	snprintf(line, sizeof(line), "CSB_CRASH_AT=cms:master-handed \"$CSB\" cluster start --dir "
+	         "\"%s\" --node coordinator >/dev/null", cl->dir);
+	ch_shell(cl, line, &r);
+	assert_int_equal(r.code, 0);
+	ch_result_free(&r);
+	ch_run(cl, NULL, &r, "Invoke-CsManagementServerFailover", NULL);
+	assert_int_not_equal(r.code, 0);
+	ch_result_free(&r);
+	node(cl, "kill", "coordinator");
+	node(cl, "start", "coordinator");
+	master_is(cl, P2, 8, NULL);
+	set_interval(cl, "00:01:55");
+	assert_true(local_sync_interval_is(cl, "00:01:55"));
 }
 
 int main(void)

@@ -138,8 +138,9 @@ const csb_topo_pool *coord__master_host(struct coord *c);
 void coord__refresh(struct coord *c);
 
 /* failover.c: CSB_CRASH_AT=<op>:<step> makes the coordinator exit there (kill-point tests):
- * failover:F1..F6, failback:B1..B6, cms:handed (the standby, after the master handed over),
- * cms:adopted (after it adopted the replica, before it recorded itself). */
+ * failover:F1..F6, failback:B1..B6, cms:master-handed (the master, once its last record
+ * names the standby), cms:handed (the standby, after the master handed over), cms:adopted
+ * (after it adopted the replica, before it recorded itself). */
 void coord__crash_point(const char *op, const char *step);
 
 /* failover.c: Invoke-CsPoolFailover and Invoke-CsPoolFailback; out has room for 2 methods. */
