@@ -315,10 +315,17 @@ static bool answers(struct cli *c, const char *node, pid_t pid)
 	do {
 		if (coord_entry(c, node, NULL) != NULL) {
 			Csb__Empty e = CSB__EMPTY__INIT; /* a standby's refusal is an answer too */
+			const char *url = entry_string(coord_entry(c, node, NULL), "url");
 
-			rv = cli_coordinator_call(c, entry_string(coord_entry(c, node, NULL), "url"),
-			                          "csb.Admin/GetConfig", &e.base, &csb__json_doc__descriptor,
-			                          300, &out, err);
+			/* The master through the command's own client, which the next calls reuse,
+			 * as before there was a standby (with a client per call here, two loaded CI
+			 * runs saw `cluster up`'s next call, on a fresh client, go unanswered for
+			 * 5 s); the standby through one of its own. */
+			rv = url != NULL && strcmp(url, c->coord_url) == 0
+			         ? cli_admin(c, "csb.Admin/GetConfig", &e.base, &csb__json_doc__descriptor,
+			                     300, false, &out, err)
+			         : cli_coordinator_call(c, url, "csb.Admin/GetConfig", &e.base,
+			                                &csb__json_doc__descriptor, 300, &out, err);
 		} else {
 			Csb__StatusRequest sr = CSB__STATUS_REQUEST__INIT;
 
