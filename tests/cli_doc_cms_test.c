@@ -430,11 +430,17 @@ static void master_is(struct ch_cluster *cl, const char *pool, long long epoch)
 	struct ch_result r;
 	bool ok = false;
 
-	for (int i = 0; i < 200 && !ok; i++) {
+	for (int i = 0; i < 600 && !ok; i++) {
 		json_t *j, *rep;
 		size_t k;
 
-		ch_ok(cl, 0, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
+		/* While a standby finishes a move it refuses for a moment, naming the master. */
+		ch_run(cl, NULL, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
+		if (r.code != 0) {
+			ch_result_free(&r);
+			usleep(50 * 1000);
+			continue;
+		}
 		j = ch_json(&r);
 		ok = strcmp(json_string_value(json_object_get(j, "ActiveMasterFqdn")), pool) == 0 &&
 		     json_integer_value(json_object_get(j, "CmsEpoch")) == epoch &&
