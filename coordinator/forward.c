@@ -42,6 +42,8 @@ csb_err coord__call_agent(struct coord *c, const char *pool, const char *method,
 	} else if (rv != CSB_OK) {
 		memcpy(err, why, CSB_RPC_ERROR_MAX); /* the agent's own words: it names the node */
 	}
+	if (rv == CSB_ENOTMASTER)
+		coord__refused(c, pool, why); /* a later master exists: this one steps down */
 	coord__agent_rele(ac);
 	return rv;
 }

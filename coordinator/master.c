@@ -122,6 +122,15 @@ static void step_down(struct coord *c, const csb_cms_master *m, const char *by)
 	         "by=%s", m->fqdn, (unsigned long long)m->epoch, m->url, by);
 }
 
+void coord__refused(struct coord *c, const char *pool, const char *err)
+{
+	csb_cms_master m;
+
+	if (atomic_load(&c->active) && parse_refusal(err, &m) &&
+	    m.epoch > atomic_load(&c->cms_epoch))
+		step_down(c, &m, pool);
+}
+
 /* ---- The gate: who may call while this coordinator is or is not the master ----------- */
 
 csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX])
@@ -291,6 +300,8 @@ static void check_agents(struct coord *c, const char *why)
 {
 	size_t n;
 	char (*pools)[254] = topology_pools(c, &n), err[CSB_RPC_ERROR_MAX];
+	size_t answered = 0;
+
 	for (size_t i = 0; i < n && atomic_load(&c->active); i++) {
 		Csb__ReplicaRequest rq = CSB__REPLICA_REQUEST__INIT;
 		Csb__ReplicaReply *rp = NULL;
@@ -301,6 +312,8 @@ static void check_agents(struct coord *c, const char *why)
 		rv = coord__call_agent(c, pools[i], "csb.Control/Replica", &rq.base,
 		                       &csb__replica_reply__descriptor, AGENT_CALL_MS,
 		                       (ProtobufCMessage **)&rp, NULL, err);
+		if (rv == CSB_OK || rv == CSB_ENOTMASTER)
+			answered++;
 		if (rv == CSB_ENOTMASTER && parse_refusal(err, &m))
 			step_down(c, &m, pools[i]);
 		else if (rv == CSB_OK && rp->found &&
@@ -312,6 +325,11 @@ static void check_agents(struct coord *c, const char *why)
 			protobuf_c_message_free_unpacked(&rp->base, NULL);
 	}
 	free(pools);
+	/* Confirmed by an agent's answer (none in the topology: nobody to ask); until then the
+	 * round is asked again, and changes wait a little, then go ahead (a deposed master is
+	 * also found by its status poller, which the agents refuse). */
+	if (answered == 0 && n > 0)
+		return;
 	if (!atomic_exchange(&c->confirmed, true) && atomic_load(&c->active))
 		csb_info("coordinator", "CMS master confirmed epoch=%llu (%s)",
 		         (unsigned long long)atomic_load(&c->cms_epoch), why);

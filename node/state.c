@@ -271,6 +271,10 @@ csb_err csb_node_wait_importer(csb_node *n, const char *module, const char *prin
 
 /* Asks the partner's agent for anything (a digest of nothing): a partner that refuses
  * connections is found out at once, with the reason. */
+/* A refused connection fails the probe at once; a partner busy applying a large batch
+ * under a sanitizer can take over a second to answer it. */
+#define PROBE_MS 3000
+
 static csb_err probe_partner(struct csb_node *n, const char *module, char *err)
 {
 	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
@@ -281,7 +285,7 @@ static csb_err probe_partner(struct csb_node *n, const char *module, char *err)
 	dr.module = (char *)module;
 	dr.from_copy = true;
 	rv = csb_node_partner_call(n, "csb.Sync/DigestRanges", &dr.base,
-	                           &csb__digest_reply__descriptor, 1000, &out, err);
+	                           &csb__digest_reply__descriptor, PROBE_MS, &out, err);
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
 	return rv;

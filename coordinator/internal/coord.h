@@ -127,6 +127,9 @@ void coord__master_loop_stop(struct coord *c);
 csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
 /* Whether changes are accepted now (else err gets the refusal). */
 bool coord__may_change(struct coord *c, char err[CSB_RPC_ERROR_MAX]);
+/* An agent refused a call at this coordinator's epoch (err: its refusal line, naming a later
+ * master): this one steps down. */
+void coord__refused(struct coord *c, const char *pool, const char *err);
 void coord__master_get(struct coord *c, csb_cms_master *out);
 void coord__standby_get(struct coord *c, char fqdn[254], char url[512], uint64_t *beat_ms);
 /* CmsFailover, CmsHandover, CmsStandby; out has room for 3 methods. */
