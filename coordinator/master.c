@@ -325,11 +325,10 @@ static void check_agents(struct coord *c, const char *why)
 			protobuf_c_message_free_unpacked(&rp->base, NULL);
 	}
 	free(pools);
-	/* Confirmed by an agent's answer (none in the topology: nobody to ask); until then the
-	 * round is asked again, and changes wait a little, then go ahead (a deposed master is
-	 * also found by its status poller, which the agents refuse). */
-	if (answered == 0 && n > 0)
-		return;
+	/* One round, answered or not (agents start after their coordinator: `csb cluster up`):
+	 * a deposed master that reached none is found by its status poller, whose calls the
+	 * agents refuse at its older epoch (coord__refused()). */
+	(void)answered;
 	if (!atomic_exchange(&c->confirmed, true) && atomic_load(&c->active))
 		csb_info("coordinator", "CMS master confirmed epoch=%llu (%s)",
 		         (unsigned long long)atomic_load(&c->cms_epoch), why);
