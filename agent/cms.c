@@ -104,12 +104,15 @@ static void master_adopt(struct pool *p, const csb_cms_master *m, const char *by
 	p->master = *m;
 	if (moves)
 		snprintf(p->master_url, sizeof(p->master_url), "%s", m->url);
-	p->master_moved = p->master_moved || moves;
+	/* A later epoch is a master that took the CMS over from a replica, under a new
+	 * lineage, even at the URL followed before (the CMS moved away and back while this
+	 * pool looked elsewhere): the replica must follow it, also after a restart. */
+	p->master_moved = p->master_moved || moves || was.epoch != 0;
 	if (master_save(csb_node_store(p->node), m, p->master_moved) != CSB_OK)
 		csb_error("agent", "cannot persist the CMS master pool=%s", p->name);
 	csb_node_set_cms_epoch(p->node, m->epoch);
-	if (moves)
-		csb_node_set_coordinator(p->node, m->url);
+	if (p->master_moved)
+		csb_node_set_coordinator(p->node, p->master_url); /* the same URL: only "moved" */
 	pthread_mutex_unlock(&p->mmu);
 	if (was.epoch == 0)
 		csb_info("agent", "CMS master pool=%s master=%s epoch=%llu by=%s", p->name,

@@ -821,6 +821,14 @@ static void finish_handover(struct coord *c, const csb_cms_master *named, uint64
 
 	if (atomic_exchange(&c->failing_over, true))
 		return;
+	/* The handover finished meanwhile (cms_failover sets active before it lets go of
+	 * failing_over): taking over again would adopt the replica a second time, under a
+	 * second new lineage at the same epoch, which every agent would refuse as a lost
+	 * store (chaos seed 23). */
+	if (atomic_load(&c->active)) {
+		atomic_store(&c->failing_over, false);
+		return;
+	}
 	csb_warn("coordinator", "finishing a CMS handover pool=%s epoch=%llu", me.fqdn,
 	         (unsigned long long)me.epoch);
 	if (take_over(c, &me, applied, false, &r, err) != CSB_OK)
