@@ -300,7 +300,6 @@ static void check_agents(struct coord *c, const char *why)
 {
 	size_t n;
 	char (*pools)[254] = topology_pools(c, &n), err[CSB_RPC_ERROR_MAX];
-	size_t answered = 0;
 
 	for (size_t i = 0; i < n && atomic_load(&c->active); i++) {
 		Csb__ReplicaRequest rq = CSB__REPLICA_REQUEST__INIT;
@@ -312,11 +311,9 @@ static void check_agents(struct coord *c, const char *why)
 		rv = coord__call_agent(c, pools[i], "csb.Control/Replica", &rq.base,
 		                       &csb__replica_reply__descriptor, AGENT_CALL_MS,
 		                       (ProtobufCMessage **)&rp, NULL, err);
-		if (rv == CSB_OK || rv == CSB_ENOTMASTER)
-			answered++;
-		if (rv == CSB_ENOTMASTER && parse_refusal(err, &m))
-			step_down(c, &m, pools[i]);
-		else if (rv == CSB_OK && rp->found &&
+		/* An agent's refusal (a later epoch) made this one step down in the call
+		 * (coord__call_agent: coord__refused). */
+		if (rv == CSB_OK && rp->found &&
 		         csb_cms_master_parse((const char *)rp->value.data, rp->value.len, &m, err,
 		                              sizeof(err)) == CSB_OK &&
 		         m.epoch > atomic_load(&c->cms_epoch))
@@ -328,7 +325,6 @@ static void check_agents(struct coord *c, const char *why)
 	/* One round, answered or not (agents start after their coordinator: `csb cluster up`):
 	 * a deposed master that reached none is found by its status poller, whose calls the
 	 * agents refuse at its older epoch (coord__refused()). */
-	(void)answered;
 	if (!atomic_exchange(&c->confirmed, true) && atomic_load(&c->active))
 		csb_info("coordinator", "CMS master confirmed epoch=%llu (%s)",
 		         (unsigned long long)atomic_load(&c->cms_epoch), why);

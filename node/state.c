@@ -269,12 +269,12 @@ csb_err csb_node_wait_importer(csb_node *n, const char *module, const char *prin
 	return rv;
 }
 
-/* Asks the partner's agent for anything (a digest of nothing): a partner that refuses
- * connections is found out at once, with the reason. */
 /* A refused connection fails the probe at once; a partner busy applying a large batch
  * under a sanitizer can take over a second to answer it. */
 #define PROBE_MS 3000
 
+/* Asks the partner's agent for anything (a digest of nothing): a partner that refuses
+ * connections is found out at once, with the reason. */
 static csb_err probe_partner(struct csb_node *n, const char *module, char *err)
 {
 	Csb__DigestRequest dr = CSB__DIGEST_REQUEST__INIT;
