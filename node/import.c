@@ -51,13 +51,16 @@ struct prefetch {
 	bool quit;
 	struct pull_args args;
 	Csb__Batch *batch;
+	uint64_t sent_ms;    /* when its pull was sent (boot ms) */
 	csb_err rv;
 	char err[CSB_RPC_ERROR_MAX];
 	pthread_t thread;
 };
 
+/* *sent_ms gets the boot ms at which the request left: what the reply says (the partner
+ * agrees this pool is home, the CMS as it was) was true no earlier than that. */
 static csb_err pull(struct importer *im, const struct pull_args *pa,
-                    const struct chunked *ck, Csb__Batch **out, char *err)
+                    const struct chunked *ck, Csb__Batch **out, uint64_t *sent_ms, char *err)
 {
 	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
 	csb_err rv;
@@ -81,6 +84,7 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
 		pr.resume_offset = ck->have;
 	}
 	pr.accept = 1; /* zstd */
+	*sent_ms = csb_boot_ms();
 	/* The CMS is small: a reply later than the long poll and two seconds is a connection
 	 * that went bad (the client resets it), found out sooner. */
 	rv = csb_rpc_call_msg(im->peer->cli, "csb.Sync/Pull", &pr.base, &csb__batch__descriptor,
@@ -163,7 +167,21 @@ static bool stopped(const struct importer *im)
 	return atomic_load(&im->stop) || atomic_load(&im->n->stopping);
 }
 
-static void note_applied(struct importer *im, const Csb__Batch *b, size_t records, size_t bytes)
+/* A contact time moves only forward. */
+static void contact_note(_Atomic uint64_t *at, uint64_t ms)
+{
+	uint64_t cur = atomic_load(at);
+
+	while (ms > cur && !atomic_compare_exchange_weak(at, &cur, ms))
+		;
+}
+
+/* sent_ms: when the pull that brought b was sent. A renewal of the lease counts from then,
+ * never from when the reply arrived: a reply that waited in a socket buffer while this
+ * agent was paused (SIGSTOP, a VM frozen) says what was true before the pause, and a pool
+ * failed over meanwhile must not take it as leave to write. */
+static void note_applied(struct importer *im, const Csb__Batch *b, size_t records, size_t bytes,
+                         uint64_t sent_ms)
 {
 	struct csb_node *n = im->n;
 
@@ -173,7 +191,7 @@ static void note_applied(struct importer *im, const Csb__Batch *b, size_t record
 		uint64_t mine = 0;
 
 		if (n->hooks.role_view(n->hooks.ctx, n->name, &mine) && mine == b->importer_epoch)
-			atomic_store(&n->partner_contact_ms, csb_boot_ms());
+			contact_note(&n->partner_contact_ms, sent_ms);
 	}
 	pthread_mutex_lock(&im->mu);
 	im->last_import_ms = csb_now_ms();
@@ -194,12 +212,12 @@ static void note_applied(struct importer *im, const Csb__Batch *b, size_t record
 	/* The coordinator's contact renews the lease: after the replica is marked, so that a
 	 * tick that sees this contact also reads what the batch brought (a fence) first. */
 	if (strcmp(im->module, CSB_MODULE_CMS) == 0)
-		atomic_store(&n->cms_contact_ms, csb_boot_ms());
+		contact_note(&n->cms_contact_ms, sent_ms);
 }
 
 /* Applies a complete batch (or the completed chunked record) with its cursor. */
 static csb_err apply(struct importer *im, const Csb__Batch *b,
-                     const struct chunked *ck, bool have_cursor, char *err)
+                     const struct chunked *ck, bool have_cursor, uint64_t sent_ms, char *err)
 {
 	csb_batch_hdr hdr = {.after_seq = b->after_seq, .last_seq = b->last_seq};
 	csb_record *recs = NULL;
@@ -227,7 +245,7 @@ static csb_err apply(struct importer *im, const Csb__Batch *b,
 		                 csb_strerror(rv));
 		return rv;
 	}
-	note_applied(im, b, n, bytes);
+	note_applied(im, b, n, bytes, sent_ms);
 out_check:
 	if (b->last_seq != b->high_seq || b->digest == NULL)
 		return CSB_OK;
@@ -240,7 +258,7 @@ out_check:
 		return CSB_ECORRUPT;
 	}
 	if (n == 0)
-		note_applied(im, b, 0, 0);
+		note_applied(im, b, 0, 0, sent_ms);
 	return CSB_OK;
 }
 
@@ -250,6 +268,7 @@ static void *prefetch_main(void *arg)
 	struct prefetch *pf = im->pf;
 	struct pull_args args;
 	Csb__Batch *b;
+	uint64_t sent = 0;
 	char err[CSB_RPC_ERROR_MAX];
 	csb_err rv;
 
@@ -263,9 +282,10 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_unlock(&pf->mu);
 		b = NULL;
 		err[0] = '\0';
-		rv = pull(im, &args, NULL, &b, err);
+		rv = pull(im, &args, NULL, &b, &sent, err);
 		pthread_mutex_lock(&pf->mu);
 		pf->batch = b;
+		pf->sent_ms = sent;
 		pf->rv = rv;
 		memcpy(pf->err, err, sizeof(err));
 		pf->done = true;
@@ -288,7 +308,7 @@ static void prefetch_start(struct prefetch *pf, const struct pull_args *args)
 /* Takes the prefetched result when it answers exactly what pa asks; else discards it.
  * Returns false when there is none to use (the caller pulls itself). */
 static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__Batch **b,
-                          csb_err *rv, char *err)
+                          uint64_t *sent_ms, csb_err *rv, char *err)
 {
 	bool match;
 
@@ -302,6 +322,7 @@ static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__
 	match = pa->have && pf->args.after_seq == pa->after_seq &&
 	        memcmp(pf->args.lineage.b, pa->lineage.b, CSB_LINEAGE_LEN) == 0;
 	*b = pf->batch;
+	*sent_ms = pf->sent_ms;
 	*rv = pf->rv;
 	memcpy(err, pf->err, CSB_RPC_ERROR_MAX);
 	pf->batch = NULL;
@@ -320,6 +341,7 @@ static csb_err import_step(struct importer *im, char *err)
 	struct chunked ck = {0};
 	struct pull_args pa = {0};
 	Csb__Batch *b = NULL;
+	uint64_t sent = 0;
 	csb_cursor cur;
 	bool have;
 	csb_err rv;
@@ -331,8 +353,8 @@ static csb_err import_step(struct importer *im, char *err)
 	if (have)
 		pa = (struct pull_args){true, cur.lineage, cur.applied_seq, false, 0};
 	for (;;) {
-		if (ck.buf != NULL || !prefetch_take(im->pf, &pa, &b, &rv, err))
-			rv = pull(im, &pa, ck.buf ? &ck : NULL, &b, err);
+		if (ck.buf != NULL || !prefetch_take(im->pf, &pa, &b, &sent, &rv, err))
+			rv = pull(im, &pa, ck.buf ? &ck : NULL, &b, &sent, err);
 		if (rv != CSB_OK)
 			goto out_drop;
 		if ((rv = check_batch(b, have ? cur.applied_seq : 0, ck.buf != NULL, err)) != CSB_OK)
@@ -361,7 +383,7 @@ static csb_err import_step(struct importer *im, char *err)
 		memcpy(next.lineage.b, b->lineage.data, CSB_LINEAGE_LEN);
 		prefetch_start(im->pf, &next);
 	}
-	rv = apply(im, b, ck.buf ? &ck : NULL, have, err);
+	rv = apply(im, b, ck.buf ? &ck : NULL, have, sent, err);
 out_free_batch:
 	if (b != NULL)
 		protobuf_c_message_free_unpacked(&b->base, NULL);
@@ -492,6 +514,8 @@ void *node__import_main(void *arg)
 				coord_followed(im); /* the master kept its lineage */
 		}
 		if (reseed) {
+			uint64_t sent = csb_boot_ms(); /* the re-seed's requests leave from here */
+
 			csb_info("import", "re-seed pool=%s source=%s module=%s reason=%s", n->name,
 			         im->source, im->module, csb_err_name(rv));
 			err[0] = '\0';
@@ -502,7 +526,7 @@ void *node__import_main(void *arg)
 				pthread_mutex_lock(&n->imu);
 				n->replica_dirty = true;
 				pthread_mutex_unlock(&n->imu);
-				atomic_store(&n->cms_contact_ms, csb_boot_ms());
+				contact_note(&n->cms_contact_ms, sent);
 				node__kick(n);
 			}
 		}
