@@ -309,6 +309,7 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 	                                  coord__master_methods(c, c->methods + c->n_methods));
 	o.extra = c->methods;
 	o.n_extra = c->n_methods;
+	atomic_store(&c->deciding, true); /* until coord__master_start() read the role */
 	if ((rv = csb_node_start(&o, &node)) != CSB_OK)
 		return rv;
 	atomic_store(&c->node, node);
@@ -326,8 +327,10 @@ csb_err coord__start(struct coord *c, const char *state_dir, const char *listen_
 		else
 			snprintf(c->advertise, sizeof(c->advertise), "%s", listen_url);
 	}
-	if ((rv = seed(c)) != CSB_OK || (rv = coord__master_start(c)) != CSB_OK ||
-	    (rv = coord__master_loop_start(c)) != CSB_OK) {
+	if ((rv = seed(c)) == CSB_OK)
+		rv = coord__master_start(c);
+	atomic_store(&c->deciding, false);
+	if (rv != CSB_OK || (rv = coord__master_loop_start(c)) != CSB_OK) {
 		csb_error("coordinator", "cannot seed the CMS err=%s", csb_strerror(rv));
 		atomic_store(&c->node, NULL);
 		csb_node_stop(node);

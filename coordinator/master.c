@@ -138,6 +138,11 @@ csb_err coord__gate(void *ctx, const csb_rpc_request *req, char err[CSB_RPC_ERRO
 	struct coord *c = ctx;
 	csb_cms_master m;
 
+	/* A call that came as the coordinator started waits for it to read its role: a fresh
+	 * deployment's first master is not "a standby that knows no master" for a moment. */
+	for (uint64_t until = csb_mono_ms() + CONFIRM_WAIT_MS;
+	     atomic_load(&c->deciding) && csb_mono_ms() < until;)
+		csb_sleep_ms(10);
 	if (req->cms_epoch > atomic_load(&c->cms_epoch) && atomic_load(&c->active))
 		atomic_store(&c->depose_check, true); /* somebody knows a later master */
 	if (atomic_load(&c->active)) {

@@ -60,6 +60,7 @@ struct coord {
 	const char *agent_url;      /* --agent: that pool's agent, whose replica a standby takes */
 	char advertise[512];        /* --advertise-url, or the listening URL */
 	bool standby;               /* --standby: start as the standby unless the CMS says master */
+	atomic_bool deciding;       /* listening, the role not yet read at start */
 	atomic_bool active;         /* the active master: accepts changes, serves the CMS */
 	atomic_bool confirmed;      /* checked since start that no agent knows a later master */
 	atomic_bool depose_check;   /* a caller sent a later CMS epoch */
