@@ -424,35 +424,9 @@ static void coordinator_url(struct ch_cluster *cl, const char *slot, char *out, 
 	json_decref(c);
 }
 
-/* Waits until the CMS master is pool at epoch and every replica is up to date with it. */
 static void master_is(struct ch_cluster *cl, const char *pool, long long epoch)
 {
-	struct ch_result r;
-	bool ok = false;
-
-	for (int i = 0; i < 600 && !ok; i++) {
-		json_t *j, *rep;
-		size_t k;
-
-		/* While a standby finishes a move it refuses for a moment, naming the master. */
-		ch_run(cl, NULL, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
-		if (r.code != 0) {
-			ch_result_free(&r);
-			usleep(50 * 1000);
-			continue;
-		}
-		j = ch_json(&r);
-		ok = strcmp(json_string_value(json_object_get(j, "ActiveMasterFqdn")), pool) == 0 &&
-		     json_integer_value(json_object_get(j, "CmsEpoch")) == epoch &&
-		     json_array_size(json_object_get(j, "Replicas")) == 2;
-		json_array_foreach(json_object_get(j, "Replicas"), k, rep)
-			ok = ok && json_is_true(json_object_get(rep, "UpToDate"));
-		json_decref(j);
-		ch_result_free(&r);
-		if (!ok)
-			usleep(50 * 1000);
-	}
-	assert_true(ok);
+	ch_cms_master_is(cl, pool, epoch, NULL, 2);
 }
 
 /* A change sent to the coordinator at url (not the cluster's current one). */

@@ -399,9 +399,13 @@ void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r)
 	int status;
 
 	snprintf(errpath, sizeof(errpath), "%.900s/shell.err", cl->work);
+	/* The line runs under timeout(1), which kills its whole process group at the deadline:
+	 * a command that hangs fails the test instead of holding it until Bazel's limit. */
+	assert_int_equal(setenv("CH_SHELL_LINE", line, 1), 0);
 	assert_true(asprintf(&cmd, "CSB='%s' CSB_CLUSTER='%s' TMPDIR='%s'; "
-	                           "export CSB CSB_CLUSTER TMPDIR; exec 2>'%s' </dev/null; %s",
-	                     ch_csb_bin(), cl->dir, cl->tmp, errpath, line) > 0);
+	                           "export CSB CSB_CLUSTER TMPDIR; exec 2>'%s' </dev/null; "
+	                           "exec timeout -s KILL %d /bin/sh -c \"$CH_SHELL_LINE\"",
+	                     ch_csb_bin(), cl->dir, cl->tmp, errpath, CH_TIMEOUT_MS / 1000) > 0);
 	assert_non_null(p = popen(cmd, "r"));
 	free(cmd);
 	assert_non_null(r->out = malloc(cap + 1));
@@ -512,4 +516,41 @@ int ch_teardown(void **state)
 {
 	ch_cluster_down(*state);
 	return 0;
+}
+
+void ch_cms_master_is(struct ch_cluster *cl, const char *pool, long long epoch,
+                      const char *except, size_t replicas)
+{
+	long long deadline = now_ms() + CH_CMS_WAIT_MS;
+	char *last = NULL;
+	bool ok = false;
+
+	while (!ok && now_ms() < deadline) {
+		struct ch_result r;
+		json_t *j, *rep;
+		size_t k;
+
+		/* While a standby finishes a move it refuses for a moment, naming the master. */
+		ch_run(cl, NULL, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
+		free(last);
+		last = strdup(r.code == 0 ? r.out : r.err);
+		if (r.code == 0) {
+			j = ch_json(&r);
+			ok = strcmp(json_string_value(json_object_get(j, "ActiveMasterFqdn")), pool) == 0 &&
+			     json_integer_value(json_object_get(j, "CmsEpoch")) == epoch &&
+			     (replicas == 0 || json_array_size(json_object_get(j, "Replicas")) == replicas);
+			json_array_foreach(json_object_get(j, "Replicas"), k, rep)
+				if (except == NULL ||
+				    strcmp(json_string_value(json_object_get(rep, "ReplicaFqdn")), except) != 0)
+					ok = ok && json_is_true(json_object_get(rep, "UpToDate"));
+			json_decref(j);
+		}
+		ch_result_free(&r);
+		if (!ok)
+			sleep_ms(50);
+	}
+	if (!ok)
+		fail_msg("the CMS master did not become %s at epoch %lld within %d s; last answer: %s",
+		         pool, epoch, CH_CMS_WAIT_MS / 1000, last != NULL ? last : "");
+	free(last);
 }

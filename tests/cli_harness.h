@@ -12,6 +12,7 @@
 
 #define CH_PATH 1024
 #define CH_TIMEOUT_MS 120000
+#define CH_CMS_WAIT_MS 90000 /* ch_cms_master_is() */
 
 /* Give as stdin: a pseudo-terminal instead of text (isatty(0) is then true). */
 extern const char CH_TTY[];
@@ -93,7 +94,7 @@ const char *ch_data_path(const char *path);
 /* Runs line with /bin/sh, stdin /dev/null, for what a csb run alone cannot show: a pipe
  * between two csb, a bash completion. $CSB is the csb binary; CSB_CLUSTER and TMPDIR are
  * cl's. stdout (its first 64 KiB, bytes as they are) and stderr are captured as by
- * ch_run(); no deadline. */
+ * ch_run(); killed with what it started after CH_TIMEOUT_MS. */
 void ch_shell(struct ch_cluster *cl, const char *line, struct ch_result *r);
 
 /* ch_run() with stdin_text (NULL: /dev/null; CH_TTY: a terminal), asserting exit code want;
@@ -112,6 +113,13 @@ void ch_expect_line(struct ch_cluster *cl, int want, const char *line, ...)
 int ch_group_up(void **state);
 int ch_group_fake(void **state);
 int ch_group_down(void **state);
+
+/* Waits until Get-CsManagementStoreReplicationStatus names pool the CMS master at epoch
+ * and every replica but the pool except (NULL: all) is up to date with it, with replicas
+ * replicas listed (0: any number). While a standby finishes a move it refuses for a
+ * moment; that is waited out. Fails the test with the last answer after CH_CMS_WAIT_MS. */
+void ch_cms_master_is(struct ch_cluster *cl, const char *pool, long long epoch,
+                      const char *except, size_t replicas);
 
 /* Whether s starts with prefix. */
 bool ch_starts_with(const char *s, const char *prefix);

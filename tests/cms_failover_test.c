@@ -49,37 +49,9 @@ static json_t *cmd_json(struct ch_cluster *cl, int want, ...)
 	return j;
 }
 
-/* Waits until the CMS master is pool at epoch and its replicas (all four, or all but the
- * pool `except`) are up to date with it. */
 static void master_is(struct ch_cluster *cl, const char *pool, long long epoch, const char *except)
 {
-	bool ok = false;
-
-	for (int i = 0; i < 600 && !ok; i++) {
-		struct ch_result r;
-		json_t *j, *rep;
-		size_t k;
-
-		/* While a standby finishes a move it refuses for a moment, naming the master. */
-		ch_run(cl, NULL, &r, "Get-CsManagementStoreReplicationStatus", "--json", NULL);
-		if (r.code != 0) {
-			ch_result_free(&r);
-			usleep(50 * 1000);
-			continue;
-		}
-		j = ch_json(&r);
-		ch_result_free(&r);
-		ok = strcmp(json_string_value(json_object_get(j, "ActiveMasterFqdn")), pool) == 0 &&
-		     json_integer_value(json_object_get(j, "CmsEpoch")) == epoch;
-		json_array_foreach(json_object_get(j, "Replicas"), k, rep)
-			if (except == NULL ||
-			    strcmp(json_string_value(json_object_get(rep, "ReplicaFqdn")), except) != 0)
-				ok = ok && json_is_true(json_object_get(rep, "UpToDate"));
-		json_decref(j);
-		if (!ok)
-			usleep(50 * 1000);
-	}
-	assert_true(ok);
+	ch_cms_master_is(cl, pool, epoch, except, 0);
 }
 
 /* pool01's replica's SyncInterval (Get-CsBackupServiceConfiguration -LocalStore). */
