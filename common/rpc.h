@@ -98,7 +98,9 @@ typedef struct csb_rpc_server_opts {
 	 * trusted(trusted_ctx, CN) says so, decided once per connection at its handshake.
 	 * trusted runs on a thread of the RPC layer and may take the application's locks; a
 	 * handshake waits at most half a second for its answer (else: not trusted, on that
-	 * connection). It is not called after csb_rpc_server_stop() or _close() returns;
+	 * connection), and its answer for a principal is reused for trust_memo_ms (0 = 1000)
+	 * by the handshakes that follow. It is not called after csb_rpc_server_stop() or
+	 * _close() returns;
 	 * they wait for a call in progress. Any other
 	 * caller may send at most peer_max_msg bytes in one message (0 =
 	 * CSB_RPC_PEER_MAX_MSG_DEFAULT; never above max_msg) and hold at most peer_conns
@@ -113,6 +115,7 @@ typedef struct csb_rpc_server_opts {
 	csb_err (*gate)(void *trusted_ctx, const csb_rpc_request *req, char err[CSB_RPC_ERROR_MAX]);
 	size_t peer_max_msg;
 	unsigned peer_conns;
+	unsigned trust_memo_ms;
 } csb_rpc_server_opts;
 
 /* Listens on o->url and serves the n methods (copied; ctx pointers must outlive the

@@ -213,6 +213,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	nng_msg *in, *out;
+	nng_pipe pipe;
 	int rv;
 
 	for (;;) {
@@ -224,6 +225,7 @@ static void *worker_main(void *arg)
 		if (rv != 0)
 			continue;
 		in = nng_aio_get_msg(w->aio);
+		pipe = nng_msg_get_pipe(in);
 		out = serve(w->srv, in);
 		nng_msg_free(in);
 		if (out == NULL)
@@ -236,6 +238,14 @@ static void *worker_main(void *arg)
 			nng_msg_free(out);
 			if (rv == NNG_ECLOSED)
 				break;
+			/* nng's REP queues a reply behind the one its connection is still sending
+			 * and drops it at the time-out: the caller would wait its whole deadline
+			 * for an answer that never comes. Closing the connection tells it at once
+			 * (its call ends with CSB_EUNREACH, its client reconnects). */
+			csb_warn("rpc", "reply not sent url=%s err=%s reason=\"connection closed: the "
+			         "reply waited %d ms behind others\"",
+			         w->srv->url, nng_strerror(rv), SEND_TIMEOUT_MS);
+			nng_pipe_close(pipe);
 		}
 	}
 	return NULL;
@@ -304,6 +314,7 @@ static csb_err admit_open(csb_rpc_server *srv, const csb_rpc_server_opts *o)
 		.peer_conns = o->peer_conns != 0 ? o->peer_conns : CSB_RPC_PEER_CONNS_DEFAULT,
 		.trusted = o->trusted,
 		.ctx = o->trusted_ctx,
+		.trust_memo_ms = o->trust_memo_ms,
 	};
 
 	if (ao.peer_max_msg > srv->max_msg)

@@ -20,6 +20,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crl.h>
 
+#include "common/clock.h"
 #include "common/internal/rpc_internal.h" /* nng.h, which engine.h needs first */
 #include "common/log.h"
 
@@ -52,12 +53,24 @@ const int *csb__rpc_tls_suites(void)
  * admission's own, and a handshake waits for its answer at most ASK_WAIT_MS: a caller
  * without an answer by then is not trusted, on this connection. */
 #define ASK_WAIT_MS 500
+/* trusted()'s answers are remembered this long: a caller's reconnections (a client reset
+ * after time-outs, a dialer retrying after a refusal) then do not make a handshake wait on
+ * nng's task threads again. nng 1.5.2 has only 2 per core of those for all I/O of the
+ * process: four handshakes waiting ASK_WAIT_MS stop every connection's traffic meanwhile. */
+#define TRUST_MEMO_MS_DEFAULT 1000
+#define TRUST_MEMO_MAX 32
 
 struct ask {
 	struct ask *next;
 	char name[CSB__RPC_PRINCIPAL_MAX];
 	bool done, answer;
 	bool abandoned;              /* its handshake stopped waiting: the thread frees it */
+};
+
+struct trust_memo {
+	char name[CSB__RPC_PRINCIPAL_MAX];
+	bool answer;
+	uint64_t until_ms;           /* csb_mono_ms() */
 };
 
 struct peer_count {
@@ -74,6 +87,7 @@ struct csb__rpc_admit {
 	struct ask *head, *tail;     /* asks waiting for the thread */
 	csb__rpc_admit_opts o;       /* o.self points into self */
 	char self[CSB__RPC_PRINCIPAL_MAX];
+	struct trust_memo memo[TRUST_MEMO_MAX]; /* trusted()'s recent answers */
 	struct peer_count *peers;    /* callers not trusted, with open connections */
 	size_t n_peers, cap_peers;
 };
@@ -91,6 +105,37 @@ void csb__rpc_admit_release(csb__rpc_admit *a)
 	pthread_mutex_destroy(&a->mu);
 	free(a->peers);
 	free(a);
+}
+
+/* With a->mu held: remembers trusted()'s answer for name (over the oldest entry). */
+static void memo_put(csb__rpc_admit *a, const char *name, bool answer)
+{
+	struct trust_memo *m = &a->memo[0];
+
+	for (unsigned i = 0; i < TRUST_MEMO_MAX; i++) {
+		if (strcmp(a->memo[i].name, name) == 0) {
+			m = &a->memo[i];
+			break;
+		}
+		if (a->memo[i].until_ms < m->until_ms)
+			m = &a->memo[i];
+	}
+	strcpy(m->name, name);
+	m->answer = answer;
+	m->until_ms = csb_mono_ms() + a->o.trust_memo_ms;
+}
+
+/* With a->mu held: whether trusted() answered for name lately, and what. */
+static bool memo_get(csb__rpc_admit *a, const char *name, bool *answer)
+{
+	uint64_t now = csb_mono_ms();
+
+	for (unsigned i = 0; i < TRUST_MEMO_MAX; i++)
+		if (a->memo[i].until_ms > now && strcmp(a->memo[i].name, name) == 0) {
+			*answer = a->memo[i].answer;
+			return true;
+		}
+	return false;
 }
 
 /* Answers asks until the admission is closed; then answers the rest "no". */
@@ -117,6 +162,7 @@ static void *admit_main(void *arg)
 			answer = a->o.trusted(a->o.ctx, q->name);
 			pthread_mutex_lock(&a->mu);
 			a->calling = false;
+			memo_put(a, q->name, answer); /* also when its handshake stopped waiting */
 		}
 		if (q->abandoned) {
 			free(q);
@@ -151,6 +197,8 @@ csb_err csb__rpc_admit_new(const csb__rpc_admit_opts *o, csb__rpc_admit **out)
 	pthread_cond_init(&a->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	a->o = *o;
+	if (a->o.trust_memo_ms == 0)
+		a->o.trust_memo_ms = TRUST_MEMO_MS_DEFAULT;
 	strcpy(a->self, o->self);
 	a->o.self = a->self;
 	if (o->trusted != NULL) {
@@ -189,7 +237,11 @@ static bool ask_trusted(csb__rpc_admit *a, const char *name)
 	struct ask *q;
 	bool answer;
 
-	if (a->closed || a->o.trusted == NULL || (q = calloc(1, sizeof(*q))) == NULL)
+	if (a->closed || a->o.trusted == NULL)
+		return false;
+	if (memo_get(a, name, &answer))
+		return answer;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return false;
 	strcpy(q->name, name);
 	if (a->tail != NULL)

@@ -76,9 +76,12 @@ static const csb_rpc_method methods[] = {{.name = "test.Who/Am", .fn = h_whoami}
 
 /* The group server trusts "admin" (and itself); "pool02.csb.test" is a caller it does not
  * trust. */
+static atomic_int trusted_calls;
+
 static bool trust_admin(void *ctx, const char *principal)
 {
 	(void)ctx;
+	atomic_fetch_add(&trusted_calls, 1);
 	return strcmp(principal, "admin") == 0;
 }
 
@@ -86,7 +89,8 @@ static int group_setup(void **state)
 {
 	const char *base = getenv("TEST_TMPDIR");
 	csb_rpc_server_opts so = {.url = "tls+tcp://127.0.0.1:0", .name = SERVER_NAME,
-	                          .workers = 4, .trusted = trust_admin};
+	                          .workers = 4, .trusted = trust_admin,
+	                          .trust_memo_ms = 600000};
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/rpc_tls_test.XXXXXX", base != NULL ? base : "/tmp");
@@ -589,6 +593,35 @@ static void test_untrusted_connection_bound(void **state)
 		csb_rpc_client_close(c[i]);
 }
 
+/* A principal's reconnections reuse trusted()'s answer (the group server keeps it ten
+ * minutes): a burst of handshakes never queues on the application's locks again, for a
+ * caller it trusts or one it does not. */
+static void test_trust_answer_reused(void **state)
+{
+	csb_rpc_client *c;
+	char who[80] = "";
+	int before;
+
+	(void)state;
+	c = client("admin", "ca.crt", SERVER_NAME); /* asked now, or by an earlier test */
+	assert_int_equal(whoami(c, T_OK, who, sizeof(who)), CSB_OK);
+	csb_rpc_client_close(c);
+	c = client("other", "ca.crt", SERVER_NAME);
+	assert_int_equal(whoami(c, T_OK, who, sizeof(who)), CSB_OK);
+	csb_rpc_client_close(c);
+	before = atomic_load(&trusted_calls);
+	for (int i = 0; i < 3; i++) {
+		c = client(i % 2 ? "other" : "admin", "ca.crt", SERVER_NAME);
+		assert_int_equal(whoami(c, T_OK, who, sizeof(who)), CSB_OK);
+		assert_string_equal(who, i % 2 ? "pool02.csb.test" : "admin");
+		csb_rpc_client_close(c);
+	}
+	assert_int_equal(atomic_load(&trusted_calls), before);
+	/* Still bounded as before: the reused "no" keeps the caller's message bound. */
+	assert_true(announce_ends("other", CSB_RPC_PEER_MAX_MSG_DEFAULT + 1, T_OK));
+	assert_false(announce_ends("admin", CSB_RPC_PEER_MAX_MSG_DEFAULT + 1, T_REFUSED));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_client_suites),
 		cmocka_unit_test(test_untrusted_message_bound),
 		cmocka_unit_test(test_untrusted_connection_bound),
+		cmocka_unit_test(test_trust_answer_reused),
 		cmocka_unit_test(test_latency_print),
 	};
 

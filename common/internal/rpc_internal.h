@@ -34,6 +34,7 @@ typedef struct csb__rpc_admit_opts {
 	unsigned peer_conns;    /* connections one other caller may hold */
 	bool (*trusted)(void *ctx, const char *principal); /* may be NULL: see rpc.h */
 	void *ctx;
+	unsigned trust_memo_ms; /* how long an answer of trusted() is reused; 0 = 1000 */
 } csb__rpc_admit_opts;
 
 /* A new admission (one reference). CSB_OK, CSB_EINVAL, CSB_ENOMEM. */
