@@ -58,6 +58,9 @@ struct bench_opts {
 	uint64_t site_lag_rate;  /* --site-lag-rate: records per second */
 	uint64_t site_rate_mbit; /* --site-rate: the link, Mbit/s */
 	unsigned site_delay_ms;  /* --site-delay: one way */
+	uint64_t large_files;    /* --large-files: row 10 (0 skips it) */
+	size_t large_size;       /* --large-size: bytes of each */
+	uint64_t large_changed;  /* --large-changed: rewritten for the incremental */
 };
 
 /* ---- Processes (launch.c) --------------------------------------------------------- */
@@ -473,6 +476,19 @@ struct bench_sites {
 	struct bench_lag lag;
 };
 
+/* Row 10: large values, chunked, beside a local rsync of the same files (large.c). */
+struct bench_large {
+	bool done;
+	uint64_t files, changed;
+	size_t size;
+	double load_s, copy_s, incr_s;
+	uint64_t copy_wire, incr_wire; /* TCP payload A->B */
+	bool wire_ok;
+	bool rsync_ok;
+	char rsync_err[256];
+	struct bench_rsync rsync_full, rsync_delta;
+};
+
 struct bench_results {
 	/* 1 */
 	struct bench_copy copy;
@@ -508,6 +524,7 @@ struct bench_results {
 	struct bench_kind kinds[3];
 	struct bench_scale scale;
 	struct bench_sites sites;
+	struct bench_large large;
 	double total_s;
 	unsigned sigkilled;     /* agents that did not stop on SIGTERM at the end */
 	double load_start[3], load_end[3]; /* /proc/loadavg: the machine may be shared */
@@ -524,6 +541,10 @@ void bench_copy_run(const struct bench_opts *o, struct bench_env *e, int a,
 /* The two-sites mode (sites.c): sets out->why and returns where network namespaces or
  * tc are refused; always removes what it made. */
 void bench_sites_run(const struct bench_opts *o, struct bench_env *e, struct bench_sites *out);
+
+/* Row 10 on a pair of its own, discarded after (large.c). */
+void bench_large_run(const struct bench_opts *o, struct bench_env *e, struct bench_large *out,
+                     unsigned *sigkilled);
 
 /* Every step, in order; fails the run (bench_fail) when a step does not work. */
 void bench_run(const struct bench_opts *o, struct bench_env *e, struct bench_results *r);

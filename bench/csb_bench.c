@@ -33,16 +33,18 @@ static void usage(FILE *f)
 	        "  scale:    --scale-records N per pool of 8 (0: skip)\n"
 	        "  sites:    --site-records N (0: skip) --site-lag-seconds S --site-lag-rate N\n"
 	        "            --site-rate MBIT --site-delay MS (one way)\n"
+	        "  large:    --large-files N (0: skip) --large-size BYTES --large-changed N\n"
 	        "  --seed N  which records change\n"
 	        "  --agent-arg FLAG  pass FLAG to every csb-agent (e.g. --max-batch-bytes=16777216)\n"
 	        "defaults: 1,000,000 records, 10,000,000 big (600 s budget), 1,000 changes of 200 B,\n"
 	        "9 repeats, lag 30 s at 10,000/s in Writes of 100 records from 64 threads; Redis\n"
 	        "when redis-server is on PATH; 1,000,000 records per value kind, 3 repeats; 8\n"
 	        "pools of 100,000; two sites with 200,000 records over 100 Mbit/s and 20 ms each\n"
-	        "way, lag 30 s at 1,000/s;\n"
+	        "way, lag 30 s at 1,000/s; 200 large values of 5 MiB, 10 changed;\n"
 	        "--quick: 20,000 records, no big store, 100 changes, 2 repeats, lag 2 s at\n"
 	        "2,000/s in Writes of 10, 64 MiB through nng, 5,000 records per kind, 8 pools of\n"
-	        "2,000, two sites with 5,000 records and lag 2 s at 200/s.\n");
+	        "2,000, two sites with 5,000 records and lag 2 s at 200/s, 4 large values of\n"
+	        "2 MiB, 1 changed.\n");
 }
 
 static void defaults(struct bench_opts *o, bool quick)
@@ -55,6 +57,7 @@ static void defaults(struct bench_opts *o, bool quick)
 		.mode = "full", .redis = true, .kind_records = 1000000, .kind_repeats = 3,
 		.scale_records = 100000, .site_records = 200000, .site_lag_seconds = 30,
 		.site_lag_rate = 1000, .site_rate_mbit = 100, .site_delay_ms = 20,
+		.large_files = 200, .large_size = 5u << 20, .large_changed = 10,
 	};
 	if (!quick)
 		return;
@@ -75,6 +78,9 @@ static void defaults(struct bench_opts *o, bool quick)
 	o->site_records = 5000;
 	o->site_lag_seconds = 2;
 	o->site_lag_rate = 200;
+	o->large_files = 4;
+	o->large_size = 2u << 20;
+	o->large_changed = 1;
 	o->mode = "quick";
 }
 
@@ -82,7 +88,7 @@ enum {
 	O_QUICK = 1, O_AGENT, O_OUT, O_TMP, O_KEEP, O_RECORDS, O_BIG, O_BUDGET, O_CHANGES, O_VSIZE,
 	O_REPEATS, O_MAP, O_LBATCH, O_LTHREADS, O_LAGS, O_LAGR, O_LAGB, O_LAGT, O_LAGP, O_NNGB,
 	O_NNGM, O_SEED, O_AGENTARG, O_NOREDIS, O_KINDR, O_KINDREP, O_SCALE, O_SITER, O_SITELS,
-	O_SITELR, O_SITERATE, O_SITEDELAY, O_HELP,
+	O_SITELR, O_SITERATE, O_SITEDELAY, O_LARGEF, O_LARGES, O_LARGEC, O_HELP,
 };
 
 static const struct option options[] = {
@@ -118,6 +124,9 @@ static const struct option options[] = {
 	{"site-lag-rate", required_argument, NULL, O_SITELR},
 	{"site-rate", required_argument, NULL, O_SITERATE},
 	{"site-delay", required_argument, NULL, O_SITEDELAY},
+	{"large-files", required_argument, NULL, O_LARGEF},
+	{"large-size", required_argument, NULL, O_LARGES},
+	{"large-changed", required_argument, NULL, O_LARGEC},
 	{"help", no_argument, NULL, O_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -227,6 +236,9 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		case O_SITELR: COUNT(1, 1000000, o->site_lag_rate); break;
 		case O_SITERATE: COUNT(1, 100000, o->site_rate_mbit); break;
 		case O_SITEDELAY: COUNT(0, 10000, o->site_delay_ms); break;
+		case O_LARGEF: COUNT(0, 100000, o->large_files); break;
+		case O_LARGES: COUNT(1, 64u << 20, o->large_size); break;
+		case O_LARGEC: COUNT(0, 100000, o->large_changed); break;
 		case O_HELP: return -1;
 		default: usage(stderr); return 2;
 		}
@@ -239,6 +251,8 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		return bad("--changes (more than --records)", "");
 	if (o->kind_records > 0 && o->changes > o->kind_records)
 		return bad("--changes (more than --kind-records)", "");
+	if (o->large_changed > o->large_files)
+		return bad("--large-changed (more than --large-files)", "");
 	return 0;
 }
 

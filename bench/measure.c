@@ -524,6 +524,8 @@ void bench_run(const struct bench_opts *o, struct bench_env *e, struct bench_res
 		scale(o, e, &r->scale, &r->sigkilled);
 	if (o->site_records > 0)
 		bench_sites_run(o, e, &r->sites);
+	if (o->large_files > 0)
+		bench_large_run(o, e, &r->large, &r->sigkilled);
 	stop_all(e, r);
 	loadavg(r->load_end);
 	r->total_s = (double)(csb_mono_us() - t0) / 1e6;
