@@ -96,9 +96,10 @@ static csb_err data_write(void *ctx, const csb_rpc_request *req, const ProtobufC
 		goto out;
 	}
 	/* A restarted agent waits a little for its role, and any agent for its lease to be
-	 * renewed (the coordinator just restarted), before it refuses. */
-	if (own && (!pool__role_confirmed(p, 3000) || !lease_wait(p, 3000) ||
-	            csb_node_read_only(p->node, NULL))) {
+	 * renewed (the coordinator just restarted), before it refuses; a pool read-only for
+	 * another reason (it needs a restore, it is failed over) refuses at once. */
+	if (own && (!pool__role_confirmed(p, 3000) || csb_node_read_only(p->node, NULL) ||
+	            !lease_wait(p, 3000) || csb_node_read_only(p->node, NULL))) {
 		refusal(p, module, wr->pool, rep);
 		rv = CSB_EREADONLY;
 		goto out;

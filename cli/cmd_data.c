@@ -22,6 +22,7 @@
 #include "proto/sync.pb-c.h"
 
 #define DATA_TIMEOUT_MS 30000
+#define REROUTE_MS 15000     /* a write refused as read-only is tried again this long */
 #define VALUE_FILE_MAX (100u << 20) /* below the RPC message bound of 112 MiB */
 #define LIST_PAGE 1000
 #define SCAN_PAGE 10000
@@ -127,14 +128,14 @@ static csb_err write_items(struct cli *c, const char *module, Csb__WriteItem **i
 	wr.module = (char *)module;
 	wr.n_items = n;
 	wr.items = items;
-	/* A failover or failback under way: its fence lasts milliseconds; ask again a few
-	 * times before giving up. */
-	for (int tries = 0;; tries++) {
+	/* A failover or failback under way: its fence lasts milliseconds; ask again for up to
+	 * REROUTE_MS before giving up with the last refusal. */
+	for (uint64_t until = csb_mono_ms() + REROUTE_MS;;) {
 		route(c, agent, &whose);
 		wr.pool = (char *)whose;
 		rv = cli_agent_call(c, agent, "csb.Data/Write", &wr.base, &csb__write_reply__descriptor,
 		                    DATA_TIMEOUT_MS, (ProtobufCMessage **)out, err);
-		if (rv != CSB_EREADONLY || tries == 150 || !reroute(c, agent))
+		if (rv != CSB_EREADONLY || csb_mono_ms() >= until || !reroute(c, agent))
 			return rv;
 	}
 }
