@@ -1,8 +1,10 @@
 /* zstd-compressed batches: the exporter packs a batch's whole records as one Records
  * message and compresses it when that saves more than a tenth, for importers that said
  * they read it (PullRequest.accept); the importer inflates before it checks and applies, so
- * everything after the wire sees plain records. Level 1: on this hardware it compresses
- * faster than TLS encrypts what it saves. */
+ * everything after the wire sees plain records. A chunk of a large value (a partial batch)
+ * is compressed the same way for importers that read that too (accept & 2): conference
+ * content travels in chunks, and TLS is what limits it. Level 1: on this hardware it
+ * compresses faster than TLS encrypts what it saves. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +17,14 @@
 #define DEFLATE_MIN 1024     /* smaller batches travel as they are */
 #define DEFLATE_LEVEL 1
 
-csb_err node__batch_deflate(Csb__Batch *b, uint8_t **zbuf)
+csb_err node__batch_deflate(Csb__Batch *b, bool chunks, uint8_t **zbuf)
 {
 	Csb__Records rs = CSB__RECORDS__INIT;
 	uint8_t *plain;
 	size_t size, bound, z;
 
 	*zbuf = NULL;
-	if (b->partial || b->n_records == 0)
+	if ((b->partial && !chunks) || b->n_records == 0)
 		return CSB_OK;
 	rs.records = b->records;
 	rs.n_records = b->n_records;
@@ -60,7 +62,7 @@ csb_err node__batch_inflate(Csb__Batch *b, size_t max, char *err)
 	if (b->zstd_records.len == 0)
 		return CSB_OK;
 	declared = ZSTD_getFrameContentSize(b->zstd_records.data, b->zstd_records.len);
-	if (b->n_records != 0 || b->partial || b->records_size == 0 || b->records_size > max ||
+	if (b->n_records != 0 || b->records_size == 0 || b->records_size > max ||
 	    declared != b->records_size) {
 		node__set_error(err, "compressed batch of %llu bytes is malformed or over %zu bytes",
 		                (unsigned long long)b->records_size, max);

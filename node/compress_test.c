@@ -67,7 +67,7 @@ static void test_roundtrip(void **state)
 
 	(void)state;
 	make_batch(&b, true);
-	assert_int_equal(node__batch_deflate(&b, &z), CSB_OK);
+	assert_int_equal(node__batch_deflate(&b, false, &z), CSB_OK);
 	assert_non_null(z);
 	assert_int_equal(b.n_records, 0);
 	assert_true(b.zstd_records.len < b.records_size / 10);
@@ -91,12 +91,12 @@ static void test_incompressible_and_small_travel_plain(void **state)
 
 	(void)state;
 	make_batch(&b, false);
-	assert_int_equal(node__batch_deflate(&b, &z), CSB_OK);
+	assert_int_equal(node__batch_deflate(&b, false, &z), CSB_OK);
 	assert_null(z);
 	assert_int_equal(b.n_records, N);
 	make_batch(&b, true);
 	b.n_records = 2; /* under 1 KiB */
-	assert_int_equal(node__batch_deflate(&b, &z), CSB_OK);
+	assert_int_equal(node__batch_deflate(&b, false, &z), CSB_OK);
 	assert_null(z);
 	assert_int_equal(b.n_records, 2);
 }
@@ -109,7 +109,7 @@ static void test_malformed_refused(void **state)
 
 	(void)state;
 	make_batch(&b, true);
-	assert_int_equal(node__batch_deflate(&b, &z), CSB_OK);
+	assert_int_equal(node__batch_deflate(&b, false, &z), CSB_OK);
 	got = wire(&b);
 	assert_int_equal(node__batch_inflate(got, 1000, err), CSB_EPROTO); /* over max */
 	got->zstd_records.data[got->zstd_records.len / 2] ^= 0xff;
@@ -123,12 +123,50 @@ static void test_malformed_refused(void **state)
 	free(z);
 }
 
+/* A chunk of a large value (one record, partial) is compressed only for an importer that
+ * reads compressed chunks, and comes back as the same chunk. */
+static void test_chunk_only_when_accepted(void **state)
+{
+	static uint8_t chunk[8192];
+	Csb__Batch b, *got;
+	uint8_t *z = NULL;
+	char err[256];
+
+	(void)state;
+	make_batch(&b, true);
+	memset(chunk, 'y', sizeof(chunk));
+	b.n_records = 1;
+	b.partial = true;
+	b.last_seq = 0;
+	recs[0].value.data = chunk; /* the first 8 KiB of a value of 24 KiB */
+	recs[0].value.len = sizeof(chunk);
+	recs[0].value_len = 3 * sizeof(chunk);
+	assert_int_equal(node__batch_deflate(&b, false, &z), CSB_OK);
+	assert_null(z);
+	assert_int_equal(b.n_records, 1);
+	assert_int_equal(node__batch_deflate(&b, true, &z), CSB_OK);
+	assert_non_null(z);
+	assert_int_equal(b.n_records, 0);
+	got = wire(&b);
+	free(z);
+	assert_true(got->partial);
+	assert_true(got->zstd_records.len < sizeof(chunk) / 10);
+	assert_int_equal(node__batch_inflate(got, 1u << 20, err), CSB_OK);
+	assert_int_equal(got->n_records, 1);
+	assert_true(got->partial);
+	assert_int_equal(got->records[0]->value_len, 3 * sizeof(chunk));
+	assert_int_equal(got->records[0]->seq, 1);
+	assert_memory_equal(got->records[0]->value.data, chunk, sizeof(chunk));
+	protobuf_c_message_free_unpacked(&got->base, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_incompressible_and_small_travel_plain),
 		cmocka_unit_test(test_malformed_refused),
+		cmocka_unit_test(test_chunk_only_when_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,7 +371,8 @@ static csb_err sync_pull(void *ctx, const csb_rpc_request *req, const ProtobufCM
 		batch.importer_home = a->hooks.role_view(a->hooks.ctx, req->principal,
 		                                         &batch.importer_epoch);
 	nrec = batch.n_records;
-	if ((pr->accept & 1) && (rv = node__batch_deflate(&batch, &zbuf)) != CSB_OK)
+	if ((pr->accept & 1) &&
+	    (rv = node__batch_deflate(&batch, (pr->accept & 2) != 0, &zbuf)) != CSB_OK)
 		goto out_clear;
 	if ((rv = csb_wire_pack(&batch.base, &rep->body, &rep->body_len)) != CSB_OK)
 		goto out_clear;

@@ -83,7 +83,7 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
 		pr.resume_seq = ck->rec.seq;
 		pr.resume_offset = ck->have;
 	}
-	pr.accept = 1; /* zstd */
+	pr.accept = 1 | 2; /* zstd, chunks too */
 	*sent_ms = csb_boot_ms();
 	/* The CMS is small: a reply later than the long poll and two seconds is a connection
 	 * that went bad (the client resets it), found out sooner. */

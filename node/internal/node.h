@@ -258,7 +258,8 @@ struct importer *node__import_ref(struct csb_node *n, const char *module);
  * pays (*zbuf then holds it: free after packing; NULL otherwise); inflate undoes it on the
  * importer's side, refusing more than max bytes. CSB_OK, CSB_ENOMEM, CSB_EPROTO. */
 struct Csb__Batch;
-csb_err node__batch_deflate(struct Csb__Batch *b, uint8_t **zbuf);
+/* chunks: the importer reads a compressed chunk too (PullRequest.accept & 2). */
+csb_err node__batch_deflate(struct Csb__Batch *b, bool chunks, uint8_t **zbuf);
 csb_err node__batch_inflate(struct Csb__Batch *b, size_t max, char *err);
 
 /* reseed.c: bring the copy of im's module equal to the source's data by range digests */
