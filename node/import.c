@@ -37,6 +37,11 @@ struct pull_args {
 	uint64_t after_seq;
 	bool speculative;    /* sent ahead while the batch before is still being applied */
 	uint64_t acked_seq;  /* with speculative: what is durably applied */
+	/* A chunk fetched ahead: the one of this key and seq at resume_offset. */
+	bool chunk;
+	uint64_t resume_seq, resume_offset;
+	size_t key_len;
+	uint8_t key[CSB_KEY_MAX];
 };
 
 /* A pull sent ahead (pipelining): while the applier commits a batch, this thread already
@@ -76,12 +81,17 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
 	pr.acked_seq = pa->acked_seq;
 	pr.max_records = im->n->cfg.max_records;
 	pr.max_bytes = im->n->cfg.max_bytes;
-	pr.max_wait_ms = ck || pa->speculative ? 0 : im->n->cfg.long_poll_ms;
+	pr.max_wait_ms = ck || pa->speculative || pa->chunk ? 0 : im->n->cfg.long_poll_ms;
 	if (ck != NULL) {
 		pr.resume_key.data = (uint8_t *)ck->rec.key;
 		pr.resume_key.len = ck->rec.key_len;
 		pr.resume_seq = ck->rec.seq;
 		pr.resume_offset = ck->have;
+	} else if (pa->chunk) {
+		pr.resume_key.data = (uint8_t *)pa->key;
+		pr.resume_key.len = pa->key_len;
+		pr.resume_seq = pa->resume_seq;
+		pr.resume_offset = pa->resume_offset;
 	}
 	pr.accept = 1 | 2; /* zstd, chunks too */
 	*sent_ms = csb_boot_ms();
@@ -335,13 +345,56 @@ static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__
 	return match;
 }
 
+/* Asks the prefetch thread for the chunk of ck's value at offset (the one after the chunk
+ * this thread fetches meanwhile): two chunks in flight keep the exporter reading and
+ * compressing one while the other crosses the wire. */
+static void chunk_ahead_start(struct prefetch *pf, const struct pull_args *pa,
+                              const struct chunked *ck, uint64_t offset)
+{
+	struct pull_args a = *pa;
+
+	a.speculative = false;
+	a.chunk = true;
+	a.resume_seq = ck->rec.seq;
+	a.resume_offset = offset;
+	a.key_len = ck->rec.key_len;
+	memcpy(a.key, ck->rec.key, ck->rec.key_len);
+	prefetch_start(pf, &a);
+}
+
+/* The chunk asked for by chunk_ahead_start(), or NULL when it failed (then it is pulled
+ * again in turn). */
+static Csb__Batch *chunk_ahead_take(struct prefetch *pf, uint64_t *sent_ms)
+{
+	Csb__Batch *b;
+
+	pthread_mutex_lock(&pf->mu);
+	while (!pf->done)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	b = pf->rv == CSB_OK ? pf->batch : NULL;
+	if (b == NULL && pf->batch != NULL)
+		protobuf_c_message_free_unpacked(&pf->batch->base, NULL);
+	*sent_ms = pf->sent_ms;
+	pf->batch = NULL;
+	pf->want = pf->done = false;
+	pthread_mutex_unlock(&pf->mu);
+	return b;
+}
+
+/* Whether a chunk fetched ahead is the one ck needs next (else it is dropped). */
+static bool chunk_is_next(const Csb__Batch *b, const struct chunked *ck)
+{
+	return b->n_records == 1 && b->records[0]->chunk_offset == ck->have &&
+	       b->records[0]->seq == ck->rec.seq;
+}
+
 /* One pull and its apply (all chunks of a chunked value count as one step). */
 static csb_err import_step(struct importer *im, char *err)
 {
 	struct chunked ck = {0};
 	struct pull_args pa = {0};
-	Csb__Batch *b = NULL;
-	uint64_t sent = 0;
+	Csb__Batch *b = NULL, *ahead = NULL;
+	uint64_t sent = 0, ahead_sent = 0, chunk_len = 0;
 	csb_cursor cur;
 	bool have;
 	csb_err rv;
@@ -351,10 +404,29 @@ static csb_err import_step(struct importer *im, char *err)
 		return rv;
 	have = rv == CSB_OK;
 	if (have)
-		pa = (struct pull_args){true, cur.lineage, cur.applied_seq, false, 0};
+		pa = (struct pull_args){.have = true, .lineage = cur.lineage,
+		                        .after_seq = cur.applied_seq};
 	for (;;) {
-		if (ck.buf != NULL || !prefetch_take(im->pf, &pa, &b, &sent, &rv, err))
-			rv = pull(im, &pa, ck.buf ? &ck : NULL, &b, &sent, err);
+		if (ahead != NULL && chunk_is_next(ahead, &ck)) {
+			b = ahead;
+			sent = ahead_sent;
+			ahead = NULL;
+			rv = CSB_OK;
+		} else if (ck.buf != NULL) {
+			bool two = ck.have + chunk_len < ck.len;
+
+			if (ahead != NULL) {
+				protobuf_c_message_free_unpacked(&ahead->base, NULL);
+				ahead = NULL;
+			}
+			if (two)
+				chunk_ahead_start(im->pf, &pa, &ck, ck.have + chunk_len);
+			rv = pull(im, &pa, &ck, &b, &sent, err);
+			if (two)
+				ahead = chunk_ahead_take(im->pf, &ahead_sent);
+		} else if (!prefetch_take(im->pf, &pa, &b, &sent, &rv, err)) {
+			rv = pull(im, &pa, NULL, &b, &sent, err);
+		}
 		if (rv != CSB_OK)
 			goto out_drop;
 		if ((rv = check_batch(b, have ? cur.applied_seq : 0, ck.buf != NULL, err)) != CSB_OK)
@@ -369,6 +441,7 @@ static csb_err import_step(struct importer *im, char *err)
 			goto out_free_batch;
 		if (!b->partial)
 			break; /* the last chunk */
+		chunk_len = b->records[0]->value.len;
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 		b = NULL;
 		if (stopped(im)) {
@@ -378,7 +451,8 @@ static csb_err import_step(struct importer *im, char *err)
 	}
 	/* More is waiting: fetch it while this batch commits. */
 	if (ck.buf == NULL && b->n_records > 0 && b->last_seq < b->high_seq) {
-		struct pull_args next = {true, {{0}}, b->last_seq, true, pa.after_seq};
+		struct pull_args next = {.have = true, .after_seq = b->last_seq, .speculative = true,
+		                         .acked_seq = pa.after_seq};
 
 		memcpy(next.lineage.b, b->lineage.data, CSB_LINEAGE_LEN);
 		prefetch_start(im->pf, &next);
@@ -388,6 +462,8 @@ out_free_batch:
 	if (b != NULL)
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 out_drop:
+	if (ahead != NULL)
+		protobuf_c_message_free_unpacked(&ahead->base, NULL);
 	chunk_drop(&ck);
 	return rv;
 }
