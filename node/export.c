@@ -237,29 +237,30 @@ static void batch_fill(struct csb_node *a, const csb_changes *ch, uint64_t after
 	batch->records = ptrs;
 }
 
+/* part: the chunk of the value at the resume offset (only that part is read out). */
 static csb_err pull_resume(struct csb_node *a, const Csb__PullRequest *pr, Csb__Batch *batch,
-                           Csb__Record *rec, Csb__Record **ptr, csb_record *whole)
+                           Csb__Record *rec, Csb__Record **ptr, csb_record *part)
 {
-	csb_err rv = csb_store_get(a->store, NULL, pr->module, pr->resume_key.data,
-	                           pr->resume_key.len, whole);
+	uint64_t whole_len = 0;
+	csb_err rv = csb_store_get_part(a->store, NULL, pr->module, pr->resume_key.data,
+	                                pr->resume_key.len, pr->resume_offset, a->cfg.chunk_bytes,
+	                                part, &whole_len);
 
 	batch->last_seq = pr->after_seq;
 	if (rv == CSB_ENOTFOUND)
 		return CSB_OK; /* gone since: no records, not partial; the log has the news */
 	if (rv != CSB_OK)
 		return rv;
-	if (whole->seq != pr->resume_seq || pr->resume_offset >= whole->value_len)
+	if (part->seq != pr->resume_seq || pr->resume_offset >= whole_len)
 		return CSB_OK; /* rewritten since: start over from the log */
-	csb_pb_record_to_pb(whole, rec);
+	csb_pb_record_to_pb(part, rec);
 	rec->chunk_offset = pr->resume_offset;
-	rec->value.data = whole->value + pr->resume_offset;
-	rec->value.len = whole->value_len - pr->resume_offset;
-	if (rec->value.len > a->cfg.chunk_bytes)
-		rec->value.len = a->cfg.chunk_bytes;
-	rec->value_len = whole->value_len;
-	batch->partial = pr->resume_offset + rec->value.len < whole->value_len;
+	rec->value.data = part->value;
+	rec->value.len = part->value_len;
+	rec->value_len = whole_len;
+	batch->partial = pr->resume_offset + rec->value.len < whole_len;
 	if (!batch->partial)
-		batch->last_seq = whole->seq;
+		batch->last_seq = part->seq;
 	*ptr = rec;
 	batch->records = ptr;
 	batch->n_records = 1;

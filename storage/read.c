@@ -70,8 +70,10 @@ csb_err csb_store_get_string(csb_store *s, const char *source, const char *modul
 	return rv;
 }
 
-csb_err csb_store_get(csb_store *s, const char *source, const char *module, const void *key,
-                      size_t key_len, csb_record *out)
+/* The record of key, its value cut to [offset, offset + max) when part is set. */
+static csb_err get_one(csb_store *s, const char *source, const char *module, const void *key,
+                       size_t key_len, bool part, uint64_t offset, size_t max, csb_record *out,
+                       uint64_t *whole_len)
 {
 	char name[CSB__NAME_MAX];
 	const char *names[1] = {name};
@@ -92,10 +94,33 @@ csb_err csb_store_get(csb_store *s, const char *source, const char *module, cons
 	if (dbi == CSB__NO_DBI)
 		rv = CSB_ENOTFOUND;
 	else if ((rv = csb__mdb_err(mdb_get(t.txn, dbi, &k, &v))) == CSB_OK &&
-	         (rv = csb__rec_decode(&v, &r)) == CSB_OK)
-		rv = r.tombstone ? CSB_ENOTFOUND : record_copy(key, key_len, &r, out);
+	         (rv = csb__rec_decode(&v, &r)) == CSB_OK && r.tombstone)
+		rv = CSB_ENOTFOUND;
+	if (rv == CSB_OK && part) {
+		*whole_len = r.value_len;
+		offset = offset < r.value_len ? offset : r.value_len;
+		r.value += offset;
+		r.value_len = r.value_len - offset < max ? r.value_len - offset : max;
+	}
+	if (rv == CSB_OK)
+		rv = record_copy(key, key_len, &r, out);
 	csb__read_end(&t);
 	return rv;
+}
+
+csb_err csb_store_get(csb_store *s, const char *source, const char *module, const void *key,
+                      size_t key_len, csb_record *out)
+{
+	return get_one(s, source, module, key, key_len, false, 0, 0, out, NULL);
+}
+
+csb_err csb_store_get_part(csb_store *s, const char *source, const char *module,
+                           const void *key, size_t key_len, uint64_t offset, size_t max,
+                           csb_record *out, uint64_t *whole_len)
+{
+	if (whole_len == NULL)
+		return CSB_EINVAL;
+	return get_one(s, source, module, key, key_len, true, offset, max, out, whole_len);
 }
 
 /* ---- Listing -------------------------------------------------------------------------- */

@@ -112,6 +112,14 @@ csb_err csb_store_delete(csb_store *s, const char *module, const void *key, size
 csb_err csb_store_get(csb_store *s, const char *source, const char *module, const void *key,
                       size_t key_len, csb_record *out);
 
+/* Part of one live record's value: bytes [offset, offset + max) (fewer at its end; none
+ * when offset is at or past it) into out->value and out->value_len, the whole value's
+ * length into *whole_len; key, seq and mtime as csb_store_get(). What a chunk of a large
+ * value needs, without copying the rest of it. Errors as csb_store_get(). */
+csb_err csb_store_get_part(csb_store *s, const char *source, const char *module,
+                           const void *key, size_t key_len, uint64_t offset, size_t max,
+                           csb_record *out, uint64_t *whole_len);
+
 /* A value holding text (JSON documents of the CMS): *out is a malloc'ed NUL-terminated
  * copy (caller frees). Errors as csb_store_get(). */
 csb_err csb_store_get_string(csb_store *s, const char *source, const char *module,

@@ -79,6 +79,38 @@ static void test_get_record_fields(void **state)
 	csb_record_clear(NULL);
 }
 
+/* A part of a value: the bytes asked for, fewer at its end, none past it; the whole
+ * length and the record's seq with it; absent and deleted keys as csb_store_get(). */
+static void test_get_part(void **state)
+{
+	csb_store *s = ((tu_store *)*state)->s;
+	csb_record r;
+	uint64_t seq, whole = 0;
+
+	assert_int_equal(csb_store_put(s, "m", "deck", 4, "0123456789", 10, &seq), CSB_OK);
+	assert_int_equal(csb_store_get_part(s, NULL, "m", "deck", 4, 2, 4, &r, &whole), CSB_OK);
+	assert_int_equal(whole, 10);
+	assert_int_equal(r.value_len, 4);
+	assert_memory_equal(r.value, "2345", 4);
+	assert_int_equal(r.seq, seq);
+	assert_int_equal(r.key_len, 4);
+	csb_record_clear(&r);
+	assert_int_equal(csb_store_get_part(s, NULL, "m", "deck", 4, 8, 4, &r, &whole), CSB_OK);
+	assert_int_equal(r.value_len, 2);
+	assert_memory_equal(r.value, "89", 2);
+	csb_record_clear(&r);
+	assert_int_equal(csb_store_get_part(s, NULL, "m", "deck", 4, 12, 4, &r, &whole), CSB_OK);
+	assert_int_equal(r.value_len, 0);
+	assert_int_equal(whole, 10);
+	csb_record_clear(&r);
+	assert_int_equal(csb_store_get_part(s, NULL, "m", "none", 4, 0, 4, &r, &whole),
+	                 CSB_ENOTFOUND);
+	assert_int_equal(csb_store_delete(s, "m", "deck", 4, &seq), CSB_OK);
+	assert_int_equal(csb_store_get_part(s, NULL, "m", "deck", 4, 0, 4, &r, &whole),
+	                 CSB_ENOTFOUND);
+	assert_int_equal(csb_store_get_part(s, NULL, "m", "deck", 4, 0, 4, &r, NULL), CSB_EINVAL);
+}
+
 static void test_batch_write(void **state)
 {
 	csb_store *s = ((tu_store *)*state)->s;
@@ -216,6 +248,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_record_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_only_absent_deletes_write_nothing, setup,
 		                                teardown),
