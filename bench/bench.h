@@ -542,6 +542,10 @@ void bench_copy_run(const struct bench_opts *o, struct bench_env *e, int a,
  * tc are refused; always removes what it made. */
 void bench_sites_run(const struct bench_opts *o, struct bench_env *e, struct bench_sites *out);
 
+/* Starts agent b (the backup of a pair whose A holds high_seq) and waits until it has
+ * imported high_seq: the seconds from its start (an hour at most, else the run fails). */
+double bench_backup_start(struct bench_env *e, int b, uint64_t high_seq);
+
 /* Row 10 on a pair of its own, discarded after (large.c). */
 void bench_large_run(const struct bench_opts *o, struct bench_env *e, struct bench_large *out,
                      unsigned *sigkilled);

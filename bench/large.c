@@ -71,11 +71,11 @@ void bench_large_run(const struct bench_opts *o, struct bench_env *e, struct ben
 	int a = bench_env_add_pair(e), b = a + 1;
 	uint64_t *changed = calloc(o->large_changed ? o->large_changed : 1, sizeof(*changed));
 	char err[CSB_RPC_ERROR_MAX] = "";
-	struct bench_status sa, sb = {0};
+	struct bench_status sa;
 	struct bench_tcp w0 = {0}, w1 = {0};
 	struct bench_sync s;
-	csb_rpc_client *ca, *cb;
-	uint64_t t0, done, until;
+	csb_rpc_client *ca;
+	uint64_t t0, done;
 	csb_err rv;
 
 	if (changed == NULL)
@@ -96,18 +96,7 @@ void bench_large_run(const struct bench_opts *o, struct bench_env *e, struct ben
 	if (bench_status(ca, &sa, err) != CSB_OK)
 		bench_fail("large values: Status of %s: %s", e->ag[a].pool, err);
 
-	t0 = csb_mono_us();
-	bench_agent_spawn(e, b);
-	cb = bench_client(e, b);
-	until = csb_mono_ms() + 3600000u;
-	while (bench_status(cb, &sb, NULL) != CSB_OK || sb.imported_seq < sa.high_seq) {
-		if (csb_mono_ms() > until)
-			bench_fail("large values: %s has imported seq %llu of %llu after an hour",
-			           e->ag[b].pool, (unsigned long long)sb.imported_seq,
-			           (unsigned long long)sa.high_seq);
-		csb_sleep_ms(5);
-	}
-	out->copy_s = (double)(csb_mono_us() - t0) / 1e6;
+	out->copy_s = bench_backup_start(e, b, sa.high_seq);
 	out->wire_ok = bench_tcp_bytes(e->ag[b].pid, e->ag[a].port, &w0) == CSB_OK;
 	out->copy_wire = w0.rx;
 	bench_note("large values: initial copy in %.2f s", out->copy_s);
@@ -128,7 +117,6 @@ void bench_large_run(const struct bench_opts *o, struct bench_env *e, struct ben
 	out->incr_wire = out->wire_ok ? w1.rx - w0.rx : 0;
 	bench_note("large values: %llu changed synced in %.3f s",
 	           (unsigned long long)o->large_changed, out->incr_s);
-	csb_rpc_client_close(cb);
 	csb_rpc_client_close(ca);
 	*sigkilled += bench_pair_discard(e, a);
 

@@ -125,11 +125,11 @@ static void incremental(const struct bench_opts *o, struct pair *p, unsigned set
 void bench_copy_run(const struct bench_opts *o, struct bench_env *e, int a,
                     csb_value_kind kind, uint64_t records, int dport, struct bench_copy *out)
 {
-	csb_rpc_client *ca = bench_client(e, a), *cb;
-	struct bench_status sa, sb = {0};
+	csb_rpc_client *ca = bench_client(e, a);
+	struct bench_status sa;
 	int b = e->ag[a].partner;
 	struct bench_tcp w;
-	uint64_t t0, done, until;
+	uint64_t t0, done;
 	csb_err rv;
 
 	bench_agent_spawn(e, a);
@@ -145,22 +145,30 @@ void bench_copy_run(const struct bench_opts *o, struct bench_env *e, int a,
 	status_or_fail(ca, &sa, e->ag[a].pool);
 	bench_note("loaded in %.2f s; starting %s", out->load_s, e->ag[b].pool);
 
-	t0 = csb_mono_us();
+	out->copy_s = bench_backup_start(e, b, sa.high_seq);
+	out->wire_ok = bench_tcp_bytes(e->ag[b].pid, dport, &w) == CSB_OK;
+	out->wire_rx = w.rx;
+	csb_rpc_client_close(ca);
+	bench_note("initial copy in %.2f s", out->copy_s);
+}
+
+double bench_backup_start(struct bench_env *e, int b, uint64_t high_seq)
+{
+	struct bench_status sb = {0};
+	uint64_t t0 = csb_mono_us(), until;
+	csb_rpc_client *cb;
+
 	bench_agent_spawn(e, b);
 	cb = bench_client(e, b);
 	until = csb_mono_ms() + 3600000u;
-	while (bench_status(cb, &sb, NULL) != CSB_OK || sb.imported_seq < sa.high_seq) {
+	while (bench_status(cb, &sb, NULL) != CSB_OK || sb.imported_seq < high_seq) {
 		if (csb_mono_ms() > until)
 			bench_fail("%s has imported seq %llu of %llu after an hour", e->ag[b].pool,
-			           (unsigned long long)sb.imported_seq, (unsigned long long)sa.high_seq);
+			           (unsigned long long)sb.imported_seq, (unsigned long long)high_seq);
 		csb_sleep_ms(5);
 	}
-	out->copy_s = (double)(csb_mono_us() - t0) / 1e6;
-	out->wire_ok = bench_tcp_bytes(e->ag[b].pid, dport, &w) == CSB_OK;
-	out->wire_rx = w.rx;
 	csb_rpc_client_close(cb);
-	csb_rpc_client_close(ca);
-	bench_note("initial copy in %.2f s", out->copy_s);
+	return (double)(csb_mono_us() - t0) / 1e6;
 }
 
 /* Measurement 1: load pair 1's A, then start its B and time the copy. */

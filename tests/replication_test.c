@@ -99,6 +99,19 @@ static void test_initial_copy_then_only_the_delta(void **state)
 	csb_rpc_client_close(cb);
 }
 
+/* B's backup copy holds key with exactly val, and A verifies equal with it. */
+static void backup_has(csb_rpc_client *ca, csb_rpc_client *cb, const char *key,
+                       const uint8_t *val, size_t size)
+{
+	Csb__GetReply *g;
+
+	assert_int_equal(get_backup(cb, DATACONF, key, &g), CSB_OK);
+	assert_int_equal(g->record->value.len, size);
+	assert_memory_equal(g->record->value.data, val, size);
+	protobuf_c_message_free_unpacked(&g->base, NULL);
+	assert_true(h_verify(ca, DATACONF, NULL, NULL));
+}
+
 static void test_large_value_travels_in_chunks(void **state)
 {
 	struct h_env *e = *state;
@@ -109,7 +122,6 @@ static void test_large_value_travels_in_chunks(void **state)
 	uint64_t x = 88172645463325252ull;
 	Csb__PoolStatus *ps;
 	const Csb__ModuleStatus *ms;
-	Csb__GetReply *g;
 
 	assert_non_null(val);
 	for (size_t i = 0; i < size; i++) { /* random bytes: no chunk of them compresses */
@@ -135,11 +147,7 @@ static void test_large_value_travels_in_chunks(void **state)
 	assert_true(ms->exported_bytes_total >= size - (1u << 20));
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
 
-	assert_int_equal(get_backup(cb, DATACONF, "conf/42/deck.pptx", &g), CSB_OK);
-	assert_int_equal(g->record->value.len, size);
-	assert_memory_equal(g->record->value.data, val, size);
-	protobuf_c_message_free_unpacked(&g->base, NULL);
-	assert_true(h_verify(ca, DATACONF, NULL, NULL));
+	backup_has(ca, cb, "conf/42/deck.pptx", val, size);
 
 	/* A value that compresses (a text repeated) travels in the same 20 chunks, each
 	 * compressed: the bytes exported are a small part of the value, and it arrives as it
@@ -153,11 +161,7 @@ static void test_large_value_travels_in_chunks(void **state)
 	assert_int_equal(ms->exported_batches_total, 40);
 	assert_true(ms->exported_bytes_total < size + size / 10);
 	protobuf_c_message_free_unpacked(&ps->base, NULL);
-	assert_int_equal(get_backup(cb, DATACONF, "conf/42/notes.txt", &g), CSB_OK);
-	assert_int_equal(g->record->value.len, size);
-	assert_memory_equal(g->record->value.data, val, size);
-	protobuf_c_message_free_unpacked(&g->base, NULL);
-	assert_true(h_verify(ca, DATACONF, NULL, NULL));
+	backup_has(ca, cb, "conf/42/notes.txt", val, size);
 
 	free(val);
 	csb_rpc_client_close(ca);
