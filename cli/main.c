@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "cli/internal/cli.h"
+#include "common/deadline.h"
 #include "common/version.h"
+
+#define CLOSE_WAIT_MS 3000 /* the command is done: closing its connections takes no longer */
 
 static bool needs_connection(csb_cmd cmd)
 {
@@ -48,6 +51,18 @@ static int run(struct cli *c)
 	}
 }
 
+/* Closes the command's connections. Its work is done and said: nng 1.5.2's nng_close()
+ * can hang for good (common/deadline.h), so the process ends with rc after CLOSE_WAIT_MS
+ * whatever it waits for (a `cluster start` whose node answered once sat there until the
+ * test's deadline). */
+static void close_within(struct cli *c, int rc)
+{
+	fflush(stdout);
+	fflush(stderr);
+	csb_exit_deadline_code(NULL, CLOSE_WAIT_MS, rc);
+	cli_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	static csb_args a;
@@ -74,10 +89,10 @@ int main(int argc, char **argv)
 		return a.cmd == CSB_CMD_NONE && !a.help ? CLI_USAGE : CLI_OK;
 	}
 	if (needs_connection(a.cmd) && (rc = cli_connect(&c)) != CLI_OK) {
-		cli_close(&c);
+		close_within(&c, rc);
 		return rc;
 	}
 	rc = run(&c);
-	cli_close(&c);
+	close_within(&c, rc);
 	return rc;
 }

@@ -9,7 +9,8 @@
 #include "common/log.h"
 
 static atomic_uint_fast64_t deadline_at; /* csb_mono_ms() to exit at; 0: none */
-static const char *deadline_component;
+static const char *deadline_component;   /* NULL: exit without a word */
+static atomic_int deadline_code;
 
 static void *deadline_main(void *arg)
 {
@@ -18,10 +19,17 @@ static void *deadline_main(void *arg)
 	(void)arg;
 	while ((now = csb_mono_ms()) < (at = atomic_load(&deadline_at)))
 		csb_sleep_ms(at - now < 50 ? at - now : 50);
-	csb_warn(deadline_component, "stop did not finish in time (sockets closing in nng); "
-	         "exiting with every commit durable");
-	_exit(0);
+	if (deadline_component != NULL)
+		csb_warn(deadline_component, "stop did not finish in time (sockets closing in nng); "
+		         "exiting with every commit durable");
+	_exit(atomic_load(&deadline_code));
 	return NULL;
+}
+
+void csb_exit_deadline_code(const char *component, uint32_t ms, int code)
+{
+	atomic_store(&deadline_code, code);
+	csb_exit_deadline(component, ms);
 }
 
 void csb_exit_deadline(const char *component, uint32_t ms)

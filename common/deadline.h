@@ -12,4 +12,8 @@
  * delay once every store write is done. */
 void csb_exit_deadline(const char *component, uint32_t ms);
 
+/* The same for a command that has done its work and only closes its connections: ends the
+ * process with status code, silently when component is NULL. */
+void csb_exit_deadline_code(const char *component, uint32_t ms, int code);
+
 #endif
