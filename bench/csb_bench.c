@@ -251,7 +251,7 @@ static int parse_flags(int argc, char **argv, struct bench_opts *o)
 		return bad("--changes (more than --records)", "");
 	if (o->kind_records > 0 && o->changes > o->kind_records)
 		return bad("--changes (more than --kind-records)", "");
-	if (o->large_changed > o->large_files)
+	if (o->large_files > 0 && o->large_changed > o->large_files)
 		return bad("--large-changed (more than --large-files)", "");
 	return 0;
 }
