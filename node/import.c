@@ -37,7 +37,7 @@ struct pull_args {
 	uint64_t after_seq;
 	bool speculative;    /* sent ahead while the batch before is still being applied */
 	uint64_t acked_seq;  /* with speculative: what is durably applied */
-	/* A chunk fetched ahead: the one of this key and seq at resume_offset. */
+	/* A chunk of a value being reassembled: the one of this key and seq at resume_offset. */
 	bool chunk;
 	uint64_t resume_seq, resume_offset;
 	size_t key_len;
@@ -64,8 +64,8 @@ struct prefetch {
 
 /* *sent_ms gets the boot ms at which the request left: what the reply says (the partner
  * agrees this pool is home, the CMS as it was) was true no earlier than that. */
-static csb_err pull(struct importer *im, const struct pull_args *pa,
-                    const struct chunked *ck, Csb__Batch **out, uint64_t *sent_ms, char *err)
+static csb_err pull(struct importer *im, const struct pull_args *pa, Csb__Batch **out,
+                    uint64_t *sent_ms, char *err)
 {
 	Csb__PullRequest pr = CSB__PULL_REQUEST__INIT;
 	csb_err rv;
@@ -81,13 +81,8 @@ static csb_err pull(struct importer *im, const struct pull_args *pa,
 	pr.acked_seq = pa->acked_seq;
 	pr.max_records = im->n->cfg.max_records;
 	pr.max_bytes = im->n->cfg.max_bytes;
-	pr.max_wait_ms = ck || pa->speculative || pa->chunk ? 0 : im->n->cfg.long_poll_ms;
-	if (ck != NULL) {
-		pr.resume_key.data = (uint8_t *)ck->rec.key;
-		pr.resume_key.len = ck->rec.key_len;
-		pr.resume_seq = ck->rec.seq;
-		pr.resume_offset = ck->have;
-	} else if (pa->chunk) {
+	pr.max_wait_ms = pa->speculative || pa->chunk ? 0 : im->n->cfg.long_poll_ms;
+	if (pa->chunk) {
 		pr.resume_key.data = (uint8_t *)pa->key;
 		pr.resume_key.len = pa->key_len;
 		pr.resume_seq = pa->resume_seq;
@@ -292,7 +287,7 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_unlock(&pf->mu);
 		b = NULL;
 		err[0] = '\0';
-		rv = pull(im, &args, NULL, &b, &sent, err);
+		rv = pull(im, &args, &b, &sent, err);
 		pthread_mutex_lock(&pf->mu);
 		pf->batch = b;
 		pf->sent_ms = sent;
@@ -317,9 +312,28 @@ static void prefetch_start(struct prefetch *pf, const struct pull_args *args)
 
 /* Takes the prefetched result when it answers exactly what pa asks; else discards it.
  * Returns false when there is none to use (the caller pulls itself). */
+/* With pf->mu held and a pull asked for: waits for its result and takes it; *asked gets
+ * what it asked (may be NULL). */
+static void prefetch_collect(struct prefetch *pf, Csb__Batch **b, uint64_t *sent_ms, csb_err *rv,
+                             char *err, struct pull_args *asked)
+{
+	while (!pf->done)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	if (asked != NULL)
+		*asked = pf->args;
+	*b = pf->batch;
+	*sent_ms = pf->sent_ms;
+	*rv = pf->rv;
+	if (err != NULL)
+		memcpy(err, pf->err, CSB_RPC_ERROR_MAX);
+	pf->batch = NULL;
+	pf->want = pf->done = false;
+}
+
 static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__Batch **b,
                           uint64_t *sent_ms, csb_err *rv, char *err)
 {
+	struct pull_args asked;
 	bool match;
 
 	pthread_mutex_lock(&pf->mu);
@@ -327,17 +341,10 @@ static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__
 		pthread_mutex_unlock(&pf->mu);
 		return false;
 	}
-	while (!pf->done)
-		pthread_cond_wait(&pf->cv, &pf->mu);
-	match = pa->have && pf->args.after_seq == pa->after_seq &&
-	        memcmp(pf->args.lineage.b, pa->lineage.b, CSB_LINEAGE_LEN) == 0;
-	*b = pf->batch;
-	*sent_ms = pf->sent_ms;
-	*rv = pf->rv;
-	memcpy(err, pf->err, CSB_RPC_ERROR_MAX);
-	pf->batch = NULL;
-	pf->want = pf->done = false;
+	prefetch_collect(pf, b, sent_ms, rv, err, &asked);
 	pthread_mutex_unlock(&pf->mu);
+	match = pa->have && asked.after_seq == pa->after_seq &&
+	        memcmp(asked.lineage.b, pa->lineage.b, CSB_LINEAGE_LEN) == 0;
 	if (!match && *b != NULL) {
 		protobuf_c_message_free_unpacked(&(*b)->base, NULL);
 		*b = NULL;
@@ -345,11 +352,9 @@ static bool prefetch_take(struct prefetch *pf, const struct pull_args *pa, Csb__
 	return match;
 }
 
-/* Asks the prefetch thread for the chunk of ck's value at offset (the one after the chunk
- * this thread fetches meanwhile): two chunks in flight keep the exporter reading and
- * compressing one while the other crosses the wire. */
-static void chunk_ahead_start(struct prefetch *pf, const struct pull_args *pa,
-                              const struct chunked *ck, uint64_t offset)
+/* The pull of the chunk of ck's value at offset. */
+static struct pull_args chunk_args(const struct pull_args *pa, const struct chunked *ck,
+                                   uint64_t offset)
 {
 	struct pull_args a = *pa;
 
@@ -359,25 +364,24 @@ static void chunk_ahead_start(struct prefetch *pf, const struct pull_args *pa,
 	a.resume_offset = offset;
 	a.key_len = ck->rec.key_len;
 	memcpy(a.key, ck->rec.key, ck->rec.key_len);
-	prefetch_start(pf, &a);
+	return a;
 }
 
-/* The chunk asked for by chunk_ahead_start(), or NULL when it failed (then it is pulled
- * again in turn). */
+/* The chunk asked for of the prefetch thread (the one after the chunk this thread fetches
+ * meanwhile: two chunks in flight keep the exporter reading and compressing one while the
+ * other crosses the wire), or NULL when it failed (then it is pulled again in turn). */
 static Csb__Batch *chunk_ahead_take(struct prefetch *pf, uint64_t *sent_ms)
 {
 	Csb__Batch *b;
+	csb_err rv;
 
 	pthread_mutex_lock(&pf->mu);
-	while (!pf->done)
-		pthread_cond_wait(&pf->cv, &pf->mu);
-	b = pf->rv == CSB_OK ? pf->batch : NULL;
-	if (b == NULL && pf->batch != NULL)
-		protobuf_c_message_free_unpacked(&pf->batch->base, NULL);
-	*sent_ms = pf->sent_ms;
-	pf->batch = NULL;
-	pf->want = pf->done = false;
+	prefetch_collect(pf, &b, sent_ms, &rv, NULL, NULL);
 	pthread_mutex_unlock(&pf->mu);
+	if (rv != CSB_OK && b != NULL) {
+		protobuf_c_message_free_unpacked(&b->base, NULL);
+		b = NULL;
+	}
 	return b;
 }
 
@@ -414,18 +418,22 @@ static csb_err import_step(struct importer *im, char *err)
 			rv = CSB_OK;
 		} else if (ck.buf != NULL) {
 			bool two = ck.have + chunk_len < ck.len;
+			struct pull_args next = chunk_args(&pa, &ck, ck.have);
 
 			if (ahead != NULL) {
 				protobuf_c_message_free_unpacked(&ahead->base, NULL);
 				ahead = NULL;
 			}
-			if (two)
-				chunk_ahead_start(im->pf, &pa, &ck, ck.have + chunk_len);
-			rv = pull(im, &pa, &ck, &b, &sent, err);
+			if (two) {
+				struct pull_args after = chunk_args(&pa, &ck, ck.have + chunk_len);
+
+				prefetch_start(im->pf, &after);
+			}
+			rv = pull(im, &next, &b, &sent, err);
 			if (two)
 				ahead = chunk_ahead_take(im->pf, &ahead_sent);
 		} else if (!prefetch_take(im->pf, &pa, &b, &sent, &rv, err)) {
-			rv = pull(im, &pa, NULL, &b, &sent, err);
+			rv = pull(im, &pa, &b, &sent, err);
 		}
 		if (rv != CSB_OK)
 			goto out_drop;
